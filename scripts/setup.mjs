@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// Installs what building (and, with --test, testing) dps-cost needs. Idempotent and fast when
+// everything is present. Starting point: Debian 12 with rustup, Node >= 20 and npm.
+//
+//   node scripts/setup.mjs          wasm32 target, wasm-bindgen CLI (version from Cargo.lock), npm ci
+//   node scripts/setup.mjs --test   … plus Debian chromium + chromium-driver and @dynatrace/js-runtime
+//
+// Progress goes to stderr. Exit 1 with a clear message when something cannot be installed.
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  ScriptError,
+  cargoBin,
+  installedWasmBindgenVersion,
+  lockedWasmBindgenVersion,
+  logger,
+  isMain,
+  main,
+  mtime,
+  root,
+  run,
+  which,
+} from "./lib.mjs";
+
+export const DT_RUNTIME_VERSION = "1.135.0";
+const WASM_TARGET = "wasm32-unknown-unknown";
+const log = logger("setup");
+
+function requireTool(name, hint) {
+  if (!which(name)) throw new ScriptError(`\`${name}\` is not installed: ${hint}`);
+}
+
+function ensureWasmTarget() {
+  const r = run("rustup", ["target", "list", "--installed"], { capture: true });
+  if (r.stdout.split(/\s+/).includes(WASM_TARGET)) {
+    log(`ok  rust target ${WASM_TARGET}`);
+    return;
+  }
+  log(`installing rust target ${WASM_TARGET}`);
+  run("rustup", ["target", "add", WASM_TARGET]);
+}
+
+function ensureWasmBindgen() {
+  const want = lockedWasmBindgenVersion();
+  const have = installedWasmBindgenVersion("wasm-bindgen");
+  const runner = installedWasmBindgenVersion("wasm-bindgen-test-runner");
+  if (have === want && runner === want) {
+    log(`ok  wasm-bindgen CLI ${want}`);
+    return;
+  }
+  log(
+    `installing wasm-bindgen-cli ${want} (found ${have ?? "none"}; Cargo.lock wants ${want}) — ` +
+      "this compiles from source and takes a few minutes",
+  );
+  // No --locked: the CLI's own lockfile pins a crate version the registry no longer has.
+  run("cargo", ["install", "wasm-bindgen-cli", "--version", want, "--force"]);
+  const now = installedWasmBindgenVersion("wasm-bindgen");
+  if (now !== want) {
+    throw new ScriptError(
+      `wasm-bindgen ${want} was installed but \`wasm-bindgen --version\` reports ${now ?? "nothing"}; ` +
+        `is another wasm-bindgen earlier on PATH than ${cargoBin}?`,
+    );
+  }
+}
+
+function ensureNodeModules() {
+  const lock = join(root, "package-lock.json");
+  if (!existsSync(lock)) throw new ScriptError("package-lock.json is missing (it is committed; restore it with git)");
+  // npm writes node_modules/.package-lock.json on every install: older than the lockfile = stale.
+  const stamp = join(root, "node_modules", ".package-lock.json");
+  if (existsSync(stamp) && mtime(stamp) >= mtime(lock)) {
+    log("ok  node_modules");
+    return;
+  }
+  log("npm ci (node_modules missing or older than package-lock.json)");
+  run("npm", ["ci", "--no-audit", "--no-fund"]);
+}
+
+function ensureChromium() {
+  const missing = ["/usr/bin/chromium", "/usr/bin/chromedriver"].filter((p) => !existsSync(p));
+  if (missing.length === 0) {
+    log("ok  chromium + chromedriver");
+    return;
+  }
+  if (!existsSync("/usr/bin/apt-get")) {
+    throw new ScriptError(
+      `${missing.join(" and ")} missing and apt-get is not available: install Debian's chromium and chromium-driver`,
+    );
+  }
+  const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!asRoot && !which("sudo")) throw new ScriptError("installing chromium needs root, and sudo is not available");
+  const sudo = (args) => (asRoot ? ["env", args] : ["sudo", ["-n", "env", ...args]]);
+  const env = ["DEBIAN_FRONTEND=noninteractive"];
+  log(`installing chromium + chromium-driver with apt-get (${missing.join(", ")} missing)`);
+  try {
+    run(...sudo([...env, "apt-get", "update"]));
+    run(...sudo([...env, "apt-get", "install", "-y", "--no-install-recommends", "chromium", "chromium-driver"]));
+  } catch (e) {
+    throw new ScriptError(`could not install chromium: ${e.message}${asRoot ? "" : " (sudo -n needs passwordless sudo)"}`);
+  }
+  const still = ["/usr/bin/chromium", "/usr/bin/chromedriver"].filter((p) => !existsSync(p));
+  if (still.length) throw new ScriptError(`apt-get finished but ${still.join(", ")} is still missing`);
+}
+
+function dtRuntimeInstalled() {
+  const dir = join(root, "node_modules", "@dynatrace");
+  const pkg = join(dir, "js-runtime", "package.json");
+  if (!existsSync(pkg)) return false;
+  if (JSON.parse(readFileSync(pkg, "utf8")).version !== DT_RUNTIME_VERSION) return false;
+  // The native addon lives in a platform package (optional dependency) of the same version.
+  return readdirSync(dir).some((d) => {
+    if (!d.startsWith("js-runtime-")) return false;
+    const p = join(dir, d, "package.json");
+    return existsSync(p) && JSON.parse(readFileSync(p, "utf8")).version === DT_RUNTIME_VERSION;
+  });
+}
+
+/** Dynatrace Developer Terms: installed from npm at test time, never saved, vendored or redistributed. */
+export function ensureDtRuntime() {
+  if (dtRuntimeInstalled()) {
+    log(`ok  @dynatrace/js-runtime ${DT_RUNTIME_VERSION}`);
+    return;
+  }
+  log(`npm install --no-save @dynatrace/js-runtime@${DT_RUNTIME_VERSION} (test-only, never saved)`);
+  run("npm", ["install", "--no-save", "--no-audit", "--no-fund", `@dynatrace/js-runtime@${DT_RUNTIME_VERSION}`]);
+  if (!dtRuntimeInstalled()) {
+    throw new ScriptError(
+      `@dynatrace/js-runtime@${DT_RUNTIME_VERSION} did not install its native package for ${process.platform}-${process.arch}`,
+    );
+  }
+}
+
+export function setup({ test = false } = {}) {
+  const t0 = Date.now();
+  const [major] = process.versions.node.split(".").map(Number);
+  if (major < 20) throw new ScriptError(`Node >= 20 is required (this is ${process.version})`);
+  requireTool("cargo", "install Rust with rustup (https://rustup.rs)");
+  requireTool("rustup", "install Rust with rustup (https://rustup.rs)");
+  requireTool("npm", "install Node.js >= 20 with npm");
+  ensureWasmTarget();
+  ensureWasmBindgen();
+  ensureNodeModules();
+  if (test) {
+    ensureChromium();
+    // After npm ci: `npm ci`/`npm install` prune packages that are not in the lockfile.
+    ensureDtRuntime();
+  }
+  log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return 0;
+}
+
+if (isMain(import.meta.url)) {
+  main("setup", async () => {
+    let values;
+    try {
+      ({ values } = parseArgs({ options: { test: { type: "boolean" }, help: { type: "boolean", short: "h" } } }));
+    } catch (e) {
+      process.stderr.write(`setup: ${e.message}\nusage: node scripts/setup.mjs [--test]\n`);
+      return 2;
+    }
+    if (values.help) {
+      process.stdout.write("usage: node scripts/setup.mjs [--test]\n");
+      return 0;
+    }
+    return setup({ test: values.test });
+  });
+}
