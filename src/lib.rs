@@ -1,7 +1,25 @@
 //! dps-cost: Dynatrace Platform Subscription cost data as FinOps data.
+//!
+//! A pure Rust core (this crate, tested natively) compiled to WebAssembly; `src/wasm/` is the
+//! only module that knows about JavaScript. Transport ([`http::HttpClient`]) and time
+//! ([`clock::Clock`]) are injected.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod model;
+pub mod process;
+pub mod sync;
+pub mod time;
+pub mod validate;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+
+pub use error::{Error, Result};
 
 /// The crate version, stamped into the npm package.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,188 @@
+//! The one error type. Every failure has a stable [`Error::code`], an HTTP status where there is
+//! one, and a message that never contains a secret.
+
+use std::fmt;
+
+/// Longest slice of a response body kept in an error (bytes, cut at a char boundary).
+const BODY_SNIPPET_MAX: usize = 512;
+
+/// Every failure dps-cost reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A caller-supplied value is missing, malformed or out of range.
+    #[error("invalid input `{field}`: {message}")]
+    InvalidInput { field: String, message: String },
+
+    /// A response (or caller JSON) did not have the expected shape.
+    #[error("could not decode {what} at `{path}`: {message}")]
+    Decode {
+        what: &'static str,
+        path: String,
+        message: String,
+        /// Start of the offending body, never from a token endpoint.
+        body: Option<String>,
+    },
+
+    /// The SSO server rejected the OAuth client (bad id/secret, bad resource, bad grant).
+    #[error("OAuth client rejected by the token endpoint (HTTP {status}, {error}): {description}")]
+    AuthInvalidClient { status: u16, error: String, description: String },
+
+    /// The OAuth client lacks scopes that were requested.
+    #[error("OAuth client is missing scopes [{missing}] (HTTP {status}): {description}")]
+    AuthMissingScope { status: u16, missing: String, description: String },
+
+    /// The token endpoint failed in a way that is not an OAuth error reply.
+    #[error("token request failed (HTTP {status}): {message}")]
+    AuthFailed { status: u16, message: String },
+
+    /// A non-success HTTP status from an API.
+    #[error("{method} {endpoint} failed with HTTP {status}: {message}")]
+    Http {
+        status: u16,
+        method: &'static str,
+        endpoint: String,
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
+
+    /// The request never got an HTTP answer.
+    #[error("network error calling {endpoint}: {message}")]
+    Network { endpoint: String, message: String },
+
+    /// The account has no subscription that is ACTIVE and REGULAR.
+    #[error("account {account_uuid} has no ACTIVE REGULAR subscription ({seen})")]
+    NoActiveSubscription { account_uuid: String, seen: String },
+
+    /// The ingest endpoint refused the events as a whole.
+    #[error("bizevent ingest failed (HTTP {status}): {message}")]
+    IngestFailed { status: u16, message: String },
+
+    /// Some events of a run were rejected or not delivered.
+    #[error("{rejected} of {sent} bizevents were not stored: {message}")]
+    IngestPartial { sent: usize, rejected: usize, message: String },
+
+    /// A bug: an invariant of dps-cost itself did not hold.
+    #[error("internal error: {message}")]
+    Internal { message: String },
+}
+
+impl Error {
+    /// The stable, documented code callers branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidInput { .. } => "INVALID_INPUT",
+            Error::Decode { .. } => "DECODE",
+            Error::AuthInvalidClient { .. } => "AUTH_INVALID_CLIENT",
+            Error::AuthMissingScope { .. } => "AUTH_MISSING_SCOPE",
+            Error::AuthFailed { .. } => "AUTH_FAILED",
+            Error::Http { status, .. } => match status {
+                401 => "UNAUTHORIZED",
+                403 => "FORBIDDEN",
+                404 => "NOT_FOUND",
+                429 => "RATE_LIMITED",
+                _ => "HTTP_STATUS",
+            },
+            Error::Network { .. } => "NETWORK",
+            Error::NoActiveSubscription { .. } => "NO_ACTIVE_SUBSCRIPTION",
+            Error::IngestFailed { .. } => "INGEST_FAILED",
+            Error::IngestPartial { .. } => "INGEST_PARTIAL",
+            Error::Internal { .. } => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status behind the error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::AuthInvalidClient { status, .. }
+            | Error::AuthMissingScope { status, .. }
+            | Error::AuthFailed { status, .. }
+            | Error::Http { status, .. }
+            | Error::IngestFailed { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The field, option or JSON path the error is about, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::InvalidInput { field, .. } => Some(field),
+            Error::Decode { path, .. } => Some(path),
+            Error::AuthMissingScope { .. } => Some("scope"),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same request again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Http { status, .. } => matches!(status, 429 | 502 | 503 | 504),
+            Error::Network { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn invalid(field: impl Into<String>, message: impl fmt::Display) -> Self {
+        Error::InvalidInput { field: field.into(), message: message.to_string() }
+    }
+
+    pub(crate) fn decode(
+        what: &'static str,
+        path: impl Into<String>,
+        message: impl fmt::Display,
+        body: Option<&str>,
+    ) -> Self {
+        Error::Decode {
+            what,
+            path: path.into(),
+            message: message.to_string(),
+            body: body.map(snippet),
+        }
+    }
+}
+
+/// The start of `body`, at most [`BODY_SNIPPET_MAX`] bytes, cut at a char boundary.
+pub(crate) fn snippet(body: &str) -> String {
+    if body.len() <= BODY_SNIPPET_MAX {
+        return body.to_string();
+    }
+    let mut end = BODY_SNIPPET_MAX;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &body[..end])
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_codes_follow_status() {
+        let e = |status| Error::Http {
+            status,
+            method: "GET",
+            endpoint: "/x".into(),
+            message: String::new(),
+            retry_after_secs: None,
+        };
+        assert_eq!(e(401).code(), "UNAUTHORIZED");
+        assert_eq!(e(403).code(), "FORBIDDEN");
+        assert_eq!(e(404).code(), "NOT_FOUND");
+        assert_eq!(e(429).code(), "RATE_LIMITED");
+        assert_eq!(e(500).code(), "HTTP_STATUS");
+        assert!(e(503).is_retryable());
+        assert!(!e(400).is_retryable());
+        assert_eq!(e(418).status(), Some(418));
+    }
+
+    #[test]
+    fn snippet_cuts_at_char_boundary() {
+        let long = "é".repeat(600);
+        let s = snippet(&long);
+        assert!(s.len() <= BODY_SNIPPET_MAX + '…'.len_utf8());
+        assert!(s.ends_with('…'));
+    }
+}

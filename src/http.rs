@@ -1,0 +1,384 @@
+//! Requests are plain values; a transport sends them. Retries live here, once.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// An HTTP request as a value. `Debug` never shows header values that carry credentials,
+/// nor the body (which may be a form with a client secret).
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+impl HttpRequest {
+    pub fn get(url: String) -> Self {
+        HttpRequest { method: Method::Get, url, headers: Vec::new(), body: None }
+    }
+
+    pub fn post(url: String, content_type: &str, body: String) -> Self {
+        HttpRequest {
+            method: Method::Post,
+            url,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: Some(body),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// The header's value, by case-insensitive name.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// The URL without its query string: what errors and logs may show.
+    pub fn endpoint(&self) -> String {
+        endpoint_of(&self.url)
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let secret = k.eq_ignore_ascii_case("authorization")
+                    || k.to_ascii_lowercase().contains("key")
+                    || k.to_ascii_lowercase().contains("token");
+                (k.as_str(), if secret { "<redacted>" } else { v.as_str() })
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.endpoint())
+            .field("headers", &headers)
+            .field("body_bytes", &self.body.as_ref().map(String::len))
+            .finish()
+    }
+}
+
+/// The parts of a response the core reads. Transports copy at least the headers named in
+/// [`HttpResponse::READ_HEADERS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub const READ_HEADERS: &'static [&'static str] =
+        &["content-type", "retry-after", "deprecation", "sunset", "link"];
+
+    pub fn new(status: u16, body: impl Into<String>) -> Self {
+        HttpResponse { status, headers: Vec::new(), body: body.into() }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+fn endpoint_of(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or(url).to_string()
+}
+
+/// Sends requests. Implemented by the wasm transports (global `fetch`, or a caller's function)
+/// and by the test transports. A transport returns `Ok` for every HTTP answer, whatever its
+/// status, and `Err(Error::Network)` only when there was no answer.
+#[allow(async_fn_in_trait)]
+pub trait HttpClient {
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse>;
+
+    /// Waits `ms` milliseconds (between retries).
+    async fn sleep(&self, ms: u64);
+}
+
+/// When and how often a request is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Delay before the second attempt; doubles each time.
+    pub base_delay_ms: u64,
+    /// Upper bound of one delay, including a server's `Retry-After`.
+    pub max_delay_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { max_attempts: 4, base_delay_ms: 1_000, max_delay_ms: 20_000 }
+    }
+}
+
+impl RetryPolicy {
+    pub const NONE: RetryPolicy = RetryPolicy { max_attempts: 1, base_delay_ms: 0, max_delay_ms: 0 };
+
+    /// The delay after failed attempt number `attempt` (1-based).
+    pub fn delay_ms(&self, attempt: u32, retry_after_secs: Option<u64>) -> u64 {
+        let backoff = self.base_delay_ms.saturating_mul(1u64 << (attempt - 1).min(20));
+        let wanted = retry_after_secs.map_or(backoff, |s| s.saturating_mul(1000).max(backoff));
+        wanted.min(self.max_delay_ms)
+    }
+}
+
+/// Parses `Retry-After` given in seconds. (HTTP-date values need a clock; they fall back to the
+/// policy's backoff.)
+pub fn retry_after_secs(response: &HttpResponse) -> Option<u64> {
+    response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// Sends `request`, retrying transport failures and 429/502/503/504 answers per `policy`.
+/// Returns the last response, whatever its status; only a final transport failure is an `Err`.
+pub async fn send_with_retry<C: HttpClient>(client: &C, request: &HttpRequest, policy: RetryPolicy) -> Result<HttpResponse> {
+    let mut attempts = 0;
+    send_counting(client, request, policy, &mut attempts).await
+}
+
+/// [`send_with_retry`], adding the number of attempts made to `attempts`.
+pub async fn send_counting<C: HttpClient>(
+    client: &C,
+    request: &HttpRequest,
+    policy: RetryPolicy,
+    attempts: &mut u32,
+) -> Result<HttpResponse> {
+    let mut attempt = 1;
+    loop {
+        *attempts += 1;
+        let outcome = client.send(request).await;
+        let retry_after = match &outcome {
+            Ok(r) if matches!(r.status, 429 | 502 | 503 | 504) => Some(retry_after_secs(r)),
+            Err(e) if e.is_retryable() => Some(None),
+            _ => None,
+        };
+        match retry_after {
+            Some(after) if attempt < policy.max_attempts => {
+                client.sleep(policy.delay_ms(attempt, after)).await;
+                attempt += 1;
+            }
+            _ => return outcome,
+        }
+    }
+}
+
+/// Turns a non-success response into [`Error::Http`], reading either error body shape:
+/// `{"error": true, "message": …}` (account API) or `{"error": {"code", "message"}}` (platform).
+pub fn status_error(request: &HttpRequest, response: &HttpResponse) -> Error {
+    Error::Http {
+        status: response.status,
+        method: request.method.as_str(),
+        endpoint: request.endpoint(),
+        message: error_message(&response.body),
+        retry_after_secs: retry_after_secs(response),
+    }
+}
+
+/// The human message inside an error body, or the start of the body.
+pub fn error_message(body: &str) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let from_json = parsed.as_ref().and_then(|v| {
+        let nested = v.get("error").and_then(|e| e.get("message")).and_then(|m| m.as_str());
+        let flat = v.get("message").and_then(|m| m.as_str());
+        let oauth = v.get("error_description").and_then(|m| m.as_str());
+        nested.or(flat).or(oauth).map(str::to_string)
+    });
+    match from_json {
+        Some(m) => m,
+        None if body.trim().is_empty() => "(empty body)".to_string(),
+        None => crate::error::snippet(body.trim()),
+    }
+}
+
+// ---- URLs ---------------------------------------------------------------------------------
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `application/x-www-form-urlencoded` body of `pairs`.
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A validated base URL (scheme + host [+ path prefix]), without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    /// Accepts `https://…`, and `http://` only for loopback hosts (the emulator, tests).
+    pub fn parse(field: &str, raw: &str) -> Result<Self> {
+        let raw = raw.trim();
+        let rest = if let Some(r) = raw.strip_prefix("https://") {
+            r
+        } else if let Some(r) = raw.strip_prefix("http://") {
+            let host = host_of(r);
+            if !is_loopback(host) {
+                return Err(Error::invalid(
+                    field,
+                    format!("`http://` is only allowed for loopback hosts, got host `{host}`; use https"),
+                ));
+            }
+            r
+        } else {
+            return Err(Error::invalid(field, "must be an absolute https:// URL"));
+        };
+        let host = host_of(rest);
+        if host.is_empty() || rest.contains(['?', '#', ' ']) || rest.contains('@') {
+            return Err(Error::invalid(field, "must be a plain URL: scheme, host, optional path"));
+        }
+        Ok(BaseUrl(raw.trim_end_matches('/').to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// This base plus path segments (each percent-encoded) and query pairs.
+    pub fn join(&self, segments: &[&str], query: &[(&str, String)]) -> String {
+        let mut url = self.0.clone();
+        for s in segments {
+            url.push('/');
+            url.push_str(&encode_component(s));
+        }
+        let mut sep = '?';
+        for (k, v) in query {
+            url.push(sep);
+            url.push_str(&encode_component(k));
+            url.push('=');
+            url.push_str(&encode_component(v));
+            sep = '&';
+        }
+        url
+    }
+}
+
+fn host_of(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().map_or("", |h| h);
+    }
+    authority.split(':').next().unwrap_or("")
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host == "::1"
+        || host.strip_prefix("127.").is_some_and(|r| {
+            r.split('.').count() == 3 && r.split('.').all(|p| p.parse::<u8>().is_ok())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_rules() {
+        assert!(BaseUrl::parse("apiUrl", "https://api.dynatrace.com/").is_ok());
+        assert!(BaseUrl::parse("apiUrl", "http://127.0.0.1:8080").is_ok());
+        assert!(BaseUrl::parse("apiUrl", "http://localhost:1").is_ok());
+        assert!(BaseUrl::parse("apiUrl", "http://[::1]:1").is_ok());
+        for bad in [
+            "http://api.dynatrace.com",
+            "http://127.0.0.1.evil.com",
+            "ftp://x",
+            "api.dynatrace.com",
+            "https://",
+            "https://user:pw@host",
+            "https://h/p?q=1",
+        ] {
+            let err = BaseUrl::parse("apiUrl", bad).err();
+            assert_eq!(err.as_ref().map(Error::code), Some("INVALID_INPUT"), "{bad}");
+            assert_eq!(err.as_ref().and_then(Error::field), Some("apiUrl"));
+        }
+    }
+
+    #[test]
+    fn join_encodes_segments_and_query() {
+        let b = BaseUrl::parse("x", "https://h/base/").unwrap_or_else(|_| unreachable!());
+        assert_eq!(
+            b.join(&["a b", "../x?#%"], &[("k", "v,w z".into())]),
+            "https://h/base/a%20b/..%2Fx%3F%23%25?k=v%2Cw%20z"
+        );
+    }
+
+    #[test]
+    fn debug_redacts_credentials() {
+        let r = HttpRequest::post("https://h/t?x=1".into(), "a/b", "client_secret=s3cr3t".into())
+            .header("Authorization", "Bearer tok3n")
+            .header("DD-API-KEY", "k3y");
+        let d = format!("{r:?}");
+        assert!(!d.contains("s3cr3t") && !d.contains("tok3n") && !d.contains("k3y"), "{d}");
+        assert!(!d.contains("x=1"));
+    }
+
+    #[test]
+    fn error_bodies_both_shapes() {
+        assert_eq!(error_message(r#"{"error":true,"message":"Cannot get","payload":null}"#), "Cannot get");
+        assert_eq!(error_message(r#"{"error":{"code":400,"message":"Bad"}}"#), "Bad");
+        assert_eq!(error_message(""), "(empty body)");
+        assert_eq!(error_message("<html>oops"), "<html>oops");
+    }
+
+    #[test]
+    fn delays_double_and_honour_retry_after() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay_ms(1, None), 1_000);
+        assert_eq!(p.delay_ms(2, None), 2_000);
+        assert_eq!(p.delay_ms(3, Some(7)), 7_000);
+        assert_eq!(p.delay_ms(1, Some(3600)), 20_000);
+    }
+}

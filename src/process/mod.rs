@@ -1,0 +1,3 @@
+//! Pure, synchronous processing: no I/O, no clock.
+
+pub mod cost_to_date;
