@@ -1,0 +1,148 @@
+// dps-cost embedded Dynatrace emulator: a dependency-free local HTTP server imitating the SSO
+// token endpoint, the Account Management subscription/cost API, bizevents ingest and the
+// credential vault, with deterministic synthetic data and fault injection.
+//
+//   import { startEmulator } from "./index.js";
+//   const emu = await startEmulator({ port: 0, now: "2026-11-23T10:00:00Z" });
+//   // emu.url, emu.port, emu.config, await emu.close()
+
+import { createServer } from "node:http";
+import { createTokenStore } from "./auth.js";
+import { API_TOKEN, CLIENTS, CREDENTIAL_VAULT, createDataset, parseNow } from "./data.js";
+import { createEventStore } from "./ingest.js";
+import { createRequestHandler } from "./server.js";
+
+export { createRequestHandler } from "./server.js";
+
+/**
+ * Create the emulator's in-memory state (dataset, tokens, events, faults, request log) without a
+ * server. `startEmulator` uses it; tests may drive it directly.
+ *
+ * @param {{ now?: string|number|Date, tokenTtlSeconds?: number, seed?: string, baseUrl?: string,
+ *           logger?: (line: string) => void }} [options]
+ */
+export function createEmulatorState(options = {}) {
+  const startNow = parseNow(options.now);
+  const startReal = Date.now();
+  // The emulator's clock starts at `now` and advances with real time. The data ("today",
+  // yesterday's costs) is fixed at creation; token expiry and ingest time use this clock.
+  const clock = () => startNow + (Date.now() - startReal);
+  const ttl = options.tokenTtlSeconds ?? 300;
+  if (!(typeof ttl === "number" && Number.isFinite(ttl) && ttl > 0)) {
+    throw new TypeError("emulator: tokenTtlSeconds must be a positive number");
+  }
+  const dataset = createDataset({ now: startNow, seed: options.seed });
+  let faultCounter = 0;
+
+  const credentials = CREDENTIAL_VAULT.map((entry) => {
+    const client = CLIENTS.find((c) => c.clientId === entry.clientId);
+    const account = dataset.account(entry.accountUuid);
+    return {
+      id: entry.id,
+      accountUuid: entry.accountUuid,
+      details: {
+        id: entry.id,
+        name: `dps-cost ${account.name} OAuth client`,
+        description: entry.accountUuid,
+        owner: "emulator",
+        ownerAccessOnly: false,
+        scope: "APP_ENGINE",
+        type: "USERNAME_PASSWORD",
+        username: client.clientId,
+        password: client.clientSecret,
+      },
+    };
+  });
+
+  const state = {
+    baseUrl: options.baseUrl ?? "http://127.0.0.1",
+    clock,
+    dataset,
+    apiToken: API_TOKEN,
+    credentials,
+    tokens: createTokenStore({ clients: CLIENTS, ttlSeconds: ttl, clock }),
+    events: createEventStore(),
+    faults: [],
+    requests: [],
+    logger: options.logger ?? null,
+    nextFaultId() {
+      faultCounter += 1;
+      return faultCounter;
+    },
+    /** The config object of the contract (also served at GET /__emulator/config). */
+    config() {
+      return buildConfig(state);
+    },
+  };
+  return state;
+}
+
+function buildConfig(state) {
+  const url = state.baseUrl;
+  const ingestClient = CLIENTS.find((c) => c.clientId === "dt0s02.EMUINGST");
+  return {
+    ssoUrl: `${url}/sso/oauth2/token`,
+    apiUrl: url,
+    ingestUrl: `${url}/api/v2/bizevents/ingest`,
+    platformIngestUrl: `${url}/platform/classic/environment-api/v2/bizevents/ingest`,
+    now: new Date(state.dataset.nowMs).toISOString(),
+    accounts: state.dataset.accounts.map((a) => {
+      const client = CLIENTS.find((c) => c.clientId === a.clientId);
+      return {
+        accountUuid: a.accountUuid,
+        name: a.name,
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+        environments: a.environments.map(({ id, name }) => ({ id, name })),
+      };
+    }),
+    ingest: {
+      accountUuid: ingestClient.accountUuid,
+      clientId: ingestClient.clientId,
+      clientSecret: ingestClient.clientSecret,
+      scope: ingestClient.scopes.join(" "),
+      apiToken: state.apiToken,
+    },
+    credentialVault: Object.fromEntries(state.credentials.map((c) => [c.id, c.accountUuid])),
+  };
+}
+
+/**
+ * Start the emulator.
+ * @param {{ port?: number, host?: string, now?: string|number|Date, tokenTtlSeconds?: number,
+ *           seed?: string, logger?: (line: string) => void }} [options]
+ * @returns {Promise<{ url: string, port: number, config: object, state: object, close(): Promise<void> }>}
+ */
+export async function startEmulator(options = {}) {
+  const host = options.host ?? "127.0.0.1";
+  const state = createEmulatorState(options);
+  const server = createServer(createRequestHandler(state));
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address();
+  const urlHost =
+    host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const url = `http://${urlHost}:${port}`;
+  state.baseUrl = url;
+  let closed = null;
+  return {
+    url,
+    port,
+    config: state.config(),
+    state,
+    close() {
+      if (!closed) {
+        closed = new Promise((resolve, reject) => {
+          server.close((err) => (err ? reject(err) : resolve()));
+          server.closeAllConnections();
+        });
+      }
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// Business events ingest: body validation, per-event checks, enrichment and the in-memory store.
+
+import { randomUUID } from "node:crypto";
+
+export const MAX_INGEST_BYTES = 5 * 1024 * 1024;
+const MAX_AGE_MS = 24 * 3_600_000;
+
+export function createEventStore() {
+  const store = {
+    events: [],
+    stats: { requests: 0, received: 0, stored: 0, droppedOld: 0, rejected: 0 },
+    clear() {
+      store.events = [];
+      store.stats = { requests: 0, received: 0, stored: 0, droppedOld: 0, rejected: 0 };
+    },
+  };
+  return store;
+}
+
+/** Epoch number → ms, read by magnitude as Dynatrace does (s, ms, µs, ns). */
+function epochToMs(n) {
+  const a = Math.abs(n);
+  if (a <= 1e11) return n * 1000;
+  if (a <= 1e14) return n;
+  if (a <= 1e17) return n / 1000;
+  return n / 1e6;
+}
+
+/** Parse an event `timestamp` to epoch ms, or null when it is unusable. */
+export function parseEventTimestamp(value) {
+  if (typeof value === "number") return Number.isFinite(value) ? epochToMs(value) : null;
+  if (typeof value !== "string") return null;
+  const s = value.trim();
+  if (s === "") return null;
+  if (/^-?\d+(\.\d+)?$/.test(s)) return epochToMs(Number(s));
+  const ms = Date.parse(s);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+function describe(value) {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}
+
+/**
+ * Check the media type. Returns null when acceptable, else a message. Only `application/json`
+ * (any parameters, e.g. `; charset=utf-8`) is supported by the emulator; CloudEvents media types
+ * and everything else get 415.
+ */
+export function checkIngestContentType(contentType) {
+  const mediaType = String(contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (mediaType === "application/json") return null;
+  return `Unsupported content type '${mediaType || "(none)"}'. The emulator accepts application/json (one object or an array of objects).`;
+}
+
+/**
+ * Ingest a parsed JSON body (one value or an array). Valid items are enriched and stored,
+ * events older than ingest − 24 h are silently dropped, non-objects are reported.
+ * Returns `{ status: 202 }` or `{ status: 400, body: { errors } }`.
+ */
+export function ingestParsed(store, parsed, ingestMs) {
+  const items = Array.isArray(parsed) ? parsed : [parsed];
+  const ingestIso = new Date(ingestMs).toISOString();
+  const errors = [];
+  store.stats.requests += 1;
+  store.stats.received += items.length;
+  items.forEach((item, index) => {
+    if (item === null || typeof item !== "object" || Array.isArray(item)) {
+      errors.push({
+        id: null,
+        index,
+        message: `Invalid business event: expected a JSON object but got ${describe(item)}`,
+        source: null,
+      });
+      store.stats.rejected += 1;
+      return;
+    }
+    const event = {};
+    for (const [key, value] of Object.entries(item)) {
+      // Grail stores nested objects and arrays as JSON strings.
+      event[key] = value !== null && typeof value === "object" ? JSON.stringify(value) : value;
+    }
+    const hasTimestamp = event.timestamp !== undefined && event.timestamp !== null;
+    const ts = hasTimestamp ? parseEventTimestamp(event.timestamp) : null;
+    if (ts === null) {
+      event.timestamp = ingestIso;
+    } else if (ts < ingestMs - MAX_AGE_MS) {
+      store.stats.droppedOld += 1;
+      return;
+    }
+    event["event.kind"] = "BIZ_EVENT";
+    if (event["event.id"] === undefined || event["event.id"] === null || event["event.id"] === "") {
+      event["event.id"] = randomUUID();
+    }
+    store.events.push(event);
+    store.stats.stored += 1;
+  });
+  if (errors.length > 0) return { status: 400, body: { errors } };
+  return { status: 202 };
+}
