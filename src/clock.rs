@@ -5,6 +5,12 @@ pub trait Clock {
     fn now_ms(&self) -> i64;
 }
 
+impl<T: Clock + ?Sized> Clock for &T {
+    fn now_ms(&self) -> i64 {
+        (**self).now_ms()
+    }
+}
+
 /// A clock that always says the same instant (tests, replays, `now` overrides).
 #[derive(Debug, Clone, Copy)]
 pub struct FixedClock(pub i64);

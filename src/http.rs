@@ -134,6 +134,24 @@ pub trait HttpClient {
     async fn sleep(&self, ms: u64);
 }
 
+impl<T: HttpClient + ?Sized> HttpClient for &T {
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse> {
+        (**self).send(request).await
+    }
+    async fn sleep(&self, ms: u64) {
+        (**self).sleep(ms).await
+    }
+}
+
+impl<T: HttpClient + ?Sized> HttpClient for std::rc::Rc<T> {
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse> {
+        (**self).send(request).await
+    }
+    async fn sleep(&self, ms: u64) {
+        (**self).sleep(ms).await
+    }
+}
+
 /// When and how often a request is tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {

@@ -1,6 +1,7 @@
 //! `GET /sub/v2/accounts/{a}/subscriptions/{s}/cost`: daily cost of the subscription.
 
 use crate::error::{Error, Result};
+use crate::clock::Clock;
 use crate::http::HttpClient;
 use crate::model::cost::{CostRecord, CostResponse};
 use crate::validate::check_id;
@@ -30,7 +31,7 @@ impl CostFilter {
     }
 }
 
-impl<C: HttpClient> AccountApi<'_, C> {
+impl<C: HttpClient, K: Clock> AccountApi<C, K> {
     /// Daily cost records as the API returns them (in its order).
     pub async fn daily_cost(&self, subscription_uuid: &str, filter: &CostFilter) -> Result<Vec<CostRecord>> {
         let sub = require("subscriptionUuid", subscription_uuid)?;

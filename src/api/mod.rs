@@ -33,9 +33,9 @@ impl Endpoints {
 }
 
 /// Fetches a token for `creds` (no cache).
-pub async fn fetch_token<C: HttpClient>(
+pub async fn fetch_token<C: HttpClient, K: Clock + ?Sized>(
     http: &C,
-    clock: &dyn Clock,
+    clock: &K,
     sso: &BaseUrl,
     creds: &Credentials,
     scope: &str,
@@ -47,9 +47,9 @@ pub async fn fetch_token<C: HttpClient>(
 }
 
 /// One account's API access: credentials, scope, token cache, transport and clock.
-pub struct AccountApi<'a, C: HttpClient> {
-    http: &'a C,
-    clock: &'a dyn Clock,
+pub struct AccountApi<C: HttpClient, K: Clock> {
+    http: C,
+    clock: K,
     endpoints: Endpoints,
     creds: Credentials,
     scope: String,
@@ -57,8 +57,8 @@ pub struct AccountApi<'a, C: HttpClient> {
     retry: RetryPolicy,
 }
 
-impl<'a, C: HttpClient> AccountApi<'a, C> {
-    pub fn new(http: &'a C, clock: &'a dyn Clock, endpoints: Endpoints, creds: Credentials, scope: Option<&str>) -> Self {
+impl<C: HttpClient, K: Clock> AccountApi<C, K> {
+    pub fn new(http: C, clock: K, endpoints: Endpoints, creds: Credentials, scope: Option<&str>) -> Self {
         AccountApi {
             http,
             clock,
@@ -90,7 +90,7 @@ impl<'a, C: HttpClient> AccountApi<'a, C> {
         if let Some(t) = self.cache.borrow().get(now) {
             return Ok(t.clone());
         }
-        let token = fetch_token(self.http, self.clock, &self.endpoints.sso, &self.creds, &self.scope).await?;
+        let token = fetch_token(&self.http, &self.clock, &self.endpoints.sso, &self.creds, &self.scope).await?;
         self.cache.borrow_mut().put(token.clone());
         Ok(token)
     }
@@ -105,7 +105,7 @@ impl<'a, C: HttpClient> AccountApi<'a, C> {
             let request = HttpRequest::get(url.clone())
                 .header("Accept", "application/json")
                 .header("Authorization", token.authorization());
-            let response = send_with_retry(self.http, &request, self.retry).await?;
+            let response = send_with_retry(&self.http, &request, self.retry).await?;
             if response.status == 401 && !refreshed {
                 self.cache.borrow_mut().clear();
                 refreshed = true;

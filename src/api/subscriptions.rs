@@ -1,12 +1,13 @@
 //! `GET /sub/v2/accounts/{accountUuid}/subscriptions[/{subscriptionUuid}]`.
 
 use crate::error::{Error, Result};
+use crate::clock::Clock;
 use crate::http::HttpClient;
 use crate::model::subscription::{Subscription, SubscriptionDetails, SubscriptionList};
 
 use super::{require, AccountApi};
 
-impl<C: HttpClient> AccountApi<'_, C> {
+impl<C: HttpClient, K: Clock> AccountApi<C, K> {
     /// Every subscription of the account.
     pub async fn subscriptions(&self) -> Result<Vec<Subscription>> {
         let account = self.account_uuid().to_string();

@@ -1,9 +1,375 @@
-//! The only place with `#[wasm_bindgen]`.
+//! The only place with `#[wasm_bindgen]`: JS-callable wrappers over the core. Every failure
+//! becomes a real `Error` (`name` "DpsCostError", `code`, `status`, `field`).
 
+mod convert;
+mod transport;
+
+use std::rc::Rc;
+
+use js_sys::{Promise, Reflect};
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::api::cost::CostFilter;
+use crate::api::{fetch_token, AccountApi, Endpoints};
+use crate::auth::{Credentials, Secret, SCOPE_ACCOUNT_READ};
+use crate::error::Error;
+use crate::events::bizevents::build_bizevents;
+use crate::events::ingest::{IngestAuth, IngestTarget, PreparedEvent};
+use crate::http::RetryPolicy;
+use crate::model::cost::CostRecord;
+use crate::model::subscription::SubscriptionDetails;
+use crate::process::cost_to_date::cost_to_date as core_cost_to_date;
+use crate::sync::{run_sync, SyncOptions};
+use crate::validate::check_uuid;
+use convert::{error_to_js, from_js, to_js};
+use transport::{JsClock, Transport};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** A fetch-compatible function; the global `fetch` fits. */
+export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) =>
+  Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
+
+/** Every error thrown by dps-cost. */
+export interface DpsCostError extends Error {
+  name: "DpsCostError";
+  /** Stable code: INVALID_INPUT, DECODE, AUTH_INVALID_CLIENT, AUTH_MISSING_SCOPE, AUTH_FAILED, UNAUTHORIZED,
+   *  FORBIDDEN, NOT_FOUND, RATE_LIMITED, HTTP_STATUS, NETWORK, NO_ACTIVE_SUBSCRIPTION, INGEST_FAILED,
+   *  INGEST_PARTIAL, INTERNAL. */
+  code: string;
+  /** HTTP status, when there was one. */
+  status?: number;
+  /** The option, field or JSON path concerned, when there is one. */
+  field?: string;
+}
+
+export interface TokenOptions {
+  accountUuid: string; clientId: string; clientSecret: string;
+  /** Space-separated; default "account-uac-read". */
+  scope?: string;
+  /** Default https://sso.dynatrace.com/sso/oauth2/token */
+  ssoUrl?: string;
+  fetch?: FetchLike;
+}
+export interface TokenInfo { accessToken: string; tokenType: string; expiresIn: number; scope: string | null; resource: string | null }
+
+export interface ClientOptions extends TokenOptions {
+  /** Default https://api.dynatrace.com */
+  apiUrl?: string;
+}
+
+export interface Subscription {
+  uuid: string; type: string | null; subType: string | null; name: string | null; status: string | null;
+  startTime: string | null; endTime: string | null;
+}
+export interface SubscriptionDetails extends Subscription {
+  account: { uuid: string } | null;
+  budget: { total: number | null; used: number | null; currencyCode: string | null } | null;
+  currentPeriod: { startTime: string | null; endTime: string | null; daysRemaining?: number } | null;
+  periods: { startTime: string | null; endTime: string | null }[] | null;
+  capabilities: { key: string; name: string | null }[] | null;
+}
+export interface CostFilter { environmentIds?: string[]; capabilityKeys?: string[] }
+export interface CostRecord { startTime: string; endTime?: string | null; value: number; currencyCode?: string; lastBookingDate?: string }
+export interface CostToDateRecord extends CostRecord { costToDate: number }
+
+export interface BizeventInput {
+  accountUuid: string;
+  /** Shown in dashboards; default the account UUID. */
+  accountName?: string;
+  subscription: SubscriptionDetails;
+  /** Raw daily cost records, any order. */
+  costs: CostRecord[];
+  /** ISO-8601; default now. Picks the day of the subscription snapshot's event.id. */
+  now?: string;
+}
+/** A flat business event (dps.subscription.status or dps.cost2.booked). */
+export type Bizevent = Record<string, string | number | boolean | null>;
+
+export interface IngestOptions {
+  /** https://{env}.live.dynatrace.com/api/v2/bizevents/ingest, https://{env}.apps.dynatrace.com/platform/classic/environment-api/v2/bizevents/ingest,
+   *  or inside a Workflow the relative /platform/classic/environment-api/v2/bizevents/ingest (no token needed). */
+  url: string;
+  events: Bizevent[];
+  /** OAuth bearer token (storage:events:write). */
+  accessToken?: string;
+  /** Classic API token (bizevents.ingest), classic URL only. */
+  apiToken?: string;
+  fetch?: FetchLike;
+}
+export interface IngestReport {
+  sent: number; accepted: number;
+  /** Events the server refused (not retried). */
+  rejected: { index: number; eventId: string | null; message: string }[];
+  /** Events not delivered after retries. */
+  failed: { firstIndex: number; count: number; code: string; status?: number; message: string }[];
+  batches: number; retries: number;
+}
+
+export interface SyncAccount { accountUuid: string; clientId: string; clientSecret: string; name?: string; subscriptionUuid?: string }
+export interface SyncIngest {
+  url: string; accessToken?: string; apiToken?: string;
+  /** An OAuth client for ingest (token fetched with scope storage:events:write). */
+  clientId?: string; clientSecret?: string; accountUuid?: string; scope?: string;
+}
+export interface SyncConfig {
+  accounts: SyncAccount[];
+  ssoUrl?: string; apiUrl?: string;
+  /** null or absent: dry run (events are built, not sent). */
+  ingest?: SyncIngest | null;
+  environmentIds?: string[]; capabilityKeys?: string[];
+  /** ISO-8601 override of "now". */
+  now?: string;
+  fetch?: FetchLike;
+}
+export interface ErrorInfo { code: string; message: string; status?: number }
+export interface SyncSummary {
+  ok: boolean; dryRun: boolean; now: string;
+  accounts: {
+    accountUuid: string; name: string; ok: boolean; error?: ErrorInfo;
+    subscription?: { uuid: string; name: string | null; currency: string; budget: number | null; used: number | null;
+      percentUsed: number | null; periodStart: string | null; periodEnd: string | null; daysRemaining: number | null };
+    costDays: number; firstDay: string | null; lastDay: string | null; costToDate: number;
+  }[];
+  events: IngestReport & { built: number; error?: ErrorInfo };
+}
+"#;
+
+fn js_err(e: Error) -> JsValue {
+    error_to_js(&e)
+}
+
+fn promise<F, T>(f: F) -> Promise
+where
+    F: std::future::Future<Output = Result<T, Error>> + 'static,
+    T: Serialize,
+{
+    future_to_promise(async move {
+        match f.await {
+            Ok(v) => to_js(&v),
+            Err(e) => Err(js_err(e)),
+        }
+    })
+}
 
 /// The library version.
 #[wasm_bindgen]
 pub fn version() -> String {
     crate::VERSION.to_string()
+}
+
+/// Whether `value` is an error thrown by dps-cost.
+#[wasm_bindgen(js_name = isDpsCostError, unchecked_return_type = "boolean")]
+pub fn is_dps_cost_error(value: &JsValue) -> bool {
+    value.is_instance_of::<js_sys::Error>()
+        && Reflect::get(value, &JsValue::from_str("name")).ok().and_then(|n| n.as_string()).as_deref() == Some("DpsCostError")
+        && Reflect::get(value, &JsValue::from_str("code")).map(|c| c.is_string()).unwrap_or(false)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TokenOptions {
+    account_uuid: String,
+    client_id: String,
+    client_secret: Secret,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    sso_url: Option<String>,
+    #[serde(default)]
+    api_url: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenInfo {
+    access_token: String,
+    token_type: String,
+    expires_in: i64,
+    scope: Option<String>,
+    resource: Option<String>,
+}
+
+fn client_parts(options: &JsValue) -> Result<(Transport, Endpoints, Credentials, String), Error> {
+    let o: TokenOptions = from_js("options", options)?;
+    let transport = Transport::from_options(options)?;
+    let endpoints = Endpoints::new(o.sso_url.as_deref(), o.api_url.as_deref())?;
+    let creds = Credentials::new("", &o.account_uuid, &o.client_id, o.client_secret.expose())?;
+    let scope = o.scope.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| SCOPE_ACCOUNT_READ.to_string());
+    Ok((transport, endpoints, creds, scope))
+}
+
+/// Gets an OAuth access token (client credentials) for one account.
+#[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenInfo>")]
+pub fn get_token(#[wasm_bindgen(unchecked_param_type = "TokenOptions")] options: JsValue) -> Promise {
+    let parts = client_parts(&options);
+    promise(async move {
+        let (transport, endpoints, creds, scope) = parts?;
+        let t = fetch_token(&transport, &JsClock, &endpoints.sso, &creds, &scope).await?;
+        Ok(TokenInfo {
+            access_token: t.token.expose().to_string(),
+            token_type: t.token_type,
+            expires_in: t.expires_in_secs,
+            scope: t.scope,
+            resource: t.resource,
+        })
+    })
+}
+
+/// One account's Account Management API, with its token cached (renewed 30 s before expiry).
+#[wasm_bindgen]
+pub struct DpsClient {
+    api: Rc<AccountApi<Transport, JsClock>>,
+}
+
+#[wasm_bindgen]
+impl DpsClient {
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue) -> Result<DpsClient, JsValue> {
+        let (transport, endpoints, creds, scope) = client_parts(&options).map_err(js_err)?;
+        Ok(DpsClient { api: Rc::new(AccountApi::new(transport, JsClock, endpoints, creds, Some(&scope))) })
+    }
+
+    /// Every subscription of the account.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Subscription[]>")]
+    pub fn subscriptions(&self) -> Promise {
+        let api = self.api.clone();
+        promise(async move { api.subscriptions().await })
+    }
+
+    /// The ACTIVE + REGULAR subscription (latest start wins); NO_ACTIVE_SUBSCRIPTION if none.
+    #[wasm_bindgen(js_name = activeSubscription, unchecked_return_type = "Promise<Subscription>")]
+    pub fn active_subscription(&self) -> Promise {
+        let api = self.api.clone();
+        promise(async move { api.active_subscription().await })
+    }
+
+    /// Subscription details: budget, current period, capabilities.
+    #[wasm_bindgen(unchecked_return_type = "Promise<SubscriptionDetails>")]
+    pub fn subscription(&self, uuid: String) -> Promise {
+        let api = self.api.clone();
+        promise(async move { api.subscription(&uuid).await })
+    }
+
+    /// Daily cost records of a subscription, as the API returns them.
+    #[wasm_bindgen(js_name = dailyCost, unchecked_return_type = "Promise<CostRecord[]>")]
+    pub fn daily_cost(&self, subscription_uuid: String, #[wasm_bindgen(unchecked_param_type = "CostFilter")] filter: JsValue) -> Promise {
+        let api = self.api.clone();
+        let filter = parse_filter(&filter);
+        promise(async move { api.daily_cost(&subscription_uuid, &filter?).await })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FilterOptions {
+    #[serde(default)]
+    environment_ids: Option<Vec<String>>,
+    #[serde(default)]
+    capability_keys: Option<Vec<String>>,
+}
+
+fn parse_filter(v: &JsValue) -> Result<CostFilter, Error> {
+    let f: FilterOptions = if v.is_undefined() || v.is_null() { FilterOptions::default() } else { from_js("filter", v)? };
+    Ok(CostFilter { environment_ids: f.environment_ids.unwrap_or_default(), capability_keys: f.capability_keys.unwrap_or_default() })
+}
+
+/// Sorts daily cost by start time (stable) and adds the running total `costToDate`.
+#[wasm_bindgen(js_name = costToDate, unchecked_return_type = "CostToDateRecord[]")]
+pub fn cost_to_date(#[wasm_bindgen(unchecked_param_type = "CostRecord[]")] records: JsValue) -> Result<JsValue, JsValue> {
+    let records: Vec<CostRecord> = from_js("records", &records).map_err(js_err)?;
+    let out = core_cost_to_date(records).map_err(|e| match e {
+        Error::InvalidInput { field, message } => js_err(Error::InvalidInput { field: format!("records{field}"), message }),
+        other => js_err(other),
+    })?;
+    to_js(&out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BizeventInput {
+    account_uuid: String,
+    #[serde(default)]
+    account_name: Option<String>,
+    subscription: SubscriptionDetails,
+    costs: Vec<CostRecord>,
+    #[serde(default)]
+    now: Option<String>,
+}
+
+/// Builds `dps.subscription.status` and one `dps.cost2.booked` per day (seed-003 schema, flat,
+/// deterministic `event.id`, no `timestamp`).
+#[wasm_bindgen(js_name = buildBizevents, unchecked_return_type = "Bizevent[]")]
+pub fn build_bizevents_js(#[wasm_bindgen(unchecked_param_type = "BizeventInput")] input: JsValue) -> Result<JsValue, JsValue> {
+    let i: BizeventInput = from_js("input", &input).map_err(js_err)?;
+    let account = check_uuid("input.accountUuid", &i.account_uuid).map_err(js_err)?;
+    let now_ms = match &i.now {
+        Some(n) => crate::time::parse_timestamp_ms(n).ok_or_else(|| js_err(Error::invalid("input.now", "is not an ISO-8601 timestamp")))?,
+        None => js_sys::Date::now() as i64,
+    };
+    let costs = core_cost_to_date(i.costs).map_err(|e| match e {
+        Error::InvalidInput { field, message } => js_err(Error::InvalidInput { field: format!("input.costs{field}"), message }),
+        other => js_err(other),
+    })?;
+    let name = i.account_name.unwrap_or_else(|| account.clone());
+    to_js(&build_bizevents(&i.subscription, &account, &name, &costs, now_ms))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IngestInput {
+    url: String,
+    events: Vec<serde_json::Value>,
+    #[serde(default)]
+    access_token: Option<Secret>,
+    #[serde(default)]
+    api_token: Option<Secret>,
+}
+
+fn ingest_parts(options: &JsValue) -> Result<(Transport, IngestTarget, Vec<PreparedEvent>), Error> {
+    let i: IngestInput = from_js("options", options)?;
+    let transport = Transport::from_options(options)?;
+    let auth = match (i.access_token, i.api_token) {
+        (Some(_), Some(_)) => return Err(Error::invalid("options", "give accessToken or apiToken, not both")),
+        (Some(t), None) => IngestAuth::Bearer(t),
+        (None, Some(t)) => IngestAuth::ApiToken(t),
+        (None, None) if i.url.starts_with("/platform/") => IngestAuth::None,
+        (None, None) => return Err(Error::invalid("options.accessToken", "an absolute ingest URL needs accessToken or apiToken")),
+    };
+    let target = IngestTarget::new(&i.url, auth)?;
+    let mut prepared = Vec::with_capacity(i.events.len());
+    for (n, e) in i.events.iter().enumerate() {
+        if !e.is_object() {
+            return Err(Error::invalid(format!("options.events[{n}]"), "must be an object"));
+        }
+        let id = e.get("event.id").and_then(|v| v.as_str());
+        prepared.push(PreparedEvent::from_serialize(id, e)?);
+    }
+    Ok((transport, target, prepared))
+}
+
+/// Sends bizevents (batched under 5 MiB, 413 split, 429/5xx retried) and reports the fate of each.
+/// Throws when nothing was stored and something failed; otherwise resolves with the report.
+#[wasm_bindgen(unchecked_return_type = "Promise<IngestReport>")]
+pub fn ingest(#[wasm_bindgen(unchecked_param_type = "IngestOptions")] options: JsValue) -> Promise {
+    let parts = ingest_parts(&options);
+    promise(async move {
+        let (transport, target, events) = parts?;
+        crate::events::ingest::ingest(&transport, &target, &events, RetryPolicy::default()).await
+    })
+}
+
+/// The whole pipeline for every account: token → subscription → daily cost → cost-to-date →
+/// bizevents → ingest (unless `ingest` is absent: dry run). Rejects only on invalid config.
+#[wasm_bindgen(unchecked_return_type = "Promise<SyncSummary>")]
+pub fn sync(#[wasm_bindgen(unchecked_param_type = "SyncConfig")] config: JsValue) -> Promise {
+    let parts = from_js::<SyncOptions>("config", &config)
+        .and_then(|o| o.validate())
+        .and_then(|c| Transport::from_options(&config).map(|t| (t, c)));
+    promise(async move {
+        let (transport, cfg) = parts?;
+        Ok(run_sync(&transport, &JsClock, &cfg, RetryPolicy::default()).await)
+    })
 }

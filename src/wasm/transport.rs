@@ -1,0 +1,153 @@
+//! Transports for wasm: the global `fetch` through gloo-net (the default), or a caller-supplied
+//! fetch-like function `(url, {method, headers, body}) => Promise<{status, headers.get, text()}>`.
+//! Relative URLs (a Workflow's `/platform/…` calls) go through the global `fetch` function
+//! directly, because gloo-net resolves URLs with `new Request()`, which needs a base URL.
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::http::{HttpClient, HttpRequest, HttpResponse, Method};
+
+pub enum Transport {
+    Fetch,
+    Function(Function),
+}
+
+impl Transport {
+    /// The caller's `fetch` option if it is a function; `INVALID_INPUT` if it is something else.
+    pub fn from_options(options: &JsValue) -> Result<Self> {
+        let f = Reflect::get(options, &JsValue::from_str("fetch")).unwrap_or(JsValue::UNDEFINED);
+        if f.is_undefined() || f.is_null() {
+            return Ok(Transport::Fetch);
+        }
+        f.dyn_into::<Function>()
+            .map(Transport::Function)
+            .map_err(|_| Error::invalid("fetch", "must be a function (url, init) => Promise<Response>"))
+    }
+}
+
+fn js_message(v: &JsValue) -> String {
+    if let Some(e) = v.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    v.as_string().unwrap_or_else(|| "fetch failed".to_string())
+}
+
+fn network(request: &HttpRequest, v: &JsValue) -> Error {
+    Error::Network { endpoint: request.endpoint(), message: js_message(v) }
+}
+
+async fn via_function(f: &Function, request: &HttpRequest) -> Result<HttpResponse> {
+    let headers = Object::new();
+    for (k, v) in &request.headers {
+        Reflect::set(&headers, &JsValue::from_str(k), &JsValue::from_str(v)).map_err(|e| network(request, &e))?;
+    }
+    let init = Object::new();
+    let set = |k: &str, v: &JsValue| Reflect::set(&init, &JsValue::from_str(k), v).map(|_| ());
+    set("method", &JsValue::from_str(request.method.as_str())).map_err(|e| network(request, &e))?;
+    set("headers", &headers).map_err(|e| network(request, &e))?;
+    if let Some(body) = &request.body {
+        set("body", &JsValue::from_str(body)).map_err(|e| network(request, &e))?;
+    }
+    let returned = f.call2(&JsValue::UNDEFINED, &JsValue::from_str(&request.url), &init).map_err(|e| network(request, &e))?;
+    let response = JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| network(request, &e))?;
+    let status = Reflect::get(&response, &JsValue::from_str("status"))
+        .ok()
+        .and_then(|s| s.as_f64())
+        .filter(|s| (100.0..=599.0).contains(s))
+        .ok_or_else(|| Error::Network { endpoint: request.endpoint(), message: "fetch function returned no valid `status`".into() })?
+        as u16;
+    let mut out = HttpResponse::new(status, String::new());
+    if let Ok(h) = Reflect::get(&response, &JsValue::from_str("headers")) {
+        if let Ok(get) = Reflect::get(&h, &JsValue::from_str("get")).and_then(|g| g.dyn_into::<Function>()) {
+            for name in HttpResponse::READ_HEADERS {
+                if let Some(v) = get.call1(&h, &JsValue::from_str(name)).ok().and_then(|v| v.as_string()) {
+                    out.headers.push(((*name).to_string(), v));
+                }
+            }
+        }
+    }
+    let text = Reflect::get(&response, &JsValue::from_str("text"))
+        .and_then(|t| t.dyn_into::<Function>())
+        .map_err(|_| Error::Network { endpoint: request.endpoint(), message: "fetch function's response has no text()".into() })?;
+    let body = text.call0(&response).map_err(|e| network(request, &e))?;
+    let body = JsFuture::from(Promise::resolve(&body)).await.map_err(|e| network(request, &e))?;
+    out.body = body.as_string().unwrap_or_default();
+    Ok(out)
+}
+
+async fn via_gloo(request: &HttpRequest) -> Result<HttpResponse> {
+    use gloo_net::http::{Method as M, RequestBuilder};
+    let method = match request.method {
+        Method::Get => M::GET,
+        Method::Post => M::POST,
+        Method::Put => M::PUT,
+        Method::Delete => M::DELETE,
+    };
+    let mut builder = RequestBuilder::new(&request.url).method(method);
+    for (k, v) in &request.headers {
+        builder = builder.header(k, v);
+    }
+    let net = |e: gloo_net::Error| Error::Network { endpoint: request.endpoint(), message: e.to_string() };
+    let built = match &request.body {
+        Some(b) => builder.body(b.as_str()).map_err(net)?,
+        None => builder.build().map_err(net)?,
+    };
+    let response = built.send().await.map_err(net)?;
+    let mut out = HttpResponse::new(response.status(), String::new());
+    let headers = response.headers();
+    for name in HttpResponse::READ_HEADERS {
+        if let Some(v) = headers.get(name) {
+            out.headers.push(((*name).to_string(), v));
+        }
+    }
+    out.body = response.text().await.map_err(net)?;
+    Ok(out)
+}
+
+fn global_fetch() -> Result<Function> {
+    Reflect::get(&js_sys::global(), &JsValue::from_str("fetch"))
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .ok_or_else(|| Error::invalid("fetch", "this host has no global fetch; pass a fetch function"))
+}
+
+impl HttpClient for Transport {
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse> {
+        match self {
+            Transport::Function(f) => via_function(f, request).await,
+            Transport::Fetch if request.url.starts_with('/') => via_function(&global_fetch()?, request).await,
+            Transport::Fetch => via_gloo(request).await,
+        }
+    }
+
+    async fn sleep(&self, ms: u64) {
+        let promise = Promise::new(&mut |resolve, _reject| {
+            let set_timeout = Reflect::get(&js_sys::global(), &JsValue::from_str("setTimeout"))
+                .ok()
+                .and_then(|f| f.dyn_into::<Function>().ok());
+            match set_timeout {
+                Some(st) => {
+                    let _ = st.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from_f64(ms as f64));
+                }
+                None => {
+                    let _ = resolve.call0(&JsValue::UNDEFINED);
+                }
+            }
+        });
+        let _ = JsFuture::from(promise).await;
+    }
+}
+
+/// `Date.now()`.
+#[derive(Clone, Copy)]
+pub struct JsClock;
+
+impl Clock for JsClock {
+    fn now_ms(&self) -> i64 {
+        js_sys::Date::now() as i64
+    }
+}
