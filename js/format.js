@@ -1,0 +1,47 @@
+// Human-readable rendering of a dps-cost SyncSummary (used by the CLI and `npm start`).
+// Prints counts, totals and error codes only — a summary never holds secrets.
+
+const money = (v) =>
+  typeof v === "number" ? v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : "–";
+const pct = (v) => (typeof v === "number" ? `${v.toFixed(1)} %` : "–");
+const text = (v) => (v === undefined || v === null || v === "" ? "–" : String(v));
+
+/**
+ * @param {any} summary a SyncSummary as returned by `sync`
+ * @returns {string} several lines, ending with a newline
+ */
+export function formatSummary(summary) {
+  const lines = [];
+  for (const a of summary.accounts ?? []) {
+    lines.push(`${text(a.name ?? a.accountUuid)} (${text(a.accountUuid)})  ${a.ok ? "ok" : "FAILED"}`);
+    if (a.error) {
+      const status = a.error.status !== undefined && a.error.status !== null ? ` [HTTP ${a.error.status}]` : "";
+      lines.push(`  error            ${text(a.error.code)}${status}: ${text(a.error.message)}`);
+    }
+    const s = a.subscription;
+    if (s) {
+      const cur = s.currency ? ` ${s.currency}` : "";
+      lines.push(`  subscription     ${text(s.name)} (${text(s.uuid)})`);
+      lines.push(`  period           ${text(s.periodStart)} … ${text(s.periodEnd)}`);
+      lines.push(`  budget           ${money(s.budget)}${cur}`);
+      lines.push(`  used             ${money(s.used)}${cur} (${pct(s.percentUsed)})`);
+      lines.push(`  days remaining   ${text(s.daysRemaining)}`);
+    }
+    if (a.costDays !== undefined) {
+      const span = a.firstDay ? ` (${a.firstDay} … ${text(a.lastDay)})` : "";
+      lines.push(`  cost days        ${text(a.costDays)}${span}`);
+      lines.push(`  cost to date     ${money(a.costToDate)}${s?.currency ? ` ${s.currency}` : ""}`);
+    }
+  }
+  const e = summary.events ?? {};
+  const rejected = Array.isArray(e.rejected) ? e.rejected : [];
+  lines.push(
+    `events${summary.dryRun ? " (dry run)" : ""}: built ${text(e.built)}, sent ${text(e.sent)}, ` +
+      `accepted ${text(e.accepted)}, rejected ${rejected.length}` +
+      (e.batches !== undefined ? `, batches ${e.batches}` : ""),
+  );
+  for (const r of rejected.slice(0, 10)) lines.push(`  rejected #${r.index} ${text(r.eventId)}: ${text(r.message)}`);
+  if (rejected.length > 10) lines.push(`  … ${rejected.length - 10} more rejected`);
+  lines.push(summary.ok ? "result: ok" : "result: FAILED");
+  return lines.join("\n") + "\n";
+}

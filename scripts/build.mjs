@@ -1,0 +1,337 @@
+#!/usr/bin/env node
+// Builds the npm package into dist/pkg and the Workflow action file dist/dps-cost-workflow.js.
+//
+//   cargo build (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz (npm binaryen)
+//   → dist/pkg: glue, wasm, node/web/inline entries, types, CLI, emulator, package.json, README, LICENSE
+//   → dist/dps-cost-workflow.js → tsc --noEmit over the types → smoke test → sizes
+//
+// Progress goes to stderr. Every step fails loudly; see scripts/setup.mjs for the tools.
+import { createHash } from "node:crypto";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join, relative } from "node:path";
+import { gzipSync } from "node:zlib";
+import {
+  ScriptError,
+  crateVersion,
+  installedWasmBindgenVersion,
+  isMain,
+  lockedWasmBindgenVersion,
+  logger,
+  main,
+  root,
+  run,
+} from "./lib.mjs";
+
+const log = logger("build");
+const p = (...parts) => join(root, ...parts);
+
+const CRATE = "dps_cost";
+const WASM_IN = p("target", "wasm32-unknown-unknown", "release", `${CRATE}.wasm`);
+const BINDGEN_DIR = p("target", "wasm-bindgen");
+const OPT_DIR = p("target", "wasm-opt");
+const PKG = p("dist", "pkg");
+const WORKFLOW = p("dist", "dps-cost-workflow.js");
+
+// Features the Rust wasm32 target enables by default (and wasm-bindgen's externref table uses).
+// wasm-opt also reads them from the module's target_features section; listing them keeps the
+// build independent of that section and fails validation loudly if a new one appears.
+export const WASM_OPT_FLAGS = [
+  "-Oz",
+  "--enable-bulk-memory",
+  "--enable-nontrapping-float-to-int",
+  "--enable-sign-ext",
+  "--enable-mutable-globals",
+  "--enable-reference-types",
+  "--enable-multivalue",
+];
+
+/** The names the contract's JS API exports (see the package's index.d.ts). */
+export const CONTRACT_EXPORTS = [
+  "version",
+  "isDpsCostError",
+  "getToken",
+  "DpsClient",
+  "costToDate",
+  "buildBizevents",
+  "ingest",
+  "sync",
+];
+
+const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
+
+function step(name, fn) {
+  const t0 = Date.now();
+  const r = fn();
+  log(`${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  return r;
+}
+
+function cargoBuild() {
+  run("cargo", ["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"]);
+  if (!existsSync(WASM_IN)) throw new ScriptError(`cargo did not produce ${relative(root, WASM_IN)}`);
+}
+
+function wasmBindgen() {
+  const want = lockedWasmBindgenVersion();
+  const have = installedWasmBindgenVersion();
+  if (have !== want) {
+    throw new ScriptError(
+      `wasm-bindgen CLI ${have ?? "(not installed)"} does not match the crate's ${want}: run \`npm run setup\``,
+    );
+  }
+  rmSync(BINDGEN_DIR, { recursive: true, force: true });
+  run("wasm-bindgen", ["--target", "web", "--out-dir", BINDGEN_DIR, WASM_IN]);
+}
+
+function wasmOpt() {
+  const input = readFileSync(join(BINDGEN_DIR, `${CRATE}_bg.wasm`));
+  const bin = p("node_modules", ".bin", "wasm-opt");
+  if (!existsSync(bin)) throw new ScriptError("node_modules/.bin/wasm-opt is missing: run `npm run setup`");
+  const key = sha256(Buffer.concat([input, Buffer.from(WASM_OPT_FLAGS.join(" "))]));
+  const out = join(OPT_DIR, `${CRATE}_bg.wasm`);
+  const stamp = join(OPT_DIR, "input.sha256");
+  if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) return { out, cached: true };
+  mkdirSync(OPT_DIR, { recursive: true });
+  rmSync(stamp, { force: true });
+  run(bin, [...WASM_OPT_FLAGS, join(BINDGEN_DIR, `${CRATE}_bg.wasm`), "-o", out]);
+  // Compile check: a broken optimiser shows up here rather than in a user's runtime.
+  try {
+    new WebAssembly.Module(readFileSync(out));
+  } catch (e) {
+    throw new ScriptError(`wasm-opt output does not compile: ${e.message}`);
+  }
+  writeFileSync(stamp, key);
+  return { out, cached: false };
+}
+
+/** Names exported by the wasm-bindgen glue. */
+export function glueExports(glue) {
+  const names = new Set();
+  for (const m of glue.matchAll(/^export\s+(?:async\s+)?(?:function\*?|class|const|let|var)\s+([A-Za-z_$][\w$]*)/gm)) {
+    names.add(m[1]);
+  }
+  for (const m of glue.matchAll(/^export\s*\{([^}]*)\}/gm)) {
+    for (const part of m[1].split(",")) {
+      const name = part.trim().split(/\s+as\s+/).pop();
+      if (name) names.add(name);
+    }
+  }
+  return names;
+}
+
+/**
+ * THE one place that rewrites wasm-bindgen's glue: for inline.js and the Workflow action the
+ * glue's default export (the fetch-based async init) must go, because the action file may have
+ * exactly one `export default`. Fails loudly when wasm-bindgen's output stops matching.
+ */
+export function glueForInline(glue) {
+  const EXPORT_LINE = "export { initSync, __wbg_init as default };";
+  const count = glue.split(EXPORT_LINE).length - 1;
+  if (count !== 1) {
+    throw new ScriptError(
+      `glue rewrite: expected exactly one \`${EXPORT_LINE}\` in the wasm-bindgen output, found ${count}. ` +
+        "wasm-bindgen's output format changed: update glueForInline in scripts/build.mjs.",
+    );
+  }
+  let out = glue.replace(EXPORT_LINE, "export { initSync };");
+  // Deno's type hint points at dps_cost.d.ts, which declares the default export we removed.
+  out = out.replace(/^\/\* @ts-self-types="[^"]*" \*\/\n/m, "");
+  if (/^\s*export\s+default\b/m.test(out) || /\bas\s+default\b/.test(out)) {
+    throw new ScriptError("glue rewrite: a default export is left in the inline glue");
+  }
+  return out;
+}
+
+/** Checks the Workflow runtime's rules on a final action file; returns the list of problems. */
+export function workflowProblems(src) {
+  const problems = [];
+  const defaults = (src.match(/^\s*export\s+default\b/gm) || []).length + (src.match(/\bas\s+default\b/g) || []).length;
+  if (defaults !== 1) problems.push(`${defaults} default exports (exactly one allowed)`);
+  if (/\beval\s*\(/.test(src)) problems.push("eval( is used");
+  if (/\bnew\s+Function\b/.test(src)) problems.push("new Function is used");
+  // js-sys' `global()` imports an accessor that reads `window` only when `globalThis` is missing
+  // (never in the runtime; the runtime test asserts no deprecation warning). Anything else is out.
+  const JS_SYS_WINDOW = /const ret = typeof window === 'undefined' \? undefined : window;/g;
+  if (/\bwindow\b/.test(src.replace(JS_SYS_WINDOW, ""))) problems.push("`window` is referenced");
+  if (/^\s*import\s[^;]*\bfrom\s/m.test(src)) problems.push("an import statement is left (the runtime has no npm)");
+  return problems;
+}
+
+function fillMarker(src, marker, replacement, file) {
+  const lines = src.split("\n");
+  const idx = lines.flatMap((l, i) => (l.includes(marker) ? [i] : []));
+  if (idx.length !== 1) throw new ScriptError(`${file}: expected one line with ${marker}, found ${idx.length}`);
+  lines[idx[0]] = replacement;
+  return lines.join("\n");
+}
+
+function assemble(optWasm) {
+  const version = crateVersion();
+  const glue = readFileSync(join(BINDGEN_DIR, `${CRATE}.js`), "utf8");
+  const exportsSet = glueExports(glue);
+  const wasmGuard = exportsSet.has("isDpsCostError");
+  const extraExports = wasmGuard ? "" : 'export { isDpsCostError } from "./errors.js";';
+  const errorsSrc = readFileSync(p("js", "errors.js"), "utf8");
+
+  rmSync(PKG, { recursive: true, force: true });
+  mkdirSync(PKG, { recursive: true });
+  const put = (name, content) => writeFileSync(join(PKG, name), content);
+
+  put(`${CRATE}.js`, glue);
+  cpSync(join(BINDGEN_DIR, `${CRATE}.d.ts`), join(PKG, `${CRATE}.d.ts`));
+  const wasmBytes = readFileSync(optWasm);
+  put(`${CRATE}_bg.wasm`, wasmBytes);
+
+  for (const entry of ["node.js", "web.js"]) {
+    const src = readFileSync(p("js", "entries", entry), "utf8");
+    put(entry, fillMarker(src, "@dps-cost:extra-exports", extraExports, `js/entries/${entry}`));
+  }
+  if (!wasmGuard) put("errors.js", errorsSrc);
+
+  // inline.js: header + glue without its default export + (guard) + base64 wasm + initSync.
+  const footer = readFileSync(p("js", "entries", "inline-footer.js"), "utf8");
+  if (!footer.includes("__DPS_COST_WASM_BASE64__")) throw new ScriptError("inline-footer.js lost its placeholder");
+  const guard = wasmGuard ? "" : `\n// ---- error guard (js/errors.js) ----\n${errorsSrc}`;
+  const inlineBody =
+    glueForInline(glue) +
+    guard +
+    "\n" +
+    footer.replace("__DPS_COST_WASM_BASE64__", () => JSON.stringify(wasmBytes.toString("base64")));
+  const inline = readFileSync(p("js", "entries", "inline-header.js"), "utf8") + inlineBody;
+  put("inline.js", inline);
+
+  cpSync(p("js", "index.d.ts"), join(PKG, "index.d.ts"));
+  cpSync(p("js", "cli.js"), join(PKG, "cli.js"));
+  cpSync(p("js", "format.js"), join(PKG, "format.js"));
+
+  const emulatorDir = p("js", "emulator");
+  if (existsSync(join(emulatorDir, "index.js"))) {
+    cpSync(emulatorDir, join(PKG, "emulator"), {
+      recursive: true,
+      filter: (src) => !/(\.test\.m?js|node_modules)$/.test(src),
+    });
+  } else {
+    log("WARNING: js/emulator/index.js does not exist yet: the package ships without the emulator");
+  }
+
+  const template = JSON.parse(readFileSync(p("pkg-template", "package.json"), "utf8"));
+  template.version = version;
+  template.files = template.files.filter((f) => existsSync(join(PKG, f.replace(/\/$/, ""))) || f === "README.md" || f === "LICENSE");
+  put("package.json", `${JSON.stringify(template, null, 2)}\n`);
+  cpSync(p("pkg-template", "README.md"), join(PKG, "README.md"));
+  cpSync(p("pkg-template", "LICENSE"), join(PKG, "LICENSE"));
+
+  // The Workflow action: the CONFIG block stays on top, the import line becomes the bundle.
+  const action = readFileSync(p("js", "workflow", "action.js"), "utf8");
+  const workflow = fillMarker(
+    action,
+    "@dps-cost:inline",
+    `// ---- dps-cost ${version}: wasm-bindgen glue + inlined WebAssembly (generated) ----\n${inlineBody}\n// ---- end of dps-cost bundle ----`,
+    "js/workflow/action.js",
+  );
+  const problems = workflowProblems(workflow);
+  if (problems.length) throw new ScriptError(`dist/dps-cost-workflow.js breaks the runtime rules: ${problems.join("; ")}`);
+  writeFileSync(WORKFLOW, workflow);
+
+  return { version, exportsSet, wasmGuard };
+}
+
+function typecheck(exportsSet) {
+  const dir = p("target", "typecheck");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "node_modules"), { recursive: true });
+  symlinkSync(PKG, join(dir, "node_modules", "dps-cost"), "dir");
+  const missing = CONTRACT_EXPORTS.filter((n) => n !== "isDpsCostError" && !exportsSet.has(n));
+  const files = readdirSync(PKG)
+    .filter((f) => f.endsWith(".d.ts"))
+    .map((f) => join(PKG, f));
+  if (missing.length === 0) {
+    cpSync(p("tests", "js", "types", "consumer.ts"), join(dir, "consumer.ts"));
+  } else {
+    log(
+      `WARNING: the wasm does not export ${missing.join(", ")} yet: type-checking the package's .d.ts ` +
+        "and a version-only consumer; the full API consumer (tests/js/types/consumer.ts) is skipped",
+    );
+    writeFileSync(
+      join(dir, "consumer.ts"),
+      'import { version, isDpsCostError } from "dps-cost";\nimport * as inline from "dps-cost/inline";\n' +
+        'const v: string = version() + inline.version();\nconst e: unknown = new Error(v);\n' +
+        "if (isDpsCostError(e)) { const code: string = e.code; console.log(code, e.status, e.field); }\n",
+    );
+  }
+  files.push(join(dir, "consumer.ts"));
+  const tsconfig = {
+    compilerOptions: {
+      strict: true,
+      noEmit: true,
+      target: "es2022",
+      module: "nodenext",
+      moduleResolution: "nodenext",
+      // esnext.disposable: wasm-bindgen declares `[Symbol.dispose]()` on exported classes.
+      lib: ["es2022", "esnext.disposable", "dom"],
+      types: [],
+      skipLibCheck: false,
+      exactOptionalPropertyTypes: false,
+    },
+    files,
+  };
+  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
+  const tsc = p("node_modules", ".bin", "tsc");
+  if (!existsSync(tsc)) throw new ScriptError("node_modules/.bin/tsc is missing: run `npm run setup`");
+  const r = run(tsc, ["-p", join(dir, "tsconfig.json")], { capture: true, allowFail: true });
+  if (r.status !== 0) throw new ScriptError(`tsc --noEmit failed:\n${r.stdout}${r.stderr}`);
+}
+
+function smoke(version) {
+  // Fresh processes: each entry must load and instantiate on its own.
+  const script = `
+    const want = ${JSON.stringify(version)};
+    for (const f of ["node.js", "inline.js"]) {
+      const m = await import(${JSON.stringify(PKG)} + "/" + f);
+      if (m.version() !== want) throw new Error(f + ": version() = " + m.version() + ", want " + want);
+      if (typeof m.isDpsCostError !== "function") throw new Error(f + ": no isDpsCostError export");
+      if ("default" in m) throw new Error(f + ": has a default export");
+    }
+    const { copyFileSync, mkdtempSync } = await import("node:fs");
+    const dir = mkdtempSync((await import("node:os")).tmpdir() + "/dps-cost-wf-");
+    copyFileSync(${JSON.stringify(WORKFLOW)}, dir + "/action.mjs");
+    const wf = await import(dir + "/action.mjs");
+    if (typeof wf.default !== "function") throw new Error("workflow file: default export is not a function");
+    if (wf.version() !== want) throw new Error("workflow file: version() = " + wf.version());
+  `;
+  run(process.execPath, ["--input-type=module", "-e", script], { capture: true });
+}
+
+function size(file) {
+  const buf = readFileSync(file);
+  const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+  return `${relative(root, file).padEnd(28)} ${kb(buf.length).padStart(10)} raw ${kb(gzipSync(buf, { level: 9 }).length).padStart(10)} gzip`;
+}
+
+export function build() {
+  const t0 = Date.now();
+  step("cargo build --release --target wasm32-unknown-unknown", cargoBuild);
+  step("wasm-bindgen --target web", wasmBindgen);
+  const opt = step("wasm-opt", wasmOpt);
+  if (opt.cached) log("wasm-opt: input unchanged, reused target/wasm-opt");
+  const { version, exportsSet, wasmGuard } = step("assemble dist/pkg + dist/dps-cost-workflow.js", () =>
+    assemble(opt.out),
+  );
+  if (!wasmGuard) log("isDpsCostError: the wasm does not export it; using js/errors.js");
+  step("smoke: node.js, inline.js, workflow file load; version() matches", () => smoke(version));
+  step("tsc --noEmit (package types + consumer)", () => typecheck(exportsSet));
+  log(`dps-cost ${version} built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  for (const f of [join(PKG, `${CRATE}_bg.wasm`), join(PKG, "inline.js"), WORKFLOW]) log(size(f));
+  return 0;
+}
+
+if (isMain(import.meta.url)) main("build", async () => build());

@@ -1,0 +1,79 @@
+// Type-checks the package's generated typings against the contract's API. Compiled (never run)
+// by scripts/build.mjs with `tsc --noEmit`, resolving "dps-cost" through the exports map.
+import {
+  DpsClient,
+  buildBizevents,
+  costToDate,
+  getToken,
+  ingest,
+  isDpsCostError,
+  sync,
+  version,
+  type DpsCostError,
+} from "dps-cost";
+import * as inline from "dps-cost/inline";
+import * as node from "dps-cost/node";
+import * as web from "dps-cost/web";
+
+const versions: string[] = [version(), inline.version(), node.version(), web.version()];
+
+// A FetchLike: global fetch's Response is not required, only status, headers.get and text().
+const fetchLike = async (url: string, init: { method: string; headers: Record<string, string>; body?: string }) => ({
+  status: url.length > 0 && init.method === "GET" ? 200 : 202,
+  headers: { get: (_name: string): string | null => null },
+  text: async () => "{}",
+});
+
+export async function consumer(): Promise<void> {
+  const token = await getToken({
+    accountUuid: "a",
+    clientId: "dt0s02.X",
+    clientSecret: "dt0s02.X.Y",
+    scope: "account-uac-read",
+    ssoUrl: "http://127.0.0.1:1/sso/oauth2/token",
+    fetch: fetchLike,
+  });
+  const accessToken: string = token.accessToken;
+  const expiresIn: number = token.expiresIn;
+
+  const client = new DpsClient({ accountUuid: "a", clientId: "c", clientSecret: "s", apiUrl: "http://127.0.0.1:1" });
+  const subs = await client.subscriptions();
+  const active = await client.activeSubscription();
+  const details = await client.subscription(active.uuid);
+  const costs = await client.dailyCost(active.uuid, { environmentIds: ["abc12345"], capabilityKeys: [] });
+  const all = await client.dailyCost(subs[0]!.uuid);
+  client.free();
+
+  const running = costToDate(costs.concat(all));
+  const events = buildBizevents({ accountUuid: "a", accountName: "n", subscription: details, costs, now: "2026-11-23T10:00:00Z" });
+  const result = await ingest({ url: "/platform/classic/environment-api/v2/bizevents/ingest", events });
+  const counts: number[] = [result.sent, result.accepted, result.batches, running.length, events.length];
+  const firstRejected: number | undefined = result.rejected[0]?.index;
+  const rejectedId: string | null | undefined = result.rejected[0]?.eventId;
+
+  const summary = await sync({
+    accounts: [{ accountUuid: "a", clientId: "c", clientSecret: "s", name: "n" }],
+    ssoUrl: "http://127.0.0.1:1/sso/oauth2/token",
+    apiUrl: "http://127.0.0.1:1",
+    now: "2026-11-23T10:00:00Z",
+    ingest: { url: "http://127.0.0.1:1/api/v2/bizevents/ingest", apiToken: "dt0c01.X" },
+    fetch: fetchLike,
+  });
+  const ok: boolean = summary.ok && !summary.dryRun;
+  const built: number = summary.events.built;
+  const account = summary.accounts[0];
+  const pct: number | null | undefined = account?.subscription?.percentUsed;
+  console.log(versions, accessToken, expiresIn, counts, firstRejected, rejectedId, ok, built, pct);
+
+  try {
+    await sync({ accounts: [], ingest: null });
+  } catch (e) {
+    if (isDpsCostError(e)) {
+      const narrowed: DpsCostError = e;
+      const code: string = narrowed.code;
+      const status: number | undefined = narrowed.status;
+      const field: string | undefined = narrowed.field;
+      console.log(code, status, field, narrowed.message);
+    }
+  }
+}
