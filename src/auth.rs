@@ -49,7 +49,12 @@ pub struct Credentials {
 impl Credentials {
     /// Validates the account UUID and that id and secret are present. `prefix` names the
     /// options in errors (e.g. `accounts[1].`).
-    pub fn new(prefix: &str, account_uuid: &str, client_id: &str, client_secret: &str) -> Result<Self> {
+    pub fn new(
+        prefix: &str,
+        account_uuid: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Self> {
         let account_uuid = check_uuid(&format!("{prefix}accountUuid"), account_uuid)?;
         if client_id.trim().is_empty() {
             return Err(Error::invalid(format!("{prefix}clientId"), "is empty"));
@@ -58,7 +63,10 @@ impl Credentials {
             return Err(Error::invalid(format!("{prefix}clientSecret"), "is empty"));
         }
         if client_id.contains(char::is_whitespace) {
-            return Err(Error::invalid(format!("{prefix}clientId"), "contains white space"));
+            return Err(Error::invalid(
+                format!("{prefix}clientId"),
+                "contains white space",
+            ));
         }
         Ok(Credentials {
             account_uuid,
@@ -78,8 +86,12 @@ pub fn token_request(sso_url: &BaseUrl, creds: &Credentials, scope: &str) -> Htt
         ("scope", scope),
         ("resource", &resource),
     ]);
-    HttpRequest::post(sso_url.as_str().to_string(), "application/x-www-form-urlencoded", body)
-        .header("Accept", "application/json")
+    HttpRequest::post(
+        sso_url.as_str().to_string(),
+        "application/x-www-form-urlencoded",
+        body,
+    )
+    .header("Accept", "application/json")
 }
 
 /// A bearer token and when it stops being usable.
@@ -130,14 +142,23 @@ pub fn parse_token_response(response: &HttpResponse, now_ms: i64) -> Result<Acce
         let token = reply
             .access_token
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::decode("token response", "access_token", "missing or empty", None))?;
+            .ok_or_else(|| {
+                Error::decode("token response", "access_token", "missing or empty", None)
+            })?;
         let expires_in = match reply.expires_in {
             None | Some(serde_json::Value::Null) => DEFAULT_EXPIRES_IN,
             Some(v) => v
                 .as_i64()
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
                 .filter(|n| *n > 0)
-                .ok_or_else(|| Error::decode("token response", "expires_in", "not a positive integer", None))?,
+                .ok_or_else(|| {
+                    Error::decode(
+                        "token response",
+                        "expires_in",
+                        "not a positive integer",
+                        None,
+                    )
+                })?,
         };
         return Ok(AccessToken {
             token: Secret::new(token),
@@ -168,13 +189,24 @@ pub fn parse_token_response(response: &HttpResponse, now_ms: i64) -> Result<Acce
         (Some(error), description) if (400..500).contains(&status) => {
             let description = description.unwrap_or_else(|| error.clone());
             if let Some(missing) = missing_scopes(&description) {
-                Err(Error::AuthMissingScope { status, missing, description })
+                Err(Error::AuthMissingScope {
+                    status,
+                    missing,
+                    description,
+                })
             } else {
-                Err(Error::AuthInvalidClient { status, error, description })
+                Err(Error::AuthInvalidClient {
+                    status,
+                    error,
+                    description,
+                })
             }
         }
         (_, Some(message)) => Err(Error::AuthFailed { status, message }),
-        _ => Err(Error::AuthFailed { status, message: crate::http::error_message(&response.body) }),
+        _ => Err(Error::AuthFailed {
+            status,
+            message: crate::http::error_message(&response.body),
+        }),
     }
 }
 
@@ -190,7 +222,12 @@ fn missing_scopes(description: &str) -> Option<String> {
 /// serde_json messages quote the input near the error; from a token body that could be the
 /// token itself. Keep only the category and position.
 fn strip_serde_excerpt(e: &serde_json::Error) -> String {
-    format!("invalid JSON ({:?} error at line {} column {})", e.classify(), e.line(), e.column())
+    format!(
+        "invalid JSON ({:?} error at line {} column {})",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
 }
 
 /// One cached token (per client and scope set — one cache per [`crate::api::AccountApi`]).
@@ -216,8 +253,13 @@ mod tests {
     use super::*;
 
     fn creds() -> Credentials {
-        Credentials::new("", "3f7c2d1e-8a4b-4c6d-9e0f-1a2b3c4d5e6f", "dt0s02.ABC", "dt0s02.ABC.s3cr3t&x=1")
-            .unwrap_or_else(|e| panic!("{e}"))
+        Credentials::new(
+            "",
+            "3f7c2d1e-8a4b-4c6d-9e0f-1a2b3c4d5e6f",
+            "dt0s02.ABC",
+            "dt0s02.ABC.s3cr3t&x=1",
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -225,7 +267,10 @@ mod tests {
         let sso = BaseUrl::parse("ssoUrl", DEFAULT_SSO_URL).unwrap_or_else(|e| panic!("{e}"));
         let r = token_request(&sso, &creds(), "account-uac-read account-env-read");
         assert_eq!(r.url, DEFAULT_SSO_URL);
-        assert_eq!(r.header_value("content-type"), Some("application/x-www-form-urlencoded"));
+        assert_eq!(
+            r.header_value("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
         assert_eq!(
             r.body.as_deref(),
             Some(
@@ -240,7 +285,8 @@ mod tests {
     #[test]
     fn parses_success_and_expiry() {
         let body = r#"{"scope":"account-uac-read","token_type":"Bearer","expires_in":300,"access_token":"eyJ.tok","resource":"urn:dtaccount:x"}"#;
-        let t = parse_token_response(&HttpResponse::new(200, body), 1_000).unwrap_or_else(|e| panic!("{e}"));
+        let t = parse_token_response(&HttpResponse::new(200, body), 1_000)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.expires_at_ms, 301_000);
         assert!(t.is_fresh(1_000 + 269_999));
         assert!(!t.is_fresh(1_000 + 270_000));
@@ -251,24 +297,36 @@ mod tests {
     #[test]
     fn oauth_errors_are_typed() {
         let bad = r#"{"error":"invalid_request","error_description":"Invalid OAuth2 request. UNSUCCESSFUL_OAUTH_ACCESS_TOKEN_VALIDATION_FAILED | Invalid client"}"#;
-        let e = parse_token_response(&HttpResponse::new(400, bad), 0).err().unwrap_or_else(|| panic!());
+        let e = parse_token_response(&HttpResponse::new(400, bad), 0)
+            .err()
+            .unwrap_or_else(|| panic!());
         assert_eq!(e.code(), "AUTH_INVALID_CLIENT");
         assert_eq!(e.status(), Some(400));
         assert!(e.to_string().contains("Invalid client"));
 
         let scope = r#"{"error":"invalid_request","error_description":"x | OAuth client is missing following scopes [settings:objects:read]"}"#;
-        let e = parse_token_response(&HttpResponse::new(400, scope), 0).err().unwrap_or_else(|| panic!());
+        let e = parse_token_response(&HttpResponse::new(400, scope), 0)
+            .err()
+            .unwrap_or_else(|| panic!());
         assert_eq!(e.code(), "AUTH_MISSING_SCOPE");
         assert!(e.to_string().contains("settings:objects:read"));
 
-        let e = parse_token_response(&HttpResponse::new(502, "<html>bad gateway"), 0).err().unwrap_or_else(|| panic!());
+        let e = parse_token_response(&HttpResponse::new(502, "<html>bad gateway"), 0)
+            .err()
+            .unwrap_or_else(|| panic!());
         assert_eq!(e.code(), "AUTH_FAILED");
     }
 
     #[test]
     fn malformed_success_never_echoes_the_body() {
-        for body in [r#"{"access_token":"SECRETTOKEN","expires_in":"soon"}"#, r#"{"access_token":"SECRETTOKEN""#, "{}"] {
-            let e = parse_token_response(&HttpResponse::new(200, body), 0).err().unwrap_or_else(|| panic!());
+        for body in [
+            r#"{"access_token":"SECRETTOKEN","expires_in":"soon"}"#,
+            r#"{"access_token":"SECRETTOKEN""#,
+            "{}",
+        ] {
+            let e = parse_token_response(&HttpResponse::new(200, body), 0)
+                .err()
+                .unwrap_or_else(|| panic!());
             assert_eq!(e.code(), "DECODE");
             assert!(!format!("{e} {e:?}").contains("SECRETTOKEN"), "{e:?}");
         }

@@ -26,11 +26,19 @@ pub enum Error {
 
     /// The SSO server rejected the OAuth client (bad id/secret, bad resource, bad grant).
     #[error("OAuth client rejected by the token endpoint (HTTP {status}, {error}): {description}")]
-    AuthInvalidClient { status: u16, error: String, description: String },
+    AuthInvalidClient {
+        status: u16,
+        error: String,
+        description: String,
+    },
 
     /// The OAuth client lacks scopes that were requested.
     #[error("OAuth client is missing scopes [{missing}] (HTTP {status}): {description}")]
-    AuthMissingScope { status: u16, missing: String, description: String },
+    AuthMissingScope {
+        status: u16,
+        missing: String,
+        description: String,
+    },
 
     /// The token endpoint failed in a way that is not an OAuth error reply.
     #[error("token request failed (HTTP {status}): {message}")]
@@ -60,7 +68,11 @@ pub enum Error {
 
     /// Some events of a run were rejected or not delivered.
     #[error("{rejected} of {sent} bizevents were not stored: {message}")]
-    IngestPartial { sent: usize, rejected: usize, message: String },
+    IngestPartial {
+        sent: usize,
+        rejected: usize,
+        message: String,
+    },
 
     /// A bug: an invariant of dps-cost itself did not hold.
     #[error("internal error: {message}")]
@@ -123,7 +135,10 @@ impl Error {
     }
 
     pub(crate) fn invalid(field: impl Into<String>, message: impl fmt::Display) -> Self {
-        Error::InvalidInput { field: field.into(), message: message.to_string() }
+        Error::InvalidInput {
+            field: field.into(),
+            message: message.to_string(),
+        }
     }
 
     pub(crate) fn decode(

@@ -35,7 +35,12 @@ pub struct HttpRequest {
 
 impl HttpRequest {
     pub fn get(url: String) -> Self {
-        HttpRequest { method: Method::Get, url, headers: Vec::new(), body: None }
+        HttpRequest {
+            method: Method::Get,
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
     }
 
     pub fn post(url: String, content_type: &str, body: String) -> Self {
@@ -94,11 +99,20 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
-    pub const READ_HEADERS: &'static [&'static str] =
-        &["content-type", "retry-after", "deprecation", "sunset", "link"];
+    pub const READ_HEADERS: &'static [&'static str] = &[
+        "content-type",
+        "retry-after",
+        "deprecation",
+        "sunset",
+        "link",
+    ];
 
     pub fn new(status: u16, body: impl Into<String>) -> Self {
-        HttpResponse { status, headers: Vec::new(), body: body.into() }
+        HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
@@ -116,7 +130,10 @@ impl HttpResponse {
 }
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 fn endpoint_of(url: &str) -> String {
@@ -165,16 +182,26 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 4, base_delay_ms: 1_000, max_delay_ms: 20_000 }
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay_ms: 1_000,
+            max_delay_ms: 20_000,
+        }
     }
 }
 
 impl RetryPolicy {
-    pub const NONE: RetryPolicy = RetryPolicy { max_attempts: 1, base_delay_ms: 0, max_delay_ms: 0 };
+    pub const NONE: RetryPolicy = RetryPolicy {
+        max_attempts: 1,
+        base_delay_ms: 0,
+        max_delay_ms: 0,
+    };
 
     /// The delay after failed attempt number `attempt` (1-based).
     pub fn delay_ms(&self, attempt: u32, retry_after_secs: Option<u64>) -> u64 {
-        let backoff = self.base_delay_ms.saturating_mul(1u64 << (attempt - 1).min(20));
+        let backoff = self
+            .base_delay_ms
+            .saturating_mul(1u64 << (attempt - 1).min(20));
         let wanted = retry_after_secs.map_or(backoff, |s| s.saturating_mul(1000).max(backoff));
         wanted.min(self.max_delay_ms)
     }
@@ -183,12 +210,18 @@ impl RetryPolicy {
 /// Parses `Retry-After` given in seconds. (HTTP-date values need a clock; they fall back to the
 /// policy's backoff.)
 pub fn retry_after_secs(response: &HttpResponse) -> Option<u64> {
-    response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok())
+    response
+        .header("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 /// Sends `request`, retrying transport failures and 429/502/503/504 answers per `policy`.
 /// Returns the last response, whatever its status; only a final transport failure is an `Err`.
-pub async fn send_with_retry<C: HttpClient>(client: &C, request: &HttpRequest, policy: RetryPolicy) -> Result<HttpResponse> {
+pub async fn send_with_retry<C: HttpClient>(
+    client: &C,
+    request: &HttpRequest,
+    policy: RetryPolicy,
+) -> Result<HttpResponse> {
     let mut attempts = 0;
     send_counting(client, request, policy, &mut attempts).await
 }
@@ -235,7 +268,10 @@ pub fn status_error(request: &HttpRequest, response: &HttpResponse) -> Error {
 pub fn error_message(body: &str) -> String {
     let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let from_json = parsed.as_ref().and_then(|v| {
-        let nested = v.get("error").and_then(|e| e.get("message")).and_then(|m| m.as_str());
+        let nested = v
+            .get("error")
+            .and_then(|e| e.get("message"))
+            .and_then(|m| m.as_str());
         let flat = v.get("message").and_then(|m| m.as_str());
         let oauth = v.get("error_description").and_then(|m| m.as_str());
         nested.or(flat).or(oauth).map(str::to_string)
@@ -295,7 +331,10 @@ impl BaseUrl {
         };
         let host = host_of(rest);
         if host.is_empty() || rest.contains(['?', '#', ' ']) || rest.contains('@') {
-            return Err(Error::invalid(field, "must be a plain URL: scheme, host, optional path"));
+            return Err(Error::invalid(
+                field,
+                "must be a plain URL: scheme, host, optional path",
+            ));
         }
         Ok(BaseUrl(raw.trim_end_matches('/').to_string()))
     }
@@ -359,7 +398,11 @@ mod tests {
             "https://h/p?q=1",
         ] {
             let err = BaseUrl::parse("apiUrl", bad).err();
-            assert_eq!(err.as_ref().map(Error::code), Some("INVALID_INPUT"), "{bad}");
+            assert_eq!(
+                err.as_ref().map(Error::code),
+                Some("INVALID_INPUT"),
+                "{bad}"
+            );
             assert_eq!(err.as_ref().and_then(Error::field), Some("apiUrl"));
         }
     }
@@ -375,18 +418,31 @@ mod tests {
 
     #[test]
     fn debug_redacts_credentials() {
-        let r = HttpRequest::post("https://h/t?x=1".into(), "a/b", "client_secret=s3cr3t".into())
-            .header("Authorization", "Bearer tok3n")
-            .header("DD-API-KEY", "k3y");
+        let r = HttpRequest::post(
+            "https://h/t?x=1".into(),
+            "a/b",
+            "client_secret=s3cr3t".into(),
+        )
+        .header("Authorization", "Bearer tok3n")
+        .header("DD-API-KEY", "k3y");
         let d = format!("{r:?}");
-        assert!(!d.contains("s3cr3t") && !d.contains("tok3n") && !d.contains("k3y"), "{d}");
+        assert!(
+            !d.contains("s3cr3t") && !d.contains("tok3n") && !d.contains("k3y"),
+            "{d}"
+        );
         assert!(!d.contains("x=1"));
     }
 
     #[test]
     fn error_bodies_both_shapes() {
-        assert_eq!(error_message(r#"{"error":true,"message":"Cannot get","payload":null}"#), "Cannot get");
-        assert_eq!(error_message(r#"{"error":{"code":400,"message":"Bad"}}"#), "Bad");
+        assert_eq!(
+            error_message(r#"{"error":true,"message":"Cannot get","payload":null}"#),
+            "Cannot get"
+        );
+        assert_eq!(
+            error_message(r#"{"error":{"code":400,"message":"Bad"}}"#),
+            "Bad"
+        );
         assert_eq!(error_message(""), "(empty body)");
         assert_eq!(error_message("<html>oops"), "<html>oops");
     }

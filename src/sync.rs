@@ -102,20 +102,41 @@ impl SyncOptions {
     /// Checks everything before any request is made.
     pub fn validate(self) -> Result<SyncConfig> {
         if self.accounts.is_empty() {
-            return Err(Error::invalid("accounts", "at least one account is required"));
+            return Err(Error::invalid(
+                "accounts",
+                "at least one account is required",
+            ));
         }
         let mut accounts = Vec::with_capacity(self.accounts.len());
         for (i, a) in self.accounts.iter().enumerate() {
             let prefix = format!("accounts[{i}].");
-            let creds = Credentials::new(&prefix, &a.account_uuid, &a.client_id, a.client_secret.expose())?;
-            if accounts.iter().any(|c: &AccountConfig| c.creds.account_uuid == creds.account_uuid) {
-                return Err(Error::invalid(format!("{prefix}accountUuid"), "the same account is listed twice"));
+            let creds = Credentials::new(
+                &prefix,
+                &a.account_uuid,
+                &a.client_id,
+                a.client_secret.expose(),
+            )?;
+            if accounts
+                .iter()
+                .any(|c: &AccountConfig| c.creds.account_uuid == creds.account_uuid)
+            {
+                return Err(Error::invalid(
+                    format!("{prefix}accountUuid"),
+                    "the same account is listed twice",
+                ));
             }
             let subscription_uuid = match &a.subscription_uuid {
-                Some(s) => Some(crate::validate::check_uuid(&format!("{prefix}subscriptionUuid"), s)?),
+                Some(s) => Some(crate::validate::check_uuid(
+                    &format!("{prefix}subscriptionUuid"),
+                    s,
+                )?),
                 None => None,
             };
-            accounts.push(AccountConfig { creds, name: a.name.clone().filter(|n| !n.trim().is_empty()), subscription_uuid });
+            accounts.push(AccountConfig {
+                creds,
+                name: a.name.clone().filter(|n| !n.trim().is_empty()),
+                subscription_uuid,
+            });
         }
         let endpoints = Endpoints::new(self.sso_url.as_deref(), self.api_url.as_deref())?;
         let ingest = match self.ingest {
@@ -129,23 +150,42 @@ impl SyncOptions {
         filter.query()?;
         let now_ms = match self.now {
             None => None,
-            Some(n) => Some(parse_timestamp_ms(&n).ok_or_else(|| Error::invalid("now", "is not an ISO-8601 timestamp"))?),
+            Some(n) => Some(
+                parse_timestamp_ms(&n)
+                    .ok_or_else(|| Error::invalid("now", "is not an ISO-8601 timestamp"))?,
+            ),
         };
-        Ok(SyncConfig { accounts, endpoints, ingest, filter, now_ms })
+        Ok(SyncConfig {
+            accounts,
+            endpoints,
+            ingest,
+            filter,
+            now_ms,
+        })
     }
 }
 
 fn ingest_config(i: IngestOptions) -> Result<(IngestTarget, IngestAuthConfig)> {
-    let given = [i.access_token.is_some(), i.api_token.is_some(), i.client_id.is_some() || i.client_secret.is_some()];
+    let given = [
+        i.access_token.is_some(),
+        i.api_token.is_some(),
+        i.client_id.is_some() || i.client_secret.is_some(),
+    ];
     if given.iter().filter(|g| **g).count() > 1 {
-        return Err(Error::invalid("ingest", "give one of accessToken, apiToken, or clientId + clientSecret + accountUuid"));
+        return Err(Error::invalid(
+            "ingest",
+            "give one of accessToken, apiToken, or clientId + clientSecret + accountUuid",
+        ));
     }
     let (auth, client) = if let Some(t) = i.access_token {
         (IngestAuth::Bearer(t), None)
     } else if let Some(t) = i.api_token {
         (IngestAuth::ApiToken(t), None)
     } else if i.client_id.is_some() || i.client_secret.is_some() {
-        let account = i.account_uuid.as_deref().ok_or_else(|| Error::invalid("ingest.accountUuid", "is required with clientId"))?;
+        let account = i
+            .account_uuid
+            .as_deref()
+            .ok_or_else(|| Error::invalid("ingest.accountUuid", "is required with clientId"))?;
         let creds = Credentials::new(
             "ingest.",
             account,
@@ -155,13 +195,19 @@ fn ingest_config(i: IngestOptions) -> Result<(IngestTarget, IngestAuthConfig)> {
         (IngestAuth::None, Some(creds))
     } else {
         if !i.url.trim().starts_with("/platform/") {
-            return Err(Error::invalid("ingest", "an absolute ingest URL needs accessToken, apiToken or an OAuth client"));
+            return Err(Error::invalid(
+                "ingest",
+                "an absolute ingest URL needs accessToken, apiToken or an OAuth client",
+            ));
         }
         (IngestAuth::None, None)
     };
     let target = IngestTarget::new(&i.url, auth.clone())?;
     let auth = match client {
-        Some(creds) => IngestAuthConfig::Client { creds, scope: i.scope.unwrap_or_else(|| SCOPE_EVENTS_WRITE.to_string()) },
+        Some(creds) => IngestAuthConfig::Client {
+            creds,
+            scope: i.scope.unwrap_or_else(|| SCOPE_EVENTS_WRITE.to_string()),
+        },
         None => IngestAuthConfig::Ready(auth),
     };
     Ok((target, auth))
@@ -179,7 +225,11 @@ pub struct ErrorInfo {
 
 impl From<&Error> for ErrorInfo {
     fn from(e: &Error) -> Self {
-        ErrorInfo { code: e.code().to_string(), message: e.to_string(), status: e.status() }
+        ErrorInfo {
+            code: e.code().to_string(),
+            message: e.to_string(),
+            status: e.status(),
+        }
     }
 }
 
@@ -204,7 +254,11 @@ impl SubscriptionSummary {
         SubscriptionSummary {
             uuid: d.uuid.clone(),
             name: d.name.clone(),
-            currency: d.budget.as_ref().and_then(|b| b.currency_code.clone()).unwrap_or_else(|| "USD".into()),
+            currency: d
+                .budget
+                .as_ref()
+                .and_then(|b| b.currency_code.clone())
+                .unwrap_or_else(|| "USD".into()),
             budget,
             used,
             percent_used: match (budget, used) {
@@ -264,19 +318,35 @@ async fn sync_account<C: HttpClient>(
     now_ms: i64,
     retry: RetryPolicy,
 ) -> Result<(AccountSummary, Vec<Bizevent>)> {
-    let api = AccountApi::new(http, clock, cfg.endpoints.clone(), account.creds.clone(), None).with_retry(retry);
+    let api = AccountApi::new(
+        http,
+        clock,
+        cfg.endpoints.clone(),
+        account.creds.clone(),
+        None,
+    )
+    .with_retry(retry);
     let sub_uuid = match &account.subscription_uuid {
         Some(s) => s.clone(),
         None => api.active_subscription().await?.uuid,
     };
     let details = api.subscription(&sub_uuid).await?;
-    let costs = cost_to_date(api.daily_cost(&sub_uuid, &cfg.filter).await?).map_err(|e| match e {
-        Error::InvalidInput { field, message } => Error::decode("daily cost", format!("data{field}"), message, None),
-        other => other,
-    })?;
-    let name = account.name.clone().unwrap_or_else(|| account.creds.account_uuid.clone());
+    let costs =
+        cost_to_date(api.daily_cost(&sub_uuid, &cfg.filter).await?).map_err(|e| match e {
+            Error::InvalidInput { field, message } => {
+                Error::decode("daily cost", format!("data{field}"), message, None)
+            }
+            other => other,
+        })?;
+    let name = account
+        .name
+        .clone()
+        .unwrap_or_else(|| account.creds.account_uuid.clone());
     let events = build_bizevents(&details, &account.creds.account_uuid, &name, &costs, now_ms);
-    let day = |s: Option<&String>| s.and_then(|s| parse_timestamp_ms(s)).map(|ms| format_date(ms.div_euclid(ms_per_day())));
+    let day = |s: Option<&String>| {
+        s.and_then(|s| parse_timestamp_ms(s))
+            .map(|ms| format_date(ms.div_euclid(ms_per_day())))
+    };
     let summary = AccountSummary {
         account_uuid: account.creds.account_uuid.clone(),
         name,
@@ -293,7 +363,12 @@ async fn sync_account<C: HttpClient>(
 
 /// Runs the whole pipeline. Errors are returned only for an invalid configuration; everything
 /// that goes wrong later is in the summary (`ok: false`).
-pub async fn run_sync<C: HttpClient>(http: &C, clock: &dyn Clock, cfg: &SyncConfig, retry: RetryPolicy) -> SyncSummary {
+pub async fn run_sync<C: HttpClient>(
+    http: &C,
+    clock: &dyn Clock,
+    cfg: &SyncConfig,
+    retry: RetryPolicy,
+) -> SyncSummary {
     let now_ms = cfg.now_ms.unwrap_or_else(|| clock.now_ms());
     let mut accounts = Vec::with_capacity(cfg.accounts.len());
     let mut prepared: Vec<PreparedEvent> = Vec::new();
@@ -311,7 +386,10 @@ pub async fn run_sync<C: HttpClient>(http: &C, clock: &dyn Clock, cfg: &SyncConf
             }
             Err(e) => accounts.push(AccountSummary {
                 account_uuid: account.creds.account_uuid.clone(),
-                name: account.name.clone().unwrap_or_else(|| account.creds.account_uuid.clone()),
+                name: account
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| account.creds.account_uuid.clone()),
                 ok: false,
                 error: Some(ErrorInfo::from(&e)),
                 subscription: None,
@@ -323,27 +401,39 @@ pub async fn run_sync<C: HttpClient>(http: &C, clock: &dyn Clock, cfg: &SyncConf
         }
     }
     let built = prepared.len();
-    let mut events = EventsSummary { built, report: IngestReport::default(), error: build_error };
+    let mut events = EventsSummary {
+        built,
+        report: IngestReport::default(),
+        error: build_error,
+    };
     let dry_run = cfg.ingest.is_none();
     if let Some((target, auth)) = &cfg.ingest {
         if !prepared.is_empty() {
             let target = match auth {
                 IngestAuthConfig::Ready(_) => Ok(target.clone()),
-                IngestAuthConfig::Client { creds, scope } => fetch_token(http, clock, &cfg.endpoints.sso, creds, scope)
-                    .await
-                    .map(|t| IngestTarget { url: target.url.clone(), auth: IngestAuth::Bearer(t.token) }),
+                IngestAuthConfig::Client { creds, scope } => {
+                    fetch_token(http, clock, &cfg.endpoints.sso, creds, scope)
+                        .await
+                        .map(|t| IngestTarget {
+                            url: target.url.clone(),
+                            auth: IngestAuth::Bearer(t.token),
+                        })
+                }
             };
             match target {
                 Ok(target) => events.report = ingest_report(http, &target, &prepared, retry).await,
                 Err(e) => {
                     events.report.sent = prepared.len();
-                    events.report.failed.push(crate::events::ingest::FailedBatch {
-                        first_index: 0,
-                        count: prepared.len(),
-                        code: e.code().to_string(),
-                        status: e.status(),
-                        message: e.to_string(),
-                    });
+                    events
+                        .report
+                        .failed
+                        .push(crate::events::ingest::FailedBatch {
+                            first_index: 0,
+                            count: prepared.len(),
+                            code: e.code().to_string(),
+                            status: e.status(),
+                            message: e.to_string(),
+                        });
                     events.error = Some(ErrorInfo::from(&e));
                 }
             }
@@ -359,5 +449,11 @@ pub async fn run_sync<C: HttpClient>(http: &C, clock: &dyn Clock, cfg: &SyncConf
             message: "see events.rejected and events.failed".to_string(),
         }));
     }
-    SyncSummary { ok, dry_run, now: crate::time::format_iso_ms(now_ms), accounts, events }
+    SyncSummary {
+        ok,
+        dry_run,
+        now: crate::time::format_iso_ms(now_ms),
+        accounts,
+        events,
+    }
 }

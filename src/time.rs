@@ -217,6 +217,9 @@ mod tests {
         }
         assert_eq!(format_iso_ms(1_729_555_200_000), "2024-10-22T00:00:00.000Z");
         assert_eq!(format_iso_ms(-1), "1969-12-31T23:59:59.999Z");
-        assert_eq!(format_date(parse_date("2000-02-29").unwrap_or_default()), "2000-02-29");
+        assert_eq!(
+            format_date(parse_date("2000-02-29").unwrap_or_default()),
+            "2000-02-29"
+        );
     }
 }

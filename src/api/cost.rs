@@ -1,7 +1,7 @@
 //! `GET /sub/v2/accounts/{a}/subscriptions/{s}/cost`: daily cost of the subscription.
 
-use crate::error::{Error, Result};
 use crate::clock::Clock;
+use crate::error::{Error, Result};
 use crate::http::HttpClient;
 use crate::model::cost::{CostRecord, CostResponse};
 use crate::validate::check_id;
@@ -19,7 +19,10 @@ impl CostFilter {
     /// Validated query pairs (comma-separated lists; empty lists are not sent).
     pub fn query(&self) -> Result<Vec<(&'static str, String)>> {
         let mut q = Vec::new();
-        for (name, list) in [("environmentIds", &self.environment_ids), ("capabilityKeys", &self.capability_keys)] {
+        for (name, list) in [
+            ("environmentIds", &self.environment_ids),
+            ("capabilityKeys", &self.capability_keys),
+        ] {
             for (i, v) in list.iter().enumerate() {
                 check_id(&format!("{name}[{i}]"), v)?;
             }
@@ -33,13 +36,31 @@ impl CostFilter {
 
 impl<C: HttpClient, K: Clock> AccountApi<C, K> {
     /// Daily cost records as the API returns them (in its order).
-    pub async fn daily_cost(&self, subscription_uuid: &str, filter: &CostFilter) -> Result<Vec<CostRecord>> {
+    pub async fn daily_cost(
+        &self,
+        subscription_uuid: &str,
+        filter: &CostFilter,
+    ) -> Result<Vec<CostRecord>> {
         let sub = require("subscriptionUuid", subscription_uuid)?;
         let query = filter.query()?;
         let account = self.account_uuid().to_string();
         let reply: CostResponse = self
-            .get_json("daily cost", &["sub", "v2", "accounts", &account, "subscriptions", &sub, "cost"], &query)
+            .get_json(
+                "daily cost",
+                &[
+                    "sub",
+                    "v2",
+                    "accounts",
+                    &account,
+                    "subscriptions",
+                    &sub,
+                    "cost",
+                ],
+                &query,
+            )
             .await?;
-        reply.data.ok_or_else(|| Error::decode("daily cost", "data", "missing", None))
+        reply
+            .data
+            .ok_or_else(|| Error::decode("daily cost", "data", "missing", None))
     }
 }

@@ -8,7 +8,10 @@ use std::cell::RefCell;
 
 use serde::de::DeserializeOwned;
 
-use crate::auth::{parse_token_response, token_request, AccessToken, Credentials, TokenCache, DEFAULT_SSO_URL, SCOPE_ACCOUNT_READ};
+use crate::auth::{
+    parse_token_response, token_request, AccessToken, Credentials, TokenCache, DEFAULT_SSO_URL,
+    SCOPE_ACCOUNT_READ,
+};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::http::{send_with_retry, status_error, BaseUrl, HttpClient, HttpRequest, RetryPolicy};
@@ -58,7 +61,13 @@ pub struct AccountApi<C: HttpClient, K: Clock> {
 }
 
 impl<C: HttpClient, K: Clock> AccountApi<C, K> {
-    pub fn new(http: C, clock: K, endpoints: Endpoints, creds: Credentials, scope: Option<&str>) -> Self {
+    pub fn new(
+        http: C,
+        clock: K,
+        endpoints: Endpoints,
+        creds: Credentials,
+        scope: Option<&str>,
+    ) -> Self {
         AccountApi {
             http,
             clock,
@@ -90,14 +99,26 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         if let Some(t) = self.cache.borrow().get(now) {
             return Ok(t.clone());
         }
-        let token = fetch_token(&self.http, &self.clock, &self.endpoints.sso, &self.creds, &self.scope).await?;
+        let token = fetch_token(
+            &self.http,
+            &self.clock,
+            &self.endpoints.sso,
+            &self.creds,
+            &self.scope,
+        )
+        .await?;
         self.cache.borrow_mut().put(token.clone());
         Ok(token)
     }
 
     /// GET `segments` under the API base with `query`, authorised, decoded as `T`. A 401 drops
     /// the cached token and tries once more with a new one.
-    pub async fn get_json<T: DeserializeOwned>(&self, what: &'static str, segments: &[&str], query: &[(&str, String)]) -> Result<T> {
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<T> {
         let url = self.endpoints.api.join(segments, query);
         let mut refreshed = false;
         loop {

@@ -1,7 +1,7 @@
 //! `GET /sub/v2/accounts/{accountUuid}/subscriptions[/{subscriptionUuid}]`.
 
-use crate::error::{Error, Result};
 use crate::clock::Clock;
+use crate::error::{Error, Result};
 use crate::http::HttpClient;
 use crate::model::subscription::{Subscription, SubscriptionDetails, SubscriptionList};
 
@@ -12,9 +12,14 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
     pub async fn subscriptions(&self) -> Result<Vec<Subscription>> {
         let account = self.account_uuid().to_string();
         let list: SubscriptionList = self
-            .get_json("subscription list", &["sub", "v2", "accounts", &account, "subscriptions"], &[])
+            .get_json(
+                "subscription list",
+                &["sub", "v2", "accounts", &account, "subscriptions"],
+                &[],
+            )
             .await?;
-        list.data.ok_or_else(|| Error::decode("subscription list", "data", "missing", None))
+        list.data
+            .ok_or_else(|| Error::decode("subscription list", "data", "missing", None))
     }
 
     /// The active regular subscription (see [`choose_active`]).
@@ -27,8 +32,12 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
     pub async fn subscription(&self, subscription_uuid: &str) -> Result<SubscriptionDetails> {
         let sub = require("subscriptionUuid", subscription_uuid)?;
         let account = self.account_uuid().to_string();
-        self.get_json("subscription details", &["sub", "v2", "accounts", &account, "subscriptions", &sub], &[])
-            .await
+        self.get_json(
+            "subscription details",
+            &["sub", "v2", "accounts", &account, "subscriptions", &sub],
+            &[],
+        )
+        .await
     }
 }
 
@@ -38,17 +47,34 @@ pub fn choose_active<'s>(account_uuid: &str, all: &'s [Subscription]) -> Result<
     all.iter()
         .filter(|s| s.is_active_regular())
         .max_by(|a, b| {
-            let day = |s: &Subscription| s.start_time.as_deref().and_then(crate::time::parse_timestamp_ms);
+            let day = |s: &Subscription| {
+                s.start_time
+                    .as_deref()
+                    .and_then(crate::time::parse_timestamp_ms)
+            };
             day(a).cmp(&day(b)).then_with(|| b.uuid.cmp(&a.uuid))
         })
         .ok_or_else(|| {
             let mut seen: Vec<String> = all
                 .iter()
-                .map(|s| format!("{}/{}", s.status.as_deref().unwrap_or("?"), s.kind.as_deref().unwrap_or("?")))
+                .map(|s| {
+                    format!(
+                        "{}/{}",
+                        s.status.as_deref().unwrap_or("?"),
+                        s.kind.as_deref().unwrap_or("?")
+                    )
+                })
                 .collect();
             seen.sort();
-            let seen = if seen.is_empty() { "it has no subscriptions".to_string() } else { format!("seen: {}", seen.join(", ")) };
-            Error::NoActiveSubscription { account_uuid: account_uuid.to_string(), seen }
+            let seen = if seen.is_empty() {
+                "it has no subscriptions".to_string()
+            } else {
+                format!("seen: {}", seen.join(", "))
+            };
+            Error::NoActiveSubscription {
+                account_uuid: account_uuid.to_string(),
+                seen,
+            }
         })
 }
 
@@ -80,16 +106,25 @@ mod tests {
         ];
         for _ in 0..all.len() {
             all.rotate_left(1);
-            assert_eq!(choose_active("x", &all).map(|s| s.uuid.as_str()).ok(), Some("d"));
+            assert_eq!(
+                choose_active("x", &all).map(|s| s.uuid.as_str()).ok(),
+                Some("d")
+            );
         }
     }
 
     #[test]
     fn none_active_names_what_was_seen() {
-        let all = vec![sub("a", "EXPIRED", "REGULAR", None), sub("c", "ACTIVE", "TRIAL", None)];
+        let all = vec![
+            sub("a", "EXPIRED", "REGULAR", None),
+            sub("c", "ACTIVE", "TRIAL", None),
+        ];
         let e = choose_active("acc", &all).err().unwrap_or_else(|| panic!());
         assert_eq!(e.code(), "NO_ACTIVE_SUBSCRIPTION");
-        assert!(e.to_string().contains("ACTIVE/TRIAL") && e.to_string().contains("EXPIRED/REGULAR"), "{e}");
+        assert!(
+            e.to_string().contains("ACTIVE/TRIAL") && e.to_string().contains("EXPIRED/REGULAR"),
+            "{e}"
+        );
         let e = choose_active("acc", &[]).err().unwrap_or_else(|| panic!());
         assert!(e.to_string().contains("no subscriptions"));
     }

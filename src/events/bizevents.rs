@@ -89,9 +89,17 @@ impl Bizevent {
 }
 
 /// The subscription snapshot of `now_ms`'s UTC day.
-pub fn subscription_status_event(sub: &SubscriptionDetails, account_uuid: &str, now_ms: i64) -> SubscriptionStatusEvent {
+pub fn subscription_status_event(
+    sub: &SubscriptionDetails,
+    account_uuid: &str,
+    now_ms: i64,
+) -> SubscriptionStatusEvent {
     let day = format_date(now_ms.div_euclid(ms_per_day()));
-    let account = sub.account.as_ref().map(|a| a.uuid.clone()).unwrap_or_else(|| account_uuid.to_string());
+    let account = sub
+        .account
+        .as_ref()
+        .map(|a| a.uuid.clone())
+        .unwrap_or_else(|| account_uuid.to_string());
     let budget = sub.budget.as_ref();
     let period = sub.current_period.as_ref();
     SubscriptionStatusEvent {
@@ -116,7 +124,12 @@ pub fn subscription_status_event(sub: &SubscriptionDetails, account_uuid: &str, 
 
 /// One cost event. Times are normalised to `YYYY-MM-DDTHH:MM:SS.sssZ` (the API sends both
 /// `…00.000Z` and `…00Z`); a missing `endTime` is the start plus one day.
-pub fn cost_booked_event(rec: &CostToDateRecord, subscription_uuid: &str, account_uuid: &str, account_name: &str) -> CostBookedEvent {
+pub fn cost_booked_event(
+    rec: &CostToDateRecord,
+    subscription_uuid: &str,
+    account_uuid: &str,
+    account_name: &str,
+) -> CostBookedEvent {
     let r = &rec.record;
     let start_ms = parse_timestamp_ms(&r.start_time);
     let norm = |s: &str| parse_timestamp_ms(s).map_or_else(|| s.to_string(), format_iso_ms);
@@ -127,7 +140,12 @@ pub fn cost_booked_event(rec: &CostToDateRecord, subscription_uuid: &str, accoun
         (None, None) => start_time.clone(),
     };
     CostBookedEvent {
-        event_id: event_id(&[TYPE_COST_BOOKED, account_uuid, subscription_uuid, &start_time]),
+        event_id: event_id(&[
+            TYPE_COST_BOOKED,
+            account_uuid,
+            subscription_uuid,
+            &start_time,
+        ]),
         event_type: TYPE_COST_BOOKED,
         event_provider: PROVIDER,
         last_booking_date: r.last_booking_date.as_deref().map(norm),
@@ -151,7 +169,13 @@ pub fn build_bizevents(
     now_ms: i64,
 ) -> Vec<Bizevent> {
     let mut out = Vec::with_capacity(costs.len() + 1);
-    out.push(Bizevent::SubscriptionStatus(subscription_status_event(sub, account_uuid, now_ms)));
-    out.extend(costs.iter().map(|c| Bizevent::CostBooked(cost_booked_event(c, &sub.uuid, account_uuid, account_name))));
+    out.push(Bizevent::SubscriptionStatus(subscription_status_event(
+        sub,
+        account_uuid,
+        now_ms,
+    )));
+    out.extend(costs.iter().map(|c| {
+        Bizevent::CostBooked(cost_booked_event(c, &sub.uuid, account_uuid, account_name))
+    }));
     out
 }

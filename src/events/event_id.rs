@@ -23,7 +23,14 @@ pub fn event_id(parts: &[&str]) -> String {
     v = (v & !(0xf << 76)) | (0x8 << 76); // version 8
     v = (v & !(0x3 << 62)) | (0x2 << 62); // RFC 4122 variant
     let hex = format!("{v:032x}");
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -33,8 +40,14 @@ mod tests {
     #[test]
     fn stable_shaped_and_separated() {
         let a = event_id(&["dps.cost2.booked", "acc", "sub", "2024-10-22"]);
-        assert_eq!(a, event_id(&["dps.cost2.booked", "acc", "sub", "2024-10-22"]));
-        assert_ne!(a, event_id(&["dps.cost2.booked", "acc", "sub", "2024-10-23"]));
+        assert_eq!(
+            a,
+            event_id(&["dps.cost2.booked", "acc", "sub", "2024-10-22"])
+        );
+        assert_ne!(
+            a,
+            event_id(&["dps.cost2.booked", "acc", "sub", "2024-10-23"])
+        );
         assert_ne!(event_id(&["ab", "c"]), event_id(&["a", "bc"]));
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "8");

@@ -38,7 +38,10 @@ impl IngestTarget {
         let url = url.trim();
         let url = if url.starts_with("/platform/") {
             if url.contains("..") || url.contains(['?', '#']) {
-                return Err(Error::invalid("ingest.url", "a relative ingest URL must be a plain /platform/… path"));
+                return Err(Error::invalid(
+                    "ingest.url",
+                    "a relative ingest URL must be a plain /platform/… path",
+                ));
             }
             url.to_string()
         } else {
@@ -63,8 +66,13 @@ pub struct PreparedEvent {
 
 impl PreparedEvent {
     pub fn from_serialize<T: Serialize>(id: Option<&str>, event: &T) -> Result<Self> {
-        let json = serde_json::to_string(event).map_err(|e| Error::Internal { message: format!("event serialization: {e}") })?;
-        Ok(PreparedEvent { id: id.map(str::to_string), json })
+        let json = serde_json::to_string(event).map_err(|e| Error::Internal {
+            message: format!("event serialization: {e}"),
+        })?;
+        Ok(PreparedEvent {
+            id: id.map(str::to_string),
+            json,
+        })
     }
 }
 
@@ -114,7 +122,11 @@ impl IngestReport {
 
 /// Splits `events` into index ranges of at most `max_bytes` request body bytes and `max_events`
 /// events. An event that alone exceeds `max_bytes` gets a range of its own (the caller rejects it).
-pub fn plan_batches(events: &[PreparedEvent], max_bytes: usize, max_events: usize) -> Vec<std::ops::Range<usize>> {
+pub fn plan_batches(
+    events: &[PreparedEvent],
+    max_bytes: usize,
+    max_events: usize,
+) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut bytes = 2; // "[" and "]"
@@ -134,7 +146,8 @@ pub fn plan_batches(events: &[PreparedEvent], max_bytes: usize, max_events: usiz
 }
 
 fn body_of(events: &[PreparedEvent]) -> String {
-    let mut body = String::with_capacity(events.iter().map(|e| e.json.len() + 1).sum::<usize>() + 2);
+    let mut body =
+        String::with_capacity(events.iter().map(|e| e.json.len() + 1).sum::<usize>() + 2);
     body.push('[');
     for (i, e) in events.iter().enumerate() {
         if i > 0 {
@@ -168,9 +181,11 @@ struct PartialError {
 /// that shape (then the whole request failed).
 fn partial_errors(body: &str, batch: &[PreparedEvent]) -> Option<Vec<(usize, String)>> {
     let reply: PartialReply = serde_json::from_str(body).ok()?;
-    let errors = reply
-        .errors
-        .or_else(|| reply.error.and_then(|e| serde_json::from_value(e.get("errors")?.clone()).ok()))?;
+    let errors = reply.errors.or_else(|| {
+        reply
+            .error
+            .and_then(|e| serde_json::from_value(e.get("errors")?.clone()).ok())
+    })?;
     if errors.is_empty() {
         return None;
     }
@@ -190,16 +205,29 @@ fn partial_errors(body: &str, batch: &[PreparedEvent]) -> Option<Vec<(usize, Str
 /// Sends `events` in batches and reports the fate of each one. Never fails as a whole: a
 /// batch that could not be delivered is listed in `failed`; after a 401/403 the remaining
 /// batches are not tried (they would fail the same way) and are listed too.
-pub async fn ingest_report<C: HttpClient>(http: &C, target: &IngestTarget, events: &[PreparedEvent], retry: RetryPolicy) -> IngestReport {
-    let mut report = IngestReport { sent: events.len(), ..IngestReport::default() };
-    let mut work: Vec<std::ops::Range<usize>> = plan_batches(events, MAX_BATCH_BYTES, MAX_BATCH_EVENTS);
+pub async fn ingest_report<C: HttpClient>(
+    http: &C,
+    target: &IngestTarget,
+    events: &[PreparedEvent],
+    retry: RetryPolicy,
+) -> IngestReport {
+    let mut report = IngestReport {
+        sent: events.len(),
+        ..IngestReport::default()
+    };
+    let mut work: Vec<std::ops::Range<usize>> =
+        plan_batches(events, MAX_BATCH_BYTES, MAX_BATCH_EVENTS);
     work.reverse();
     let mut attempts = 0u32;
     let mut fatal: Option<FailedBatch> = None;
     while let Some(range) = work.pop() {
         let batch = &events[range.clone()];
         if let Some(f) = &fatal {
-            report.failed.push(FailedBatch { first_index: range.start, count: batch.len(), ..f.clone() });
+            report.failed.push(FailedBatch {
+                first_index: range.start,
+                count: batch.len(),
+                ..f.clone()
+            });
             continue;
         }
         let body = body_of(batch);
@@ -207,15 +235,23 @@ pub async fn ingest_report<C: HttpClient>(http: &C, target: &IngestTarget, event
             report.rejected.push(Rejected {
                 index: range.start,
                 event_id: batch[0].id.clone(),
-                message: format!("event is {} bytes; the ingest limit is 5 MiB per request", body.len() - 2),
+                message: format!(
+                    "event is {} bytes; the ingest limit is 5 MiB per request",
+                    body.len() - 2
+                ),
             });
             continue;
         }
-        let mut request = HttpRequest::post(target.url.clone(), "application/json; charset=utf-8", body);
+        let mut request =
+            HttpRequest::post(target.url.clone(), "application/json; charset=utf-8", body);
         match &target.auth {
             IngestAuth::None => {}
-            IngestAuth::Bearer(t) => request = request.header("Authorization", format!("Bearer {}", t.expose())),
-            IngestAuth::ApiToken(t) => request = request.header("Authorization", format!("Api-Token {}", t.expose())),
+            IngestAuth::Bearer(t) => {
+                request = request.header("Authorization", format!("Bearer {}", t.expose()))
+            }
+            IngestAuth::ApiToken(t) => {
+                request = request.header("Authorization", format!("Api-Token {}", t.expose()))
+            }
         }
         report.batches += 1;
         let outcome = send_counting(http, &request, retry, &mut attempts).await;
@@ -247,11 +283,13 @@ pub async fn ingest_report<C: HttpClient>(http: &C, target: &IngestTarget, event
             400 => match partial_errors(&response.body, batch) {
                 Some(errors) => {
                     report.accepted += batch.len() - errors.len();
-                    report.rejected.extend(errors.into_iter().map(|(i, message)| Rejected {
-                        index: range.start + i,
-                        event_id: batch[i].id.clone(),
-                        message,
-                    }));
+                    report
+                        .rejected
+                        .extend(errors.into_iter().map(|(i, message)| Rejected {
+                            index: range.start + i,
+                            event_id: batch[i].id.clone(),
+                            message,
+                        }));
                 }
                 None => report.failed.push(FailedBatch {
                     first_index: range.start,
@@ -262,7 +300,11 @@ pub async fn ingest_report<C: HttpClient>(http: &C, target: &IngestTarget, event
                 }),
             },
             status => {
-                let code = if matches!(status, 401 | 403) { status_code_name(status) } else { "INGEST_FAILED" };
+                let code = if matches!(status, 401 | 403) {
+                    status_code_name(status)
+                } else {
+                    "INGEST_FAILED"
+                };
                 let failed = FailedBatch {
                     first_index: range.start,
                     count: batch.len(),
@@ -293,7 +335,12 @@ fn status_code_name(status: u16) -> &'static str {
 
 /// [`ingest_report`], but a run in which nothing was stored and something failed is an error
 /// (the first failure's), so a caller cannot mistake it for success.
-pub async fn ingest<C: HttpClient>(http: &C, target: &IngestTarget, events: &[PreparedEvent], retry: RetryPolicy) -> Result<IngestReport> {
+pub async fn ingest<C: HttpClient>(
+    http: &C,
+    target: &IngestTarget,
+    events: &[PreparedEvent],
+    retry: RetryPolicy,
+) -> Result<IngestReport> {
     let report = ingest_report(http, target, events, retry).await;
     if report.accepted == 0 {
         if let Some(f) = report.failed.first() {
@@ -305,8 +352,14 @@ pub async fn ingest<C: HttpClient>(http: &C, target: &IngestTarget, events: &[Pr
                     message: f.message.clone(),
                     retry_after_secs: None,
                 },
-                "NETWORK" => Error::Network { endpoint: endpoint_for_error(&target.url), message: f.message.clone() },
-                _ => Error::IngestFailed { status: f.status.unwrap_or(0), message: f.message.clone() },
+                "NETWORK" => Error::Network {
+                    endpoint: endpoint_for_error(&target.url),
+                    message: f.message.clone(),
+                },
+                _ => Error::IngestFailed {
+                    status: f.status.unwrap_or(0),
+                    message: f.message.clone(),
+                },
             });
         }
     }
@@ -322,7 +375,10 @@ mod tests {
     use super::*;
 
     fn ev(n: usize) -> PreparedEvent {
-        PreparedEvent { id: Some(format!("id{n}")), json: format!("{{\"n\":{n}}}") }
+        PreparedEvent {
+            id: Some(format!("id{n}")),
+            json: format!("{{\"n\":{n}}}"),
+        }
     }
 
     #[test]
@@ -341,9 +397,21 @@ mod tests {
     #[test]
     fn targets() {
         assert!(IngestTarget::new(PLATFORM_INGEST_PATH, IngestAuth::None).is_ok());
-        assert!(IngestTarget::new("https://abc.live.dynatrace.com/api/v2/bizevents/ingest", IngestAuth::ApiToken(Secret::new("t"))).is_ok());
-        let e = IngestTarget::new("https://abc.apps.dynatrace.com/platform/classic/environment-api/v2/bizevents/ingest", IngestAuth::ApiToken(Secret::new("t")));
-        assert_eq!(e.err().and_then(|e| e.field().map(str::to_string)).as_deref(), Some("ingest.apiToken"));
+        assert!(IngestTarget::new(
+            "https://abc.live.dynatrace.com/api/v2/bizevents/ingest",
+            IngestAuth::ApiToken(Secret::new("t"))
+        )
+        .is_ok());
+        let e = IngestTarget::new(
+            "https://abc.apps.dynatrace.com/platform/classic/environment-api/v2/bizevents/ingest",
+            IngestAuth::ApiToken(Secret::new("t")),
+        );
+        assert_eq!(
+            e.err()
+                .and_then(|e| e.field().map(str::to_string))
+                .as_deref(),
+            Some("ingest.apiToken")
+        );
         assert!(IngestTarget::new("/platform/../x", IngestAuth::None).is_err());
         assert!(IngestTarget::new("http://evil.example/ingest", IngestAuth::None).is_err());
     }
@@ -351,11 +419,20 @@ mod tests {
     #[test]
     fn partial_reply_shapes() {
         let batch: Vec<PreparedEvent> = (0..3).map(ev).collect();
-        let p = partial_errors(r#"{"errors":[{"id":null,"index":2,"message":"bad","source":null}]}"#, &batch);
+        let p = partial_errors(
+            r#"{"errors":[{"id":null,"index":2,"message":"bad","source":null}]}"#,
+            &batch,
+        );
         assert_eq!(p, Some(vec![(2, "bad".to_string())]));
-        let p = partial_errors(r#"{"error":{"code":400,"errors":[{"id":"id1","message":"x"}]}}"#, &batch);
+        let p = partial_errors(
+            r#"{"error":{"code":400,"errors":[{"id":"id1","message":"x"}]}}"#,
+            &batch,
+        );
         assert_eq!(p, Some(vec![(1, "x".to_string())]));
-        assert_eq!(partial_errors(r#"{"error":{"code":400,"message":"bad json"}}"#, &batch), None);
+        assert_eq!(
+            partial_errors(r#"{"error":{"code":400,"message":"bad json"}}"#, &batch),
+            None
+        );
         assert_eq!(partial_errors(r#"{"errors":[{"index":9}]}"#, &batch), None);
     }
 }

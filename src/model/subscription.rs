@@ -95,7 +95,9 @@ pub struct SubscriptionDetails {
 
 impl Subscription {
     pub fn is_active_regular(&self) -> bool {
-        let eq = |v: &Option<String>, want: &str| v.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(want));
+        let eq = |v: &Option<String>, want: &str| {
+            v.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(want))
+        };
         eq(&self.status, "ACTIVE") && eq(&self.kind, "REGULAR")
     }
 }

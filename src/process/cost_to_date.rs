@@ -36,10 +36,16 @@ pub fn cost_to_date(records: Vec<CostRecord>) -> Result<Vec<CostToDateRecord>> {
     let mut keyed: Vec<(i64, CostRecord)> = Vec::with_capacity(records.len());
     for (i, r) in records.into_iter().enumerate() {
         let key = parse_timestamp_ms(&r.start_time).ok_or_else(|| {
-            Error::invalid(format!("[{i}].startTime"), format!("`{}` is not an ISO-8601 timestamp", short(&r.start_time)))
+            Error::invalid(
+                format!("[{i}].startTime"),
+                format!("`{}` is not an ISO-8601 timestamp", short(&r.start_time)),
+            )
         })?;
         if !r.value.is_finite() {
-            return Err(Error::invalid(format!("[{i}].value"), format!("must be a finite number, got {}", r.value)));
+            return Err(Error::invalid(
+                format!("[{i}].value"),
+                format!("must be a finite number, got {}", r.value),
+            ));
         }
         keyed.push((key, r));
     }
@@ -49,7 +55,10 @@ pub fn cost_to_date(records: Vec<CostRecord>) -> Result<Vec<CostToDateRecord>> {
         .into_iter()
         .map(|(_, record)| {
             let cost_to_date = sum.add(record.value);
-            CostToDateRecord { record, cost_to_date }
+            CostToDateRecord {
+                record,
+                cost_to_date,
+            }
         })
         .collect())
 }
@@ -64,7 +73,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn rec(start: &str, value: f64) -> CostRecord {
-        CostRecord { start_time: start.into(), end_time: None, value, currency_code: None, last_booking_date: None }
+        CostRecord {
+            start_time: start.into(),
+            end_time: None,
+            value,
+            currency_code: None,
+            last_booking_date: None,
+        }
     }
 
     #[test]
@@ -75,21 +90,31 @@ mod tests {
             rec("2024-10-24", 3.5),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        let got: Vec<(f64, f64)> = out.iter().map(|r| (r.record.value, r.cost_to_date)).collect();
+        let got: Vec<(f64, f64)> = out
+            .iter()
+            .map(|r| (r.record.value, r.cost_to_date))
+            .collect();
         assert_eq!(got, vec![(1.0, 1.0), (2.0, 3.0), (3.5, 6.5)]);
     }
 
     #[test]
     fn equal_timestamps_keep_input_order() {
-        let out = cost_to_date(vec![rec("2024-01-02", 1.0), rec("2024-01-01", 5.0), rec("2024-01-02T00:00:00Z", 2.0), rec("2024-01-02", 3.0)])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let out = cost_to_date(vec![
+            rec("2024-01-02", 1.0),
+            rec("2024-01-01", 5.0),
+            rec("2024-01-02T00:00:00Z", 2.0),
+            rec("2024-01-02", 3.0),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
         let values: Vec<f64> = out.iter().map(|r| r.record.value).collect();
         assert_eq!(values, vec![5.0, 1.0, 2.0, 3.0]);
     }
 
     #[test]
     fn compensated_sum_is_exact_where_naive_drifts() {
-        let recs: Vec<CostRecord> = (0..1000).map(|i| rec(&crate::time::format_iso_ms(i64::from(i) * 86_400_000), 0.1)).collect();
+        let recs: Vec<CostRecord> = (0..1000)
+            .map(|i| rec(&crate::time::format_iso_ms(i64::from(i) * 86_400_000), 0.1))
+            .collect();
         let naive: f64 = recs.iter().map(|r| r.value).sum();
         assert_ne!(naive, 100.0);
         let out = cost_to_date(recs).unwrap_or_else(|e| panic!("{e}"));
@@ -99,14 +124,22 @@ mod tests {
     #[test]
     fn rejects_bad_records_naming_the_field() {
         for (recs, field) in [
-            (vec![rec("2024-01-01", 1.0), rec("2024-01-02", f64::NAN)], "[1].value"),
+            (
+                vec![rec("2024-01-01", 1.0), rec("2024-01-02", f64::NAN)],
+                "[1].value",
+            ),
             (vec![rec("2024-01-01", f64::INFINITY)], "[0].value"),
-            (vec![rec("2024-01-01", 1.0), rec("yesterday", 1.0)], "[1].startTime"),
+            (
+                vec![rec("2024-01-01", 1.0), rec("yesterday", 1.0)],
+                "[1].startTime",
+            ),
         ] {
             let e = cost_to_date(recs).err().unwrap_or_else(|| panic!());
             assert_eq!((e.code(), e.field()), ("INVALID_INPUT", Some(field)));
         }
-        assert!(cost_to_date(Vec::new()).map(|v| v.is_empty()).unwrap_or(false));
+        assert!(cost_to_date(Vec::new())
+            .map(|v| v.is_empty())
+            .unwrap_or(false));
     }
 
     proptest! {

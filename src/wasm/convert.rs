@@ -1,40 +1,36 @@
-//! Values across the boundary: options in (with the JSON path of a bad field), results out as
-//! plain JSON-compatible objects, errors as real `Error` objects.
+//! Values across the boundary. Both directions go through JSON text (`JSON.stringify` in,
+//! `JSON.parse` out): V8's JSON is fast, only one serde format is compiled into the module (the
+//! wasm stays small), unknown option names are caught, and functions (the `fetch` option) drop
+//! out by themselves. Errors become real `Error` objects.
 
-use js_sys::{Object, Reflect};
+use js_sys::{Reflect, JSON};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
 
 use crate::error::Error;
 
-/// Deserializes caller options; the `fetch` property (a function) is not part of the data.
+/// Deserializes a caller's value; `what` names it in errors when the problem is the value as a
+/// whole, otherwise the error's `field` is the JSON path (`accounts[0].accountUuid`).
 pub fn from_js<T: DeserializeOwned>(what: &str, value: &JsValue) -> Result<T, Error> {
     if value.is_undefined() || value.is_null() {
         return Err(Error::invalid(what, "is required"));
     }
-    let data = if value.is_object() && !js_sys::Array::is_array(value) {
-        let copy = Object::assign(&Object::new(), value.unchecked_ref());
-        let _ = Reflect::delete_property(&copy, &JsValue::from_str("fetch"));
-        JsValue::from(copy)
-    } else {
-        value.clone()
-    };
-    let de = serde_wasm_bindgen::Deserializer::from(data);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { what.to_string() } else { format!("{what}.{path}") };
-        Error::invalid(field, e.into_inner())
-    })
+    let text = JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| Error::invalid(what, "cannot be represented as JSON (cycle or BigInt?)"))?;
+    crate::model::decode_input(what, &text)
 }
 
-use wasm_bindgen::JsCast;
-
-/// Serializes a result as plain objects (no `Map`s), `None` as `null`.
+/// Serializes a result to plain objects (`None` → `null`).
 pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| error_to_js(&Error::Internal { message: format!("result conversion: {e}") }))
+    let text = serde_json::to_string(value).map_err(|e| {
+        error_to_js(&Error::Internal {
+            message: format!("result serialization: {e}"),
+        })
+    })?;
+    JSON::parse(&text)
 }
 
 /// A real `Error` with `name = "DpsCostError"`, `code`, `status` and `field`.
@@ -45,7 +41,14 @@ pub fn error_to_js(e: &Error) -> JsValue {
         let _ = Reflect::set(&err, &JsValue::from_str(k), &v);
     };
     set("code", JsValue::from_str(e.code()));
-    set("status", e.status().map_or(JsValue::UNDEFINED, |s| JsValue::from_f64(f64::from(s))));
-    set("field", e.field().map_or(JsValue::UNDEFINED, JsValue::from_str));
+    set(
+        "status",
+        e.status()
+            .map_or(JsValue::UNDEFINED, |s| JsValue::from_f64(f64::from(s))),
+    );
+    set(
+        "field",
+        e.field().map_or(JsValue::UNDEFINED, JsValue::from_str),
+    );
     err.into()
 }

@@ -164,8 +164,14 @@ pub fn version() -> String {
 #[wasm_bindgen(js_name = isDpsCostError, unchecked_return_type = "boolean")]
 pub fn is_dps_cost_error(value: &JsValue) -> bool {
     value.is_instance_of::<js_sys::Error>()
-        && Reflect::get(value, &JsValue::from_str("name")).ok().and_then(|n| n.as_string()).as_deref() == Some("DpsCostError")
-        && Reflect::get(value, &JsValue::from_str("code")).map(|c| c.is_string()).unwrap_or(false)
+        && Reflect::get(value, &JsValue::from_str("name"))
+            .ok()
+            .and_then(|n| n.as_string())
+            .as_deref()
+            == Some("DpsCostError")
+        && Reflect::get(value, &JsValue::from_str("code"))
+            .map(|c| c.is_string())
+            .unwrap_or(false)
 }
 
 #[derive(Deserialize)]
@@ -197,13 +203,18 @@ fn client_parts(options: &JsValue) -> Result<(Transport, Endpoints, Credentials,
     let transport = Transport::from_options(options)?;
     let endpoints = Endpoints::new(o.sso_url.as_deref(), o.api_url.as_deref())?;
     let creds = Credentials::new("", &o.account_uuid, &o.client_id, o.client_secret.expose())?;
-    let scope = o.scope.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| SCOPE_ACCOUNT_READ.to_string());
+    let scope = o
+        .scope
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| SCOPE_ACCOUNT_READ.to_string());
     Ok((transport, endpoints, creds, scope))
 }
 
 /// Gets an OAuth access token (client credentials) for one account.
 #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenInfo>")]
-pub fn get_token(#[wasm_bindgen(unchecked_param_type = "TokenOptions")] options: JsValue) -> Promise {
+pub fn get_token(
+    #[wasm_bindgen(unchecked_param_type = "TokenOptions")] options: JsValue,
+) -> Promise {
     let parts = client_parts(&options);
     promise(async move {
         let (transport, endpoints, creds, scope) = parts?;
@@ -227,9 +238,19 @@ pub struct DpsClient {
 #[wasm_bindgen]
 impl DpsClient {
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue) -> Result<DpsClient, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue,
+    ) -> Result<DpsClient, JsValue> {
         let (transport, endpoints, creds, scope) = client_parts(&options).map_err(js_err)?;
-        Ok(DpsClient { api: Rc::new(AccountApi::new(transport, JsClock, endpoints, creds, Some(&scope))) })
+        Ok(DpsClient {
+            api: Rc::new(AccountApi::new(
+                transport,
+                JsClock,
+                endpoints,
+                creds,
+                Some(&scope),
+            )),
+        })
     }
 
     /// Every subscription of the account.
@@ -255,7 +276,11 @@ impl DpsClient {
 
     /// Daily cost records of a subscription, as the API returns them.
     #[wasm_bindgen(js_name = dailyCost, unchecked_return_type = "Promise<CostRecord[]>")]
-    pub fn daily_cost(&self, subscription_uuid: String, #[wasm_bindgen(unchecked_param_type = "CostFilter")] filter: JsValue) -> Promise {
+    pub fn daily_cost(
+        &self,
+        subscription_uuid: String,
+        #[wasm_bindgen(unchecked_param_type = "CostFilter")] filter: JsValue,
+    ) -> Promise {
         let api = self.api.clone();
         let filter = parse_filter(&filter);
         promise(async move { api.daily_cost(&subscription_uuid, &filter?).await })
@@ -272,16 +297,28 @@ struct FilterOptions {
 }
 
 fn parse_filter(v: &JsValue) -> Result<CostFilter, Error> {
-    let f: FilterOptions = if v.is_undefined() || v.is_null() { FilterOptions::default() } else { from_js("filter", v)? };
-    Ok(CostFilter { environment_ids: f.environment_ids.unwrap_or_default(), capability_keys: f.capability_keys.unwrap_or_default() })
+    let f: FilterOptions = if v.is_undefined() || v.is_null() {
+        FilterOptions::default()
+    } else {
+        from_js("filter", v)?
+    };
+    Ok(CostFilter {
+        environment_ids: f.environment_ids.unwrap_or_default(),
+        capability_keys: f.capability_keys.unwrap_or_default(),
+    })
 }
 
 /// Sorts daily cost by start time (stable) and adds the running total `costToDate`.
 #[wasm_bindgen(js_name = costToDate, unchecked_return_type = "CostToDateRecord[]")]
-pub fn cost_to_date(#[wasm_bindgen(unchecked_param_type = "CostRecord[]")] records: JsValue) -> Result<JsValue, JsValue> {
+pub fn cost_to_date(
+    #[wasm_bindgen(unchecked_param_type = "CostRecord[]")] records: JsValue,
+) -> Result<JsValue, JsValue> {
     let records: Vec<CostRecord> = from_js("records", &records).map_err(js_err)?;
     let out = core_cost_to_date(records).map_err(|e| match e {
-        Error::InvalidInput { field, message } => js_err(Error::InvalidInput { field: format!("records{field}"), message }),
+        Error::InvalidInput { field, message } => js_err(Error::InvalidInput {
+            field: format!("records{field}"),
+            message,
+        }),
         other => js_err(other),
     })?;
     to_js(&out)
@@ -302,19 +339,31 @@ struct BizeventInput {
 /// Builds `dps.subscription.status` and one `dps.cost2.booked` per day (seed-003 schema, flat,
 /// deterministic `event.id`, no `timestamp`).
 #[wasm_bindgen(js_name = buildBizevents, unchecked_return_type = "Bizevent[]")]
-pub fn build_bizevents_js(#[wasm_bindgen(unchecked_param_type = "BizeventInput")] input: JsValue) -> Result<JsValue, JsValue> {
+pub fn build_bizevents_js(
+    #[wasm_bindgen(unchecked_param_type = "BizeventInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
     let i: BizeventInput = from_js("input", &input).map_err(js_err)?;
     let account = check_uuid("input.accountUuid", &i.account_uuid).map_err(js_err)?;
     let now_ms = match &i.now {
-        Some(n) => crate::time::parse_timestamp_ms(n).ok_or_else(|| js_err(Error::invalid("input.now", "is not an ISO-8601 timestamp")))?,
+        Some(n) => crate::time::parse_timestamp_ms(n)
+            .ok_or_else(|| js_err(Error::invalid("input.now", "is not an ISO-8601 timestamp")))?,
         None => js_sys::Date::now() as i64,
     };
     let costs = core_cost_to_date(i.costs).map_err(|e| match e {
-        Error::InvalidInput { field, message } => js_err(Error::InvalidInput { field: format!("input.costs{field}"), message }),
+        Error::InvalidInput { field, message } => js_err(Error::InvalidInput {
+            field: format!("input.costs{field}"),
+            message,
+        }),
         other => js_err(other),
     })?;
     let name = i.account_name.unwrap_or_else(|| account.clone());
-    to_js(&build_bizevents(&i.subscription, &account, &name, &costs, now_ms))
+    to_js(&build_bizevents(
+        &i.subscription,
+        &account,
+        &name,
+        &costs,
+        now_ms,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -332,17 +381,30 @@ fn ingest_parts(options: &JsValue) -> Result<(Transport, IngestTarget, Vec<Prepa
     let i: IngestInput = from_js("options", options)?;
     let transport = Transport::from_options(options)?;
     let auth = match (i.access_token, i.api_token) {
-        (Some(_), Some(_)) => return Err(Error::invalid("options", "give accessToken or apiToken, not both")),
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "options",
+                "give accessToken or apiToken, not both",
+            ))
+        }
         (Some(t), None) => IngestAuth::Bearer(t),
         (None, Some(t)) => IngestAuth::ApiToken(t),
         (None, None) if i.url.starts_with("/platform/") => IngestAuth::None,
-        (None, None) => return Err(Error::invalid("options.accessToken", "an absolute ingest URL needs accessToken or apiToken")),
+        (None, None) => {
+            return Err(Error::invalid(
+                "options.accessToken",
+                "an absolute ingest URL needs accessToken or apiToken",
+            ))
+        }
     };
     let target = IngestTarget::new(&i.url, auth)?;
     let mut prepared = Vec::with_capacity(i.events.len());
     for (n, e) in i.events.iter().enumerate() {
         if !e.is_object() {
-            return Err(Error::invalid(format!("options.events[{n}]"), "must be an object"));
+            return Err(Error::invalid(
+                format!("options.events[{n}]"),
+                "must be an object",
+            ));
         }
         let id = e.get("event.id").and_then(|v| v.as_str());
         prepared.push(PreparedEvent::from_serialize(id, e)?);

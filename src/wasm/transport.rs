@@ -25,7 +25,12 @@ impl Transport {
         }
         f.dyn_into::<Function>()
             .map(Transport::Function)
-            .map_err(|_| Error::invalid("fetch", "must be a function (url, init) => Promise<Response>"))
+            .map_err(|_| {
+                Error::invalid(
+                    "fetch",
+                    "must be a function (url, init) => Promise<Response>",
+                )
+            })
     }
 }
 
@@ -37,13 +42,17 @@ fn js_message(v: &JsValue) -> String {
 }
 
 fn network(request: &HttpRequest, v: &JsValue) -> Error {
-    Error::Network { endpoint: request.endpoint(), message: js_message(v) }
+    Error::Network {
+        endpoint: request.endpoint(),
+        message: js_message(v),
+    }
 }
 
 async fn via_function(f: &Function, request: &HttpRequest) -> Result<HttpResponse> {
     let headers = Object::new();
     for (k, v) in &request.headers {
-        Reflect::set(&headers, &JsValue::from_str(k), &JsValue::from_str(v)).map_err(|e| network(request, &e))?;
+        Reflect::set(&headers, &JsValue::from_str(k), &JsValue::from_str(v))
+            .map_err(|e| network(request, &e))?;
     }
     let init = Object::new();
     let set = |k: &str, v: &JsValue| Reflect::set(&init, &JsValue::from_str(k), v).map(|_| ());
@@ -52,19 +61,31 @@ async fn via_function(f: &Function, request: &HttpRequest) -> Result<HttpRespons
     if let Some(body) = &request.body {
         set("body", &JsValue::from_str(body)).map_err(|e| network(request, &e))?;
     }
-    let returned = f.call2(&JsValue::UNDEFINED, &JsValue::from_str(&request.url), &init).map_err(|e| network(request, &e))?;
-    let response = JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| network(request, &e))?;
+    let returned = f
+        .call2(&JsValue::UNDEFINED, &JsValue::from_str(&request.url), &init)
+        .map_err(|e| network(request, &e))?;
+    let response = JsFuture::from(Promise::resolve(&returned))
+        .await
+        .map_err(|e| network(request, &e))?;
     let status = Reflect::get(&response, &JsValue::from_str("status"))
         .ok()
         .and_then(|s| s.as_f64())
         .filter(|s| (100.0..=599.0).contains(s))
-        .ok_or_else(|| Error::Network { endpoint: request.endpoint(), message: "fetch function returned no valid `status`".into() })?
-        as u16;
+        .ok_or_else(|| Error::Network {
+            endpoint: request.endpoint(),
+            message: "fetch function returned no valid `status`".into(),
+        })? as u16;
     let mut out = HttpResponse::new(status, String::new());
     if let Ok(h) = Reflect::get(&response, &JsValue::from_str("headers")) {
-        if let Ok(get) = Reflect::get(&h, &JsValue::from_str("get")).and_then(|g| g.dyn_into::<Function>()) {
+        if let Ok(get) =
+            Reflect::get(&h, &JsValue::from_str("get")).and_then(|g| g.dyn_into::<Function>())
+        {
             for name in HttpResponse::READ_HEADERS {
-                if let Some(v) = get.call1(&h, &JsValue::from_str(name)).ok().and_then(|v| v.as_string()) {
+                if let Some(v) = get
+                    .call1(&h, &JsValue::from_str(name))
+                    .ok()
+                    .and_then(|v| v.as_string())
+                {
                     out.headers.push(((*name).to_string(), v));
                 }
             }
@@ -72,9 +93,14 @@ async fn via_function(f: &Function, request: &HttpRequest) -> Result<HttpRespons
     }
     let text = Reflect::get(&response, &JsValue::from_str("text"))
         .and_then(|t| t.dyn_into::<Function>())
-        .map_err(|_| Error::Network { endpoint: request.endpoint(), message: "fetch function's response has no text()".into() })?;
+        .map_err(|_| Error::Network {
+            endpoint: request.endpoint(),
+            message: "fetch function's response has no text()".into(),
+        })?;
     let body = text.call0(&response).map_err(|e| network(request, &e))?;
-    let body = JsFuture::from(Promise::resolve(&body)).await.map_err(|e| network(request, &e))?;
+    let body = JsFuture::from(Promise::resolve(&body))
+        .await
+        .map_err(|e| network(request, &e))?;
     out.body = body.as_string().unwrap_or_default();
     Ok(out)
 }
@@ -91,7 +117,10 @@ async fn via_gloo(request: &HttpRequest) -> Result<HttpResponse> {
     for (k, v) in &request.headers {
         builder = builder.header(k, v);
     }
-    let net = |e: gloo_net::Error| Error::Network { endpoint: request.endpoint(), message: e.to_string() };
+    let net = |e: gloo_net::Error| Error::Network {
+        endpoint: request.endpoint(),
+        message: e.to_string(),
+    };
     let built = match &request.body {
         Some(b) => builder.body(b.as_str()).map_err(net)?,
         None => builder.build().map_err(net)?,
@@ -112,14 +141,21 @@ fn global_fetch() -> Result<Function> {
     Reflect::get(&js_sys::global(), &JsValue::from_str("fetch"))
         .ok()
         .and_then(|f| f.dyn_into::<Function>().ok())
-        .ok_or_else(|| Error::invalid("fetch", "this host has no global fetch; pass a fetch function"))
+        .ok_or_else(|| {
+            Error::invalid(
+                "fetch",
+                "this host has no global fetch; pass a fetch function",
+            )
+        })
 }
 
 impl HttpClient for Transport {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse> {
         match self {
             Transport::Function(f) => via_function(f, request).await,
-            Transport::Fetch if request.url.starts_with('/') => via_function(&global_fetch()?, request).await,
+            Transport::Fetch if request.url.starts_with('/') => {
+                via_function(&global_fetch()?, request).await
+            }
             Transport::Fetch => via_gloo(request).await,
         }
     }
