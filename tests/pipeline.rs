@@ -11,7 +11,7 @@ use dps_cost::api::{AccountApi, Endpoints};
 use dps_cost::auth::Credentials;
 use dps_cost::clock::{Clock, FixedClock};
 use dps_cost::events::bizevents::build_bizevents;
-use dps_cost::events::ingest::{ingest, ingest_report, IngestAuth, IngestTarget, PreparedEvent};
+use dps_cost::events::ingest::{ingest, IngestAuth, IngestTarget, PreparedEvent};
 use dps_cost::http::{HttpResponse, Method, RetryPolicy};
 use dps_cost::model::subscription::SubscriptionDetails;
 use dps_cost::process::cost_to_date::cost_to_date;
@@ -139,7 +139,7 @@ fn a_401_refreshes_the_token_once_then_reports_unauthorized() {
                 401,
                 r#"{"error":true,"message":"No valid session provided","payload":null}"#,
             )),
-            Ok(HttpResponse::new(200, &fixture("subscriptions.json"))),
+            Ok(HttpResponse::new(200, fixture("subscriptions.json"))),
         ],
     );
     let clock = FixedClock(now_ms());
