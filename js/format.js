@@ -13,7 +13,8 @@ const text = (v) => (v === undefined || v === null || v === "" ? "–" : String(
 export function formatSummary(summary) {
   const lines = [];
   for (const a of summary.accounts ?? []) {
-    lines.push(`${text(a.name ?? a.accountUuid)} (${text(a.accountUuid)})  ${a.ok ? "ok" : "FAILED"}`);
+    const title = a.name && a.name !== a.accountUuid ? `${a.name} (${a.accountUuid})` : text(a.accountUuid);
+    lines.push(`${title}  ${a.ok ? "ok" : "FAILED"}`);
     if (a.error) {
       const status = a.error.status !== undefined && a.error.status !== null ? ` [HTTP ${a.error.status}]` : "";
       lines.push(`  error            ${text(a.error.code)}${status}: ${text(a.error.message)}`);

@@ -95,7 +95,7 @@ function ensureChromium() {
   log(`installing chromium + chromium-driver with apt-get (${missing.join(", ")} missing)`);
   try {
     run(...sudo([...env, "apt-get", "update"]));
-    run(...sudo([...env, "apt-get", "install", "-y", "--no-install-recommends", "chromium", "chromium-driver"]));
+    run(...sudo([...env, "apt-get", "install", "-y", "chromium", "chromium-driver"]));
   } catch (e) {
     throw new ScriptError(`could not install chromium: ${e.message}${asRoot ? "" : " (sudo -n needs passwordless sudo)"}`);
   }
