@@ -1,6 +1,6 @@
 // The packed, installed npm package against the emulator (also shipped in the package).
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
@@ -12,6 +12,7 @@ import {
   clearEvents,
   close,
   installedPackage,
+  repoRoot,
   runAsync,
   runningTotals,
   secretsOf,
@@ -446,16 +447,28 @@ describe("CLI (the package's bin)", () => {
 });
 
 describe("README examples", () => {
-  // Blocks marked with a `<!-- test -->` line right before a ```js fence run against the emulator.
-  const readme = readFileSync(join(pkg.pkgDir, "README.md"), "utf8");
-  const blocks = [...readme.matchAll(/<!--\s*test\s*-->\s*\n```(?:js|javascript)\n([\s\S]*?)\n```/g)].map((m) => m[1]);
+  // Blocks marked with a `<!-- test -->` line right before a ```js fence run in the consumer
+  // project against the emulator, with DT_ACCOUNT_UUID, DT_CLIENT_ID, DT_CLIENT_SECRET,
+  // DT_SSO_URL and DT_API_URL set. Sources: the package's README and the repo's README.md.
+  const sources = [
+    ["package README", join(pkg.pkgDir, "README.md")],
+    ["repo README", join(repoRoot, "README.md")],
+  ].filter(([, f]) => existsSync(f));
+  const blocks = sources.flatMap(([label, f]) =>
+    [...readFileSync(f, "utf8").matchAll(/<!--\s*test\s*-->\s*\n```(?:js|javascript|mjs)\n([\s\S]*?)\n```/g)].map(
+      (m, i) => ({ label: `${label} example ${i + 1}`, code: m[1] }),
+    ),
+  );
 
-  test("the README has tested examples", () => {
-    assert.ok(blocks.length > 0, "no ```js block marked <!-- test --> in README.md");
+  test("the package README has tested examples", () => {
+    assert.ok(
+      blocks.some((b) => b.label.startsWith("package")),
+      "no ```js block marked <!-- test --> in the package README",
+    );
   });
 
-  blocks.forEach((code, i) => {
-    test(`example ${i + 1} runs`, async () => {
+  blocks.forEach(({ label, code }, i) => {
+    test(`${label} runs`, async () => {
       const file = join(pkg.projectDir, `readme-example-${i + 1}.mjs`);
       writeFileSync(file, code);
       const r = await runAsync(process.execPath, [file], {
@@ -469,7 +482,7 @@ describe("README examples", () => {
           DT_API_URL: config.apiUrl,
         },
       });
-      assert.equal(r.code, 0, `example ${i + 1} failed:\n${r.stderr}`);
+      assert.equal(r.code, 0, `${label} failed:\n${r.stderr}`);
       assertNoSecret(r.stdout + r.stderr, secrets, "the example's output");
     });
   });
