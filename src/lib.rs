@@ -11,13 +11,15 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod model;
+pub mod money;
 pub mod process;
 pub mod sync;
 pub mod time;
 pub mod validate;
 
+/// The JavaScript bindings (public so the wasm-bindgen tests can call them directly).
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;
 
 pub use error::{Error, Result};
 

@@ -13,6 +13,7 @@ use crate::events::bizevents::{build_bizevents, Bizevent};
 use crate::events::ingest::{ingest_report, IngestAuth, IngestReport, IngestTarget, PreparedEvent};
 use crate::http::{HttpClient, RetryPolicy};
 use crate::model::subscription::SubscriptionDetails;
+use crate::money::Amount;
 use crate::process::cost_to_date::cost_to_date;
 use crate::time::{format_date, ms_per_day, parse_timestamp_ms};
 
@@ -261,8 +262,11 @@ impl SubscriptionSummary {
                 .unwrap_or_else(|| "USD".into()),
             budget,
             used,
-            percent_used: match (budget, used) {
-                (Some(b), Some(u)) if b > 0.0 => Some(u / b * 100.0),
+            percent_used: match (
+                budget.and_then(Amount::from_f64),
+                used.and_then(Amount::from_f64),
+            ) {
+                (Some(b), Some(u)) => u.percent_of(b),
                 _ => None,
             },
             period_start: d.current_period.as_ref().and_then(|p| p.start_time.clone()),

@@ -1,5 +1,6 @@
 //! The whole core against a replay transport: exact requests, token caching, every error code,
 //! ingest outcomes, seed-003 compatibility and golden files.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
