@@ -178,9 +178,10 @@ function assemble(optWasm) {
   const version = crateVersion();
   const glue = readFileSync(join(BINDGEN_DIR, `${CRATE}.js`), "utf8");
   const exportsSet = glueExports(glue);
-  const wasmGuard = exportsSet.has("isDpsCostError");
-  const extraExports = wasmGuard ? "" : 'export { isDpsCostError } from "./errors.js";';
-  const errorsSrc = readFileSync(p("js", "errors.js"), "utf8");
+  const missing = CONTRACT_EXPORTS.filter((n) => !exportsSet.has(n));
+  if (missing.length) {
+    throw new ScriptError(`the wasm does not export ${missing.join(", ")} (the contract's JS API; see js/index.d.ts)`);
+  }
 
   rmSync(PKG, { recursive: true, force: true });
   mkdirSync(PKG, { recursive: true });
@@ -191,19 +192,13 @@ function assemble(optWasm) {
   const wasmBytes = readFileSync(optWasm);
   put(`${CRATE}_bg.wasm`, wasmBytes);
 
-  for (const entry of ["node.js", "web.js"]) {
-    const src = readFileSync(p("js", "entries", entry), "utf8");
-    put(entry, fillMarker(src, "@dps-cost:extra-exports", extraExports, `js/entries/${entry}`));
-  }
-  if (!wasmGuard) put("errors.js", errorsSrc);
+  for (const entry of ["node.js", "web.js"]) cpSync(p("js", "entries", entry), join(PKG, entry));
 
-  // inline.js: header + glue without its default export + (guard) + base64 wasm + initSync.
+  // inline.js: header + glue without its default export + base64 wasm + initSync.
   const footer = readFileSync(p("js", "entries", "inline-footer.js"), "utf8");
   if (!footer.includes("__DPS_COST_WASM_BASE64__")) throw new ScriptError("inline-footer.js lost its placeholder");
-  const guard = wasmGuard ? "" : `\n// ---- error guard (js/errors.js) ----\n${errorsSrc}`;
   const inlineBody =
     glueForInline(glue) +
-    guard +
     "\n" +
     footer.replace("__DPS_COST_WASM_BASE64__", () => JSON.stringify(wasmBytes.toString("base64")));
   const inline = readFileSync(p("js", "entries", "inline-header.js"), "utf8") + inlineBody;
@@ -242,32 +237,18 @@ function assemble(optWasm) {
   if (problems.length) throw new ScriptError(`dist/dps-cost-workflow.js breaks the runtime rules: ${problems.join("; ")}`);
   writeFileSync(WORKFLOW, workflow);
 
-  return { version, exportsSet, wasmGuard };
+  return { version };
 }
 
-function typecheck(exportsSet) {
+function typecheck() {
   const dir = p("target", "typecheck");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "node_modules"), { recursive: true });
   symlinkSync(PKG, join(dir, "node_modules", "dps-cost"), "dir");
-  const missing = CONTRACT_EXPORTS.filter((n) => n !== "isDpsCostError" && !exportsSet.has(n));
+  cpSync(p("tests", "js", "types", "consumer.ts"), join(dir, "consumer.ts"));
   const files = readdirSync(PKG)
     .filter((f) => f.endsWith(".d.ts"))
     .map((f) => join(PKG, f));
-  if (missing.length === 0) {
-    cpSync(p("tests", "js", "types", "consumer.ts"), join(dir, "consumer.ts"));
-  } else {
-    log(
-      `WARNING: the wasm does not export ${missing.join(", ")} yet: type-checking the package's .d.ts ` +
-        "and a version-only consumer; the full API consumer (tests/js/types/consumer.ts) is skipped",
-    );
-    writeFileSync(
-      join(dir, "consumer.ts"),
-      'import { version, isDpsCostError } from "dps-cost";\nimport * as inline from "dps-cost/inline";\n' +
-        'const v: string = version() + inline.version();\nconst e: unknown = new Error(v);\n' +
-        "if (isDpsCostError(e)) { const code: string = e.code; console.log(code, e.status, e.field); }\n",
-    );
-  }
   files.push(join(dir, "consumer.ts"));
   const tsconfig = {
     compilerOptions: {
@@ -323,12 +304,9 @@ export function build() {
   step("wasm-bindgen --target web", wasmBindgen);
   const opt = step("wasm-opt", wasmOpt);
   if (opt.cached) log("wasm-opt: input unchanged, reused target/wasm-opt");
-  const { version, exportsSet, wasmGuard } = step("assemble dist/pkg + dist/dps-cost-workflow.js", () =>
-    assemble(opt.out),
-  );
-  if (!wasmGuard) log("isDpsCostError: the wasm does not export it; using js/errors.js");
+  const { version } = step("assemble dist/pkg + dist/dps-cost-workflow.js", () => assemble(opt.out));
   step("smoke: node.js, inline.js, workflow file load; version() matches", () => smoke(version));
-  step("tsc --noEmit (package types + consumer)", () => typecheck(exportsSet));
+  step("tsc --noEmit (package types + tests/js/types/consumer.ts)", () => typecheck());
   log(`dps-cost ${version} built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   for (const f of [join(PKG, `${CRATE}_bg.wasm`), join(PKG, "inline.js"), WORKFLOW]) log(size(f));
   return 0;

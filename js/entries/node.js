@@ -6,4 +6,3 @@ import { initSync } from "./dps_cost.js";
 initSync({ module: readFileSync(new URL("./dps_cost_bg.wasm", import.meta.url)) });
 
 export * from "./dps_cost.js";
-// @dps-cost:extra-exports (build.mjs replaces this line)

@@ -6,4 +6,3 @@ import init from "./dps_cost.js";
 await init({ module_or_path: new URL("./dps_cost_bg.wasm", import.meta.url) });
 
 export * from "./dps_cost.js";
-// @dps-cost:extra-exports (build.mjs replaces this line)
