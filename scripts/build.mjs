@@ -282,10 +282,11 @@ function smoke(version) {
       if (typeof m.isDpsCostError !== "function") throw new Error(f + ": no isDpsCostError export");
       if ("default" in m) throw new Error(f + ": has a default export");
     }
-    const { copyFileSync, mkdtempSync } = await import("node:fs");
+    const { copyFileSync, mkdtempSync, rmSync } = await import("node:fs");
     const dir = mkdtempSync((await import("node:os")).tmpdir() + "/dps-cost-wf-");
     copyFileSync(${JSON.stringify(WORKFLOW)}, dir + "/action.mjs");
     const wf = await import(dir + "/action.mjs");
+    rmSync(dir, { recursive: true, force: true });
     if (typeof wf.default !== "function") throw new Error("workflow file: default export is not a function");
     if (wf.version() !== want) throw new Error("workflow file: version() = " + wf.version());
   `;
