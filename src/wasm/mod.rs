@@ -137,6 +137,13 @@ export interface SyncSummary {
 }
 "#;
 
+#[wasm_bindgen]
+extern "C" {
+    /// An optional `CostFilter` argument.
+    #[wasm_bindgen(typescript_type = "CostFilter")]
+    pub type CostFilterArg;
+}
+
 fn js_err(e: Error) -> JsValue {
     error_to_js(&e)
 }
@@ -276,13 +283,9 @@ impl DpsClient {
 
     /// Daily cost records of a subscription, as the API returns them.
     #[wasm_bindgen(js_name = dailyCost, unchecked_return_type = "Promise<CostRecord[]>")]
-    pub fn daily_cost(
-        &self,
-        subscription_uuid: String,
-        #[wasm_bindgen(unchecked_param_type = "CostFilter")] filter: JsValue,
-    ) -> Promise {
+    pub fn daily_cost(&self, subscription_uuid: String, filter: Option<CostFilterArg>) -> Promise {
         let api = self.api.clone();
-        let filter = parse_filter(&filter);
+        let filter = parse_filter(&filter.map_or(JsValue::UNDEFINED, JsValue::from));
         promise(async move { api.daily_cost(&subscription_uuid, &filter?).await })
     }
 }
