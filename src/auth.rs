@@ -1,6 +1,11 @@
 //! OAuth client credentials: the token request as a value, the reply parsed, a cache.
 
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use serde::Deserialize;
 
@@ -230,21 +235,114 @@ fn strip_serde_excerpt(e: &serde_json::Error) -> String {
     )
 }
 
-/// One cached token (per client and scope set — one cache per [`crate::api::AccountApi`]).
+/// Tokens of one OAuth client, one per scope set, each renewed 30 s before it expires. Callers
+/// that want the same scope while its token is being fetched wait for that one request instead
+/// of sending their own ("single flight"); if it fails they all get its error.
 #[derive(Debug, Default)]
-pub struct TokenCache {
-    token: Option<AccessToken>,
+pub struct TokenStore {
+    state: RefCell<StoreState>,
 }
 
-impl TokenCache {
-    pub fn get(&self, now_ms: i64) -> Option<&AccessToken> {
-        self.token.as_ref().filter(|t| t.is_fresh(now_ms))
+#[derive(Debug, Default)]
+struct StoreState {
+    tokens: HashMap<String, AccessToken>,
+    pending: HashSet<String>,
+    /// Last failure per scope, with the generation it happened in.
+    failures: HashMap<String, (u64, Error)>,
+    generation: u64,
+    waiters: Vec<Waker>,
+}
+
+/// Ends a fetch even if its future is dropped: clears `pending` and wakes the waiters.
+struct PendingGuard<'a> {
+    store: &'a TokenStore,
+    scope: &'a str,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        let mut st = self.store.state.borrow_mut();
+        st.pending.remove(self.scope);
+        st.generation += 1;
+        for w in st.waiters.drain(..) {
+            w.wake();
+        }
     }
-    pub fn put(&mut self, token: AccessToken) {
-        self.token = Some(token);
+}
+
+/// Resolves once `scope` is no longer being fetched.
+struct WaitFor<'a> {
+    store: &'a TokenStore,
+    scope: &'a str,
+}
+
+impl Future for WaitFor<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.store.state.borrow_mut();
+        if st.pending.contains(self.scope) {
+            st.waiters.push(cx.waker().clone());
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
     }
-    pub fn clear(&mut self) {
-        self.token = None;
+}
+
+impl TokenStore {
+    /// A fresh cached token for `scope`, else the result of `fetch` (run once for all
+    /// concurrent callers).
+    pub async fn get<F, Fut>(
+        &self,
+        scope: &str,
+        now_ms: impl Fn() -> i64,
+        fetch: F,
+    ) -> Result<AccessToken>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<AccessToken>>,
+    {
+        let started_gen = self.state.borrow().generation;
+        loop {
+            {
+                let st = self.state.borrow();
+                if let Some(t) = st.tokens.get(scope).filter(|t| t.is_fresh(now_ms())) {
+                    return Ok(t.clone());
+                }
+                if let Some((gen, e)) = st.failures.get(scope) {
+                    if *gen > started_gen {
+                        return Err(e.clone());
+                    }
+                }
+                if !st.pending.contains(scope) {
+                    break;
+                }
+            }
+            WaitFor { store: self, scope }.await;
+        }
+        self.state.borrow_mut().pending.insert(scope.to_string());
+        let guard = PendingGuard { store: self, scope };
+        let result = fetch().await;
+        {
+            let mut st = self.state.borrow_mut();
+            match &result {
+                Ok(t) => {
+                    st.tokens.insert(scope.to_string(), t.clone());
+                    st.failures.remove(scope);
+                }
+                Err(e) => {
+                    let gen = st.generation + 1;
+                    st.failures.insert(scope.to_string(), (gen, e.clone()));
+                }
+            }
+        }
+        drop(guard);
+        result
+    }
+
+    /// Forgets the token of `scope` (after a 401).
+    pub fn invalidate(&self, scope: &str) {
+        self.state.borrow_mut().tokens.remove(scope);
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt;
 const BODY_SNIPPET_MAX: usize = 512;
 
 /// Every failure dps-cost reports.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A caller-supplied value is missing, malformed or out of range.
@@ -54,6 +54,10 @@ pub enum Error {
         retry_after_secs: Option<u64>,
     },
 
+    /// The request was aborted after its timeout.
+    #[error("{endpoint} did not answer within {ms} ms")]
+    Timeout { endpoint: String, ms: u64 },
+
     /// The request never got an HTTP answer.
     #[error("network error calling {endpoint}: {message}")]
     Network { endpoint: String, message: String },
@@ -92,10 +96,12 @@ impl Error {
                 401 => "UNAUTHORIZED",
                 403 => "FORBIDDEN",
                 404 => "NOT_FOUND",
+                410 => "GONE",
                 429 => "RATE_LIMITED",
                 _ => "HTTP_STATUS",
             },
             Error::Network { .. } => "NETWORK",
+            Error::Timeout { .. } => "TIMEOUT",
             Error::NoActiveSubscription { .. } => "NO_ACTIVE_SUBSCRIPTION",
             Error::IngestFailed { .. } => "INGEST_FAILED",
             Error::IngestPartial { .. } => "INGEST_PARTIAL",
@@ -129,7 +135,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Http { status, .. } => matches!(status, 429 | 502 | 503 | 504),
-            Error::Network { .. } => true,
+            Error::Network { .. } | Error::Timeout { .. } => true,
             _ => false,
         }
     }

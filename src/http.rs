@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,12 @@ pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
+    /// Abort the request after this long (set from the [`RetryPolicy`] when sent).
+    pub timeout_ms: Option<u64>,
+    /// Safe to send again when the outcome is unknown (network error, timeout, 502/504).
+    /// GET, PUT and DELETE are; a POST only when its builder says so (token requests, ingest
+    /// with deterministic event ids).
+    pub idempotent: bool,
 }
 
 impl HttpRequest {
@@ -40,7 +47,39 @@ impl HttpRequest {
             url,
             headers: Vec::new(),
             body: None,
+            timeout_ms: None,
+            idempotent: true,
         }
+    }
+
+    /// A request with a JSON body (`PUT`, or a non-idempotent `POST`).
+    pub fn json(method: Method, url: String, body: String) -> Self {
+        HttpRequest {
+            method,
+            url,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Some(body),
+            timeout_ms: None,
+            idempotent: method != Method::Post,
+        }
+    }
+
+    /// A `DELETE`.
+    pub fn delete(url: String) -> Self {
+        HttpRequest {
+            method: Method::Delete,
+            url,
+            headers: Vec::new(),
+            body: None,
+            timeout_ms: None,
+            idempotent: true,
+        }
+    }
+
+    /// Marks a request as safe to repeat (see [`HttpRequest::idempotent`]).
+    pub fn idempotent(mut self, yes: bool) -> Self {
+        self.idempotent = yes;
+        self
     }
 
     pub fn post(url: String, content_type: &str, body: String) -> Self {
@@ -49,6 +88,8 @@ impl HttpRequest {
             url,
             headers: vec![("Content-Type".into(), content_type.into())],
             body: Some(body),
+            timeout_ms: None,
+            idempotent: false,
         }
     }
 
@@ -149,6 +190,12 @@ pub trait HttpClient {
 
     /// Waits `ms` milliseconds (between retries).
     async fn sleep(&self, ms: u64);
+
+    /// A uniform random number in `[0, 1)` for retry jitter. The default, 1.0, means no jitter
+    /// (plain exponential backoff), which keeps test transports deterministic.
+    fn jitter(&self) -> f64 {
+        1.0
+    }
 }
 
 impl<T: HttpClient + ?Sized> HttpClient for &T {
@@ -157,6 +204,9 @@ impl<T: HttpClient + ?Sized> HttpClient for &T {
     }
     async fn sleep(&self, ms: u64) {
         (**self).sleep(ms).await
+    }
+    fn jitter(&self) -> f64 {
+        (**self).jitter()
     }
 }
 
@@ -167,17 +217,25 @@ impl<T: HttpClient + ?Sized> HttpClient for std::rc::Rc<T> {
     async fn sleep(&self, ms: u64) {
         (**self).sleep(ms).await
     }
+    fn jitter(&self) -> f64 {
+        (**self).jitter()
+    }
 }
 
 /// When and how often a request is tried again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub max_attempts: u32,
-    /// Delay before the second attempt; doubles each time.
+    /// Upper bound of the first backoff; doubles each time ("full jitter" draws below it).
     pub base_delay_ms: u64,
     /// Upper bound of one delay, including a server's `Retry-After`.
     pub max_delay_ms: u64,
+    /// No retry starts once this much time has passed since the first attempt (fits the 120 s
+    /// Workflow limit with room for the rest of the run).
+    pub budget_ms: u64,
+    /// Each attempt is aborted after this long.
+    pub timeout_ms: u64,
 }
 
 impl Default for RetryPolicy {
@@ -186,6 +244,8 @@ impl Default for RetryPolicy {
             max_attempts: 4,
             base_delay_ms: 1_000,
             max_delay_ms: 20_000,
+            budget_ms: 60_000,
+            timeout_ms: 30_000,
         }
     }
 }
@@ -195,60 +255,83 @@ impl RetryPolicy {
         max_attempts: 1,
         base_delay_ms: 0,
         max_delay_ms: 0,
+        budget_ms: 0,
+        timeout_ms: 30_000,
     };
 
-    /// The delay after failed attempt number `attempt` (1-based).
-    pub fn delay_ms(&self, attempt: u32, retry_after_secs: Option<u64>) -> u64 {
+    /// The delay after failed attempt number `attempt` (1-based): full jitter below the
+    /// exponential backoff (`jitter` in `[0, 1]`), but never less than the server's `Retry-After`.
+    pub fn delay_ms(&self, attempt: u32, retry_after_ms: Option<u64>, jitter: f64) -> u64 {
         let backoff = self
             .base_delay_ms
-            .saturating_mul(1u64 << (attempt - 1).min(20));
-        let wanted = retry_after_secs.map_or(backoff, |s| s.saturating_mul(1000).max(backoff));
-        wanted.min(self.max_delay_ms)
+            .saturating_mul(1u64 << (attempt - 1).min(20))
+            .min(self.max_delay_ms);
+        let jittered = (backoff as f64 * jitter.clamp(0.0, 1.0)) as u64;
+        retry_after_ms
+            .map_or(jittered, |r| r.max(jittered))
+            .min(self.max_delay_ms)
     }
 }
 
-/// Parses `Retry-After` given in seconds. (HTTP-date values need a clock; they fall back to the
-/// policy's backoff.)
+/// `Retry-After` in milliseconds: delta-seconds, or an HTTP date (needs `now_ms`).
+pub fn retry_after_ms(response: &HttpResponse, now_ms: i64) -> Option<u64> {
+    let v = response.header("retry-after")?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(secs.saturating_mul(1000));
+    }
+    let at = crate::time::parse_http_date_ms(v)?;
+    Some(u64::try_from(at - now_ms).unwrap_or(0))
+}
+
+/// `Retry-After` given in seconds, for errors.
 pub fn retry_after_secs(response: &HttpResponse) -> Option<u64> {
     response
         .header("retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
-/// Sends `request`, retrying transport failures and 429/502/503/504 answers per `policy`.
-/// Returns the last response, whatever its status; only a final transport failure is an `Err`.
-pub async fn send_with_retry<C: HttpClient>(
+/// Sends `request`, retrying per `policy`: 429 and 503 always (the server did not process it),
+/// and for idempotent requests also 502, 504, network errors and timeouts. Returns the last
+/// response, whatever its status; only a final transport failure is an `Err`.
+pub async fn send_with_retry<C: HttpClient, K: Clock + ?Sized>(
     client: &C,
+    clock: &K,
     request: &HttpRequest,
     policy: RetryPolicy,
 ) -> Result<HttpResponse> {
     let mut attempts = 0;
-    send_counting(client, request, policy, &mut attempts).await
+    send_counting(client, clock, request, policy, &mut attempts).await
 }
 
 /// [`send_with_retry`], adding the number of attempts made to `attempts`.
-pub async fn send_counting<C: HttpClient>(
+pub async fn send_counting<C: HttpClient, K: Clock + ?Sized>(
     client: &C,
+    clock: &K,
     request: &HttpRequest,
     policy: RetryPolicy,
     attempts: &mut u32,
 ) -> Result<HttpResponse> {
+    let started = clock.now_ms();
+    let mut request = request.clone();
+    request.timeout_ms = request.timeout_ms.or(Some(policy.timeout_ms));
     let mut attempt = 1;
     loop {
         *attempts += 1;
-        let outcome = client.send(request).await;
-        let retry_after = match &outcome {
-            Ok(r) if matches!(r.status, 429 | 502 | 503 | 504) => Some(retry_after_secs(r)),
-            Err(e) if e.is_retryable() => Some(None),
+        let outcome = client.send(&request).await;
+        let retry = match &outcome {
+            Ok(r) if matches!(r.status, 429 | 503) => Some(retry_after_ms(r, clock.now_ms())),
+            Ok(r) if request.idempotent && matches!(r.status, 502 | 504) => Some(None),
+            Err(e) if request.idempotent && e.is_retryable() => Some(None),
             _ => None,
         };
-        match retry_after {
-            Some(after) if attempt < policy.max_attempts => {
-                client.sleep(policy.delay_ms(attempt, after)).await;
-                attempt += 1;
-            }
-            _ => return outcome,
+        let Some(after) = retry else { return outcome };
+        let delay = policy.delay_ms(attempt, after, client.jitter());
+        let elapsed = u64::try_from(clock.now_ms() - started).unwrap_or(0);
+        if attempt >= policy.max_attempts || elapsed.saturating_add(delay) > policy.budget_ms {
+            return outcome;
         }
+        client.sleep(delay).await;
+        attempt += 1;
     }
 }
 
@@ -448,11 +531,31 @@ mod tests {
     }
 
     #[test]
-    fn delays_double_and_honour_retry_after() {
+    fn delays_double_jitter_and_honour_retry_after() {
         let p = RetryPolicy::default();
-        assert_eq!(p.delay_ms(1, None), 1_000);
-        assert_eq!(p.delay_ms(2, None), 2_000);
-        assert_eq!(p.delay_ms(3, Some(7)), 7_000);
-        assert_eq!(p.delay_ms(1, Some(3600)), 20_000);
+        assert_eq!(p.delay_ms(1, None, 1.0), 1_000);
+        assert_eq!(p.delay_ms(2, None, 1.0), 2_000);
+        assert_eq!(p.delay_ms(3, None, 0.5), 2_000);
+        assert_eq!(p.delay_ms(3, Some(7_000), 0.1), 7_000);
+        assert_eq!(p.delay_ms(1, Some(3_600_000), 1.0), 20_000);
+        assert_eq!(p.delay_ms(30, None, 1.0), 20_000);
+    }
+
+    #[test]
+    fn retry_after_as_seconds_or_http_date() {
+        let r =
+            HttpResponse::new(429, "").with_header("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT");
+        let at = crate::time::parse_http_date_ms("Wed, 21 Oct 2015 07:28:00 GMT").unwrap_or(0);
+        assert_eq!(retry_after_ms(&r, at - 5_000), Some(5_000));
+        assert_eq!(retry_after_ms(&r, at + 5_000), Some(0));
+        let r = HttpResponse::new(429, "").with_header("retry-after", " 12 ");
+        assert_eq!(retry_after_ms(&r, 0), Some(12_000));
+        assert_eq!(
+            retry_after_ms(
+                &HttpResponse::new(429, "").with_header("Retry-After", "soon"),
+                0
+            ),
+            None
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! ingest → summary. One failing account does not stop the others; the summary says what
 //! happened to each, and `ok` is true only when everything was fetched and stored.
 
+use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::api::cost::CostFilter;
@@ -16,6 +17,9 @@ use crate::model::subscription::SubscriptionDetails;
 use crate::money::Amount;
 use crate::process::cost_to_date::cost_to_date;
 use crate::time::{format_date, ms_per_day, parse_timestamp_ms};
+
+/// Accounts fetched at the same time by default.
+pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// One account as the caller describes it (JS object, CLI config, JSON).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -67,6 +71,9 @@ pub struct SyncOptions {
     /// Overrides "now" (ISO-8601), for reproducible runs.
     #[serde(default)]
     pub now: Option<String>,
+    /// Accounts fetched at the same time (1..=16, default 4).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
 }
 
 impl<'de> Deserialize<'de> for Secret {
@@ -97,6 +104,7 @@ pub struct SyncConfig {
     pub ingest: Option<(IngestTarget, IngestAuthConfig)>,
     pub filter: CostFilter,
     pub now_ms: Option<i64>,
+    pub concurrency: usize,
 }
 
 impl SyncOptions {
@@ -147,6 +155,7 @@ impl SyncOptions {
         let filter = CostFilter {
             environment_ids: self.environment_ids.unwrap_or_default(),
             capability_keys: self.capability_keys.unwrap_or_default(),
+            cluster_ids: Vec::new(),
         };
         filter.query()?;
         let now_ms = match self.now {
@@ -156,7 +165,12 @@ impl SyncOptions {
                     .ok_or_else(|| Error::invalid("now", "is not an ISO-8601 timestamp"))?,
             ),
         };
+        let concurrency = self.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+        if !(1..=16).contains(&concurrency) {
+            return Err(Error::invalid("concurrency", "must be 1..=16"));
+        }
         Ok(SyncConfig {
+            concurrency,
             accounts,
             endpoints,
             ingest,
@@ -313,6 +327,9 @@ pub struct SyncSummary {
     pub events: EventsSummary,
 }
 
+/// One account's summary and events.
+type AccountData = (AccountSummary, Vec<Bizevent>);
+
 /// Fetches one account's data and builds its events.
 async fn sync_account<C: HttpClient>(
     http: &C,
@@ -377,8 +394,18 @@ pub async fn run_sync<C: HttpClient>(
     let mut accounts = Vec::with_capacity(cfg.accounts.len());
     let mut prepared: Vec<PreparedEvent> = Vec::new();
     let mut build_error: Option<ErrorInfo> = None;
-    for account in &cfg.accounts {
-        match sync_account(http, clock, cfg, account, now_ms, retry).await {
+    let results: Vec<(&AccountConfig, Result<AccountData>)> = stream::iter(cfg.accounts.iter())
+        .map(|account| async move {
+            (
+                account,
+                sync_account(http, clock, cfg, account, now_ms, retry).await,
+            )
+        })
+        .buffered(cfg.concurrency)
+        .collect()
+        .await;
+    for (account, result) in results {
+        match result {
             Ok((summary, events)) => {
                 for e in &events {
                     match PreparedEvent::from_serialize(Some(e.id()), e) {
@@ -416,7 +443,7 @@ pub async fn run_sync<C: HttpClient>(
             let target = match auth {
                 IngestAuthConfig::Ready(_) => Ok(target.clone()),
                 IngestAuthConfig::Client { creds, scope } => {
-                    fetch_token(http, clock, &cfg.endpoints.sso, creds, scope)
+                    fetch_token(http, clock, &cfg.endpoints.sso, creds, scope, retry)
                         .await
                         .map(|t| IngestTarget {
                             url: target.url.clone(),
@@ -425,7 +452,9 @@ pub async fn run_sync<C: HttpClient>(
                 }
             };
             match target {
-                Ok(target) => events.report = ingest_report(http, &target, &prepared, retry).await,
+                Ok(target) => {
+                    events.report = ingest_report(http, clock, &target, &prepared, retry).await
+                }
                 Err(e) => {
                     events.report.sent = prepared.len();
                     events

@@ -136,6 +136,35 @@ pub fn parse_timestamp_ms(s: &str) -> Option<i64> {
     Some(day * MS_PER_DAY + secs * 1000 + millis)
 }
 
+/// Parses an HTTP date (RFC 9110 IMF-fixdate, `Wed, 21 Oct 2015 07:28:00 GMT`).
+pub fn parse_http_date_ms(s: &str) -> Option<i64> {
+    let rest = s.trim().split_once(", ")?.1;
+    let mut parts = rest.split(' ');
+    let day: u32 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let hms = parts.next()?;
+    if parts.next()? != "GMT" || parts.next().is_some() {
+        return None;
+    }
+    let iso = format!("{year:04}-{month:02}-{day:02}T{hms}Z");
+    parse_timestamp_ms(&iso)
+}
+
 /// `YYYY-MM-DD` of a day number.
 pub fn format_date(day: i64) -> String {
     let (y, m, d) = civil_from_days(day);
@@ -207,6 +236,16 @@ mod tests {
         }
         assert!(parse_date("2024-02-29").is_some());
         assert!(parse_date("2024-02-29T00:00:00Z").is_none());
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            parse_http_date_ms("Wed, 21 Oct 2015 07:28:00 GMT"),
+            parse_timestamp_ms("2015-10-21T07:28:00Z")
+        );
+        assert_eq!(parse_http_date_ms("Wed, 21 Oct 2015 07:28:00 UTC"), None);
+        assert_eq!(parse_http_date_ms("21 Oct 2015"), None);
     }
 
     #[test]

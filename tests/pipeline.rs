@@ -188,6 +188,7 @@ fn subscriptions_active_details_and_cost() {
         let filter = CostFilter {
             environment_ids: vec!["abc12345".into(), "def67890".into()],
             capability_keys: vec!["LOG_MANAGEMENT_INGEST".into()],
+            cluster_ids: vec![],
         };
         let cost = api
             .daily_cost(SUB, &filter)
@@ -566,8 +567,14 @@ fn target() -> IngestTarget {
 fn ingest_partial_400_reports_exactly_the_rejected_events() {
     let http = Replay::new();
     http.ok(Method::Post, INGEST, 400, r#"{"errors":[{"id":null,"index":1,"message":"attribute too long","source":null},{"id":"id-3","message":"bad","source":null}]}"#);
-    let r = block_on(ingest(&http, &target(), &prepared(4), RetryPolicy::NONE))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = block_on(ingest(
+        &http,
+        &FixedClock(0),
+        &target(),
+        &prepared(4),
+        RetryPolicy::NONE,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.accepted, 2);
     let rejected: Vec<(usize, Option<&str>)> = r
         .rejected
@@ -593,6 +600,7 @@ fn ingest_413_splits_and_429_waits_for_retry_after() {
     );
     let r = block_on(ingest(
         &http,
+        &FixedClock(0),
         &target(),
         &prepared(4),
         RetryPolicy::default(),
@@ -619,21 +627,29 @@ fn ingest_total_failures_are_errors_and_partial_failures_are_reported() {
         401,
         r#"{"error":{"code":401,"message":"Unsupported authorization scheme"}}"#,
     );
-    let e = block_on(ingest(&http, &target(), &prepared(3), RetryPolicy::NONE))
-        .err()
-        .unwrap_or_else(|| panic!());
+    let e = block_on(ingest(
+        &http,
+        &FixedClock(0),
+        &target(),
+        &prepared(3),
+        RetryPolicy::NONE,
+    ))
+    .err()
+    .unwrap_or_else(|| panic!());
     assert_eq!((e.code(), e.status()), ("UNAUTHORIZED", Some(401)));
 
     let http = Replay::new();
     http.ok(Method::Post, INGEST, 503, "");
     let e = block_on(ingest(
         &http,
+        &FixedClock(0),
         &target(),
         &prepared(3),
         RetryPolicy {
             max_attempts: 3,
             base_delay_ms: 10,
             max_delay_ms: 100,
+            ..RetryPolicy::default()
         },
     ))
     .err()

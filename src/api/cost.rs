@@ -1,5 +1,6 @@
 //! `GET /sub/v2/accounts/{a}/subscriptions/{s}/cost`: daily cost of the subscription.
 
+use crate::auth::SCOPE_ACCOUNT_READ;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
@@ -13,6 +14,8 @@ use super::{require, AccountApi};
 pub struct CostFilter {
     pub environment_ids: Vec<String>,
     pub capability_keys: Vec<String>,
+    /// Managed clusters (DPS for Hybrid).
+    pub cluster_ids: Vec<String>,
 }
 
 impl CostFilter {
@@ -47,6 +50,7 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         let reply: CostResponse = self
             .get_json(
                 "daily cost",
+                SCOPE_ACCOUNT_READ,
                 &[
                     "sub",
                     "v2",

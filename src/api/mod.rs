@@ -1,22 +1,34 @@
 //! The Dynatrace Account Management API, one file per area. [`AccountApi`] holds one account's
-//! OAuth client, its cached token and the transport.
+//! OAuth client, its tokens (one per scope set, single flight), the transport and the clock.
 
+pub mod allocation;
 pub mod cost;
+pub mod environments;
+pub mod forecast;
+pub mod paging;
+pub mod rate_cards;
+pub mod settings;
 pub mod subscriptions;
-
-use std::cell::RefCell;
+pub mod usage;
 
 use serde::de::DeserializeOwned;
 
 use crate::auth::{
-    parse_token_response, token_request, AccessToken, Credentials, TokenCache, DEFAULT_SSO_URL,
+    parse_token_response, token_request, AccessToken, Credentials, TokenStore, DEFAULT_SSO_URL,
     SCOPE_ACCOUNT_READ,
 };
 use crate::clock::Clock;
-use crate::error::{Error, Result};
-use crate::http::{send_with_retry, status_error, BaseUrl, HttpClient, HttpRequest, RetryPolicy};
+use crate::error::Result;
+use crate::http::{
+    send_counting, status_error, BaseUrl, HttpClient, HttpRequest, HttpResponse, Method,
+    RetryPolicy,
+};
 
 pub const DEFAULT_API_URL: &str = "https://api.dynatrace.com";
+/// Reads environments.
+pub const SCOPE_ENV_READ: &str = "account-env-read";
+/// Writes cost-center and product allow lists.
+pub const SCOPE_ACCOUNT_WRITE: &str = "account-uac-write";
 
 /// Where the endpoints are.
 #[derive(Debug, Clone)]
@@ -42,25 +54,28 @@ pub async fn fetch_token<C: HttpClient, K: Clock + ?Sized>(
     sso: &BaseUrl,
     creds: &Credentials,
     scope: &str,
+    retry: RetryPolicy,
 ) -> Result<AccessToken> {
     let request = token_request(sso, creds, scope);
-    // A token request is safe to repeat: it creates nothing.
-    let response = send_with_retry(http, &request, RetryPolicy::default()).await?;
+    let mut attempts = 0;
+    let response = send_counting(http, clock, &request, retry, &mut attempts).await?;
     parse_token_response(&response, clock.now_ms())
 }
 
-/// One account's API access: credentials, scope, token cache, transport and clock.
+/// One account's API access: credentials, tokens, transport and clock.
 pub struct AccountApi<C: HttpClient, K: Clock> {
     http: C,
     clock: K,
     endpoints: Endpoints,
     creds: Credentials,
     scope: String,
-    cache: RefCell<TokenCache>,
+    tokens: TokenStore,
     retry: RetryPolicy,
 }
 
 impl<C: HttpClient, K: Clock> AccountApi<C, K> {
+    /// `scope` is the scope of [`AccountApi::token`] (default `account-uac-read`); each endpoint
+    /// asks for the scope it needs.
     pub fn new(
         http: C,
         clock: K,
@@ -74,7 +89,7 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
             endpoints,
             creds,
             scope: scope.unwrap_or(SCOPE_ACCOUNT_READ).to_string(),
-            cache: RefCell::new(TokenCache::default()),
+            tokens: TokenStore::default(),
             retry: RetryPolicy::default(),
         }
     }
@@ -93,60 +108,103 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         &self.endpoints
     }
 
-    /// A fresh token, from the cache while it has more than 30 s left.
-    pub async fn token(&self) -> Result<AccessToken> {
-        let now = self.clock.now_ms();
-        if let Some(t) = self.cache.borrow().get(now) {
-            return Ok(t.clone());
-        }
-        let token = fetch_token(
-            &self.http,
-            &self.clock,
-            &self.endpoints.sso,
-            &self.creds,
-            &self.scope,
-        )
-        .await?;
-        self.cache.borrow_mut().put(token.clone());
-        Ok(token)
+    pub fn clock(&self) -> &K {
+        &self.clock
     }
 
-    /// GET `segments` under the API base with `query`, authorised, decoded as `T`. A 401 drops
-    /// the cached token and tries once more with a new one.
+    /// A token with the client's configured scope.
+    pub async fn token(&self) -> Result<AccessToken> {
+        let scope = self.scope.clone();
+        self.token_for(&scope).await
+    }
+
+    /// A token with `scope`: cached until 30 s before expiry, one request for concurrent callers.
+    pub async fn token_for(&self, scope: &str) -> Result<AccessToken> {
+        self.tokens
+            .get(
+                scope,
+                || self.clock.now_ms(),
+                || {
+                    fetch_token(
+                        &self.http,
+                        &self.clock,
+                        &self.endpoints.sso,
+                        &self.creds,
+                        scope,
+                        self.retry,
+                    )
+                },
+            )
+            .await
+    }
+
+    /// Sends a request built for a token of `scope`; a 401 drops that token and tries once more
+    /// with a new one. Returns the request sent and the final response (any status).
+    pub async fn send(
+        &self,
+        scope: &str,
+        build: impl Fn(&AccessToken) -> HttpRequest,
+    ) -> Result<(HttpRequest, HttpResponse)> {
+        let mut refreshed = false;
+        loop {
+            let token = self.token_for(scope).await?;
+            let request = build(&token).header("Authorization", token.authorization());
+            let mut attempts = 0;
+            let response =
+                send_counting(&self.http, &self.clock, &request, self.retry, &mut attempts).await?;
+            if response.status == 401 && !refreshed {
+                self.tokens.invalidate(scope);
+                refreshed = true;
+                continue;
+            }
+            return Ok((request, response));
+        }
+    }
+
+    /// GET `segments` under the API base with `query`, decoded as `T`.
     pub async fn get_json<T: DeserializeOwned>(
         &self,
         what: &'static str,
+        scope: &str,
         segments: &[&str],
         query: &[(&str, String)],
     ) -> Result<T> {
         let url = self.endpoints.api.join(segments, query);
-        let mut refreshed = false;
-        loop {
-            let token = self.token().await?;
-            let request = HttpRequest::get(url.clone())
-                .header("Accept", "application/json")
-                .header("Authorization", token.authorization());
-            let response = send_with_retry(&self.http, &request, self.retry).await?;
-            if response.status == 401 && !refreshed {
-                self.cache.borrow_mut().clear();
-                refreshed = true;
-                continue;
-            }
-            if !response.is_success() {
-                return Err(status_error(&request, &response));
-            }
-            return crate::model::decode(what, &response.body);
+        let (request, response) = self
+            .send(scope, |_| {
+                HttpRequest::get(url.clone()).header("Accept", "application/json")
+            })
+            .await?;
+        if !response.is_success() {
+            return Err(status_error(&request, &response));
         }
+        crate::model::decode(what, &response.body)
+    }
+
+    /// A write (`POST`/`PUT` with a JSON body, or `DELETE`) that answers 2xx without a body we need.
+    pub async fn write(
+        &self,
+        scope: &str,
+        method: Method,
+        segments: &[&str],
+        body: Option<String>,
+    ) -> Result<()> {
+        let url = self.endpoints.api.join(segments, &[]);
+        let (request, response) = self
+            .send(scope, |_| match (&body, method) {
+                (Some(b), m) => HttpRequest::json(m, url.clone(), b.clone()),
+                (None, Method::Delete) => HttpRequest::delete(url.clone()),
+                (None, m) => HttpRequest::json(m, url.clone(), String::new()),
+            })
+            .await?;
+        if !response.is_success() {
+            return Err(status_error(&request, &response));
+        }
+        Ok(())
     }
 }
 
 /// Checks the path identifiers of one call.
 pub(crate) fn require(field: &str, value: &str) -> Result<String> {
     crate::validate::check_uuid(field, value)
-}
-
-#[allow(dead_code)]
-fn _assert_error_is_send_sync() {
-    fn is<T: Send + Sync>() {}
-    is::<Error>();
 }

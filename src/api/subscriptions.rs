@@ -1,5 +1,6 @@
 //! `GET /sub/v2/accounts/{accountUuid}/subscriptions[/{subscriptionUuid}]`.
 
+use crate::auth::SCOPE_ACCOUNT_READ;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
@@ -14,6 +15,7 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         let list: SubscriptionList = self
             .get_json(
                 "subscription list",
+                SCOPE_ACCOUNT_READ,
                 &["sub", "v2", "accounts", &account, "subscriptions"],
                 &[],
             )
@@ -34,6 +36,7 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         let account = self.account_uuid().to_string();
         self.get_json(
             "subscription details",
+            SCOPE_ACCOUNT_READ,
             &["sub", "v2", "accounts", &account, "subscriptions", &sub],
             &[],
         )

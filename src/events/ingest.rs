@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Secret;
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::http::{error_message, send_counting, BaseUrl, HttpClient, HttpRequest, RetryPolicy};
 
@@ -205,8 +206,9 @@ fn partial_errors(body: &str, batch: &[PreparedEvent]) -> Option<Vec<(usize, Str
 /// Sends `events` in batches and reports the fate of each one. Never fails as a whole: a
 /// batch that could not be delivered is listed in `failed`; after a 401/403 the remaining
 /// batches are not tried (they would fail the same way) and are listed too.
-pub async fn ingest_report<C: HttpClient>(
+pub async fn ingest_report<C: HttpClient, K: Clock + ?Sized>(
     http: &C,
+    clock: &K,
     target: &IngestTarget,
     events: &[PreparedEvent],
     retry: RetryPolicy,
@@ -243,7 +245,9 @@ pub async fn ingest_report<C: HttpClient>(
             continue;
         }
         let mut request =
-            HttpRequest::post(target.url.clone(), "application/json; charset=utf-8", body);
+            HttpRequest::post(target.url.clone(), "application/json; charset=utf-8", body)
+                // Repeating a batch is safe: every event carries a deterministic `event.id`.
+                .idempotent(true);
         match &target.auth {
             IngestAuth::None => {}
             IngestAuth::Bearer(t) => {
@@ -254,7 +258,7 @@ pub async fn ingest_report<C: HttpClient>(
             }
         }
         report.batches += 1;
-        let outcome = send_counting(http, &request, retry, &mut attempts).await;
+        let outcome = send_counting(http, clock, &request, retry, &mut attempts).await;
         let response = match outcome {
             Ok(r) => r,
             Err(e) => {
@@ -335,13 +339,14 @@ fn status_code_name(status: u16) -> &'static str {
 
 /// [`ingest_report`], but a run in which nothing was stored and something failed is an error
 /// (the first failure's), so a caller cannot mistake it for success.
-pub async fn ingest<C: HttpClient>(
+pub async fn ingest<C: HttpClient, K: Clock + ?Sized>(
     http: &C,
+    clock: &K,
     target: &IngestTarget,
     events: &[PreparedEvent],
     retry: RetryPolicy,
 ) -> Result<IngestReport> {
-    let report = ingest_report(http, target, events, retry).await;
+    let report = ingest_report(http, clock, target, events, retry).await;
     if report.accepted == 0 {
         if let Some(f) = report.failed.first() {
             return Err(match f.code.as_str() {

@@ -1,8 +1,13 @@
 //! serde types for API payloads. Lenient: unknown fields are ignored, `null` and absent are
 //! the same for optional fields; wrong types are reported with their JSON path.
 
+pub mod allocation;
 pub mod cost;
+pub mod environment;
+pub mod forecast;
+pub mod rate_card;
 pub mod subscription;
+pub mod usage;
 
 use serde::de::DeserializeOwned;
 

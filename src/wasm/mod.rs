@@ -1,18 +1,18 @@
 //! The only place with `#[wasm_bindgen]`: JS-callable wrappers over the core. Every failure
 //! becomes a real `Error` (`name` "DpsCostError", `code`, `status`, `field`).
 
+mod client;
 mod convert;
 mod transport;
 
-use std::rc::Rc;
+pub use client::DpsClient;
 
 use js_sys::{Promise, Reflect};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::api::cost::CostFilter;
-use crate::api::{fetch_token, AccountApi, Endpoints};
+use crate::api::{fetch_token, Endpoints};
 use crate::auth::{Credentials, Secret, SCOPE_ACCOUNT_READ};
 use crate::error::Error;
 use crate::events::bizevents::build_bizevents;
@@ -137,18 +137,11 @@ export interface SyncSummary {
 }
 "#;
 
-#[wasm_bindgen]
-extern "C" {
-    /// An optional `CostFilter` argument.
-    #[wasm_bindgen(typescript_type = "CostFilter")]
-    pub type CostFilterArg;
-}
-
-fn js_err(e: Error) -> JsValue {
+pub(crate) fn js_err(e: Error) -> JsValue {
     error_to_js(&e)
 }
 
-fn promise<F, T>(f: F) -> Promise
+pub(crate) fn promise<F, T>(f: F) -> Promise
 where
     F: std::future::Future<Output = Result<T, Error>> + 'static,
     T: Serialize,
@@ -205,7 +198,9 @@ struct TokenInfo {
     resource: Option<String>,
 }
 
-fn client_parts(options: &JsValue) -> Result<(Transport, Endpoints, Credentials, String), Error> {
+pub(crate) fn client_parts(
+    options: &JsValue,
+) -> Result<(Transport, Endpoints, Credentials, String), Error> {
     let o: TokenOptions = from_js("options", options)?;
     let transport = Transport::from_options(options)?;
     let endpoints = Endpoints::new(o.sso_url.as_deref(), o.api_url.as_deref())?;
@@ -225,7 +220,15 @@ pub fn get_token(
     let parts = client_parts(&options);
     promise(async move {
         let (transport, endpoints, creds, scope) = parts?;
-        let t = fetch_token(&transport, &JsClock, &endpoints.sso, &creds, &scope).await?;
+        let t = fetch_token(
+            &transport,
+            &JsClock,
+            &endpoints.sso,
+            &creds,
+            &scope,
+            RetryPolicy::default(),
+        )
+        .await?;
         Ok(TokenInfo {
             access_token: t.token.expose().to_string(),
             token_type: t.token_type,
@@ -233,81 +236,6 @@ pub fn get_token(
             scope: t.scope,
             resource: t.resource,
         })
-    })
-}
-
-/// One account's Account Management API, with its token cached (renewed 30 s before expiry).
-#[wasm_bindgen]
-pub struct DpsClient {
-    api: Rc<AccountApi<Transport, JsClock>>,
-}
-
-#[wasm_bindgen]
-impl DpsClient {
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue,
-    ) -> Result<DpsClient, JsValue> {
-        let (transport, endpoints, creds, scope) = client_parts(&options).map_err(js_err)?;
-        Ok(DpsClient {
-            api: Rc::new(AccountApi::new(
-                transport,
-                JsClock,
-                endpoints,
-                creds,
-                Some(&scope),
-            )),
-        })
-    }
-
-    /// Every subscription of the account.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Subscription[]>")]
-    pub fn subscriptions(&self) -> Promise {
-        let api = self.api.clone();
-        promise(async move { api.subscriptions().await })
-    }
-
-    /// The ACTIVE + REGULAR subscription (latest start wins); NO_ACTIVE_SUBSCRIPTION if none.
-    #[wasm_bindgen(js_name = activeSubscription, unchecked_return_type = "Promise<Subscription>")]
-    pub fn active_subscription(&self) -> Promise {
-        let api = self.api.clone();
-        promise(async move { api.active_subscription().await })
-    }
-
-    /// Subscription details: budget, current period, capabilities.
-    #[wasm_bindgen(unchecked_return_type = "Promise<SubscriptionDetails>")]
-    pub fn subscription(&self, uuid: String) -> Promise {
-        let api = self.api.clone();
-        promise(async move { api.subscription(&uuid).await })
-    }
-
-    /// Daily cost records of a subscription, as the API returns them.
-    #[wasm_bindgen(js_name = dailyCost, unchecked_return_type = "Promise<CostRecord[]>")]
-    pub fn daily_cost(&self, subscription_uuid: String, filter: Option<CostFilterArg>) -> Promise {
-        let api = self.api.clone();
-        let filter = parse_filter(&filter.map_or(JsValue::UNDEFINED, JsValue::from));
-        promise(async move { api.daily_cost(&subscription_uuid, &filter?).await })
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct FilterOptions {
-    #[serde(default)]
-    environment_ids: Option<Vec<String>>,
-    #[serde(default)]
-    capability_keys: Option<Vec<String>>,
-}
-
-fn parse_filter(v: &JsValue) -> Result<CostFilter, Error> {
-    let f: FilterOptions = if v.is_undefined() || v.is_null() {
-        FilterOptions::default()
-    } else {
-        from_js("filter", v)?
-    };
-    Ok(CostFilter {
-        environment_ids: f.environment_ids.unwrap_or_default(),
-        capability_keys: f.capability_keys.unwrap_or_default(),
     })
 }
 
@@ -422,7 +350,14 @@ pub fn ingest(#[wasm_bindgen(unchecked_param_type = "IngestOptions")] options: J
     let parts = ingest_parts(&options);
     promise(async move {
         let (transport, target, events) = parts?;
-        crate::events::ingest::ingest(&transport, &target, &events, RetryPolicy::default()).await
+        crate::events::ingest::ingest(
+            &transport,
+            &JsClock,
+            &target,
+            &events,
+            RetryPolicy::default(),
+        )
+        .await
     })
 }
 

@@ -48,7 +48,98 @@ fn network(request: &HttpRequest, v: &JsValue) -> Error {
     }
 }
 
+/// An `AbortController` that fires after `ms`, and the timer to clear once the request is done.
+struct Deadline {
+    controller: Option<web_sys::AbortController>,
+    timer: JsValue,
+    ms: u64,
+}
+
+impl Deadline {
+    fn start(ms: Option<u64>) -> Deadline {
+        let Some(ms) = ms else {
+            return Deadline {
+                controller: None,
+                timer: JsValue::UNDEFINED,
+                ms: 0,
+            };
+        };
+        let controller = web_sys::AbortController::new().ok();
+        let mut timer = JsValue::UNDEFINED;
+        if let (Some(c), Some(set_timeout)) = (&controller, global_function("setTimeout")) {
+            let c = c.clone();
+            let abort = wasm_bindgen::closure::Closure::once_into_js(move || c.abort());
+            timer = set_timeout
+                .call2(&JsValue::UNDEFINED, &abort, &JsValue::from_f64(ms as f64))
+                .unwrap_or(JsValue::UNDEFINED);
+        }
+        Deadline {
+            controller,
+            timer,
+            ms,
+        }
+    }
+
+    fn signal(&self) -> Option<web_sys::AbortSignal> {
+        self.controller
+            .as_ref()
+            .map(web_sys::AbortController::signal)
+    }
+
+    fn expired(&self) -> bool {
+        self.signal().is_some_and(|s| s.aborted())
+    }
+
+    /// The error for a failure: `Timeout` if the deadline fired, else `Network`.
+    fn error(&self, request: &HttpRequest, message: String) -> Error {
+        if self.expired() {
+            Error::Timeout {
+                endpoint: request.endpoint(),
+                ms: self.ms,
+            }
+        } else {
+            Error::Network {
+                endpoint: request.endpoint(),
+                message,
+            }
+        }
+    }
+
+    /// Resolves `promise`, or fails once the deadline fires even if the promise ignores the
+    /// abort signal (a caller's fetch function may).
+    async fn race(&self, promise: Promise) -> std::result::Result<JsValue, JsValue> {
+        let Some(signal) = self.signal() else {
+            return JsFuture::from(promise).await;
+        };
+        let aborted = Promise::new(&mut |_resolve, reject| {
+            let reject = reject.clone();
+            let on_abort = wasm_bindgen::closure::Closure::once_into_js(move || {
+                let _ = reject.call1(&JsValue::UNDEFINED, &JsValue::from_str("aborted"));
+            });
+            let _ = signal.add_event_listener_with_callback("abort", on_abort.unchecked_ref());
+        });
+        JsFuture::from(Promise::race(&js_sys::Array::of2(&promise, &aborted))).await
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if !self.timer.is_undefined() {
+            if let Some(clear) = global_function("clearTimeout") {
+                let _ = clear.call1(&JsValue::UNDEFINED, &self.timer);
+            }
+        }
+    }
+}
+
+fn global_function(name: &str) -> Option<Function> {
+    Reflect::get(&js_sys::global(), &JsValue::from_str(name))
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+}
+
 async fn via_function(f: &Function, request: &HttpRequest) -> Result<HttpResponse> {
+    let deadline = Deadline::start(request.timeout_ms);
     let headers = Object::new();
     for (k, v) in &request.headers {
         Reflect::set(&headers, &JsValue::from_str(k), &JsValue::from_str(v))
@@ -61,12 +152,16 @@ async fn via_function(f: &Function, request: &HttpRequest) -> Result<HttpRespons
     if let Some(body) = &request.body {
         set("body", &JsValue::from_str(body)).map_err(|e| network(request, &e))?;
     }
+    if let Some(signal) = deadline.signal() {
+        set("signal", &signal).map_err(|e| network(request, &e))?;
+    }
     let returned = f
         .call2(&JsValue::UNDEFINED, &JsValue::from_str(&request.url), &init)
         .map_err(|e| network(request, &e))?;
-    let response = JsFuture::from(Promise::resolve(&returned))
+    let response = deadline
+        .race(Promise::resolve(&returned))
         .await
-        .map_err(|e| network(request, &e))?;
+        .map_err(|e| deadline.error(request, js_message(&e)))?;
     let status = Reflect::get(&response, &JsValue::from_str("status"))
         .ok()
         .and_then(|s| s.as_f64())
@@ -98,14 +193,16 @@ async fn via_function(f: &Function, request: &HttpRequest) -> Result<HttpRespons
             message: "fetch function's response has no text()".into(),
         })?;
     let body = text.call0(&response).map_err(|e| network(request, &e))?;
-    let body = JsFuture::from(Promise::resolve(&body))
+    let body = deadline
+        .race(Promise::resolve(&body))
         .await
-        .map_err(|e| network(request, &e))?;
+        .map_err(|e| deadline.error(request, js_message(&e)))?;
     out.body = body.as_string().unwrap_or_default();
     Ok(out)
 }
 
 async fn via_gloo(request: &HttpRequest) -> Result<HttpResponse> {
+    let deadline = Deadline::start(request.timeout_ms);
     use gloo_net::http::{Method as M, RequestBuilder};
     let method = match request.method {
         Method::Get => M::GET,
@@ -113,7 +210,10 @@ async fn via_gloo(request: &HttpRequest) -> Result<HttpResponse> {
         Method::Put => M::PUT,
         Method::Delete => M::DELETE,
     };
-    let mut builder = RequestBuilder::new(&request.url).method(method);
+    let signal = deadline.signal();
+    let mut builder = RequestBuilder::new(&request.url)
+        .method(method)
+        .abort_signal(signal.as_ref());
     for (k, v) in &request.headers {
         builder = builder.header(k, v);
     }
@@ -158,6 +258,10 @@ impl HttpClient for Transport {
             }
             Transport::Fetch => via_gloo(request).await,
         }
+    }
+
+    fn jitter(&self) -> f64 {
+        js_sys::Math::random()
     }
 
     async fn sleep(&self, ms: u64) {
