@@ -120,6 +120,7 @@ async function dpsActionIngest(ingest, settings) {
 function dpsActionResult(summary) {
   const events = summary.events || {};
   const rejected = Array.isArray(events.rejected) ? events.rejected : [];
+  const failed = Array.isArray(events.failed) ? events.failed : [];
   return {
     ok: summary.ok === true,
     dryRun: summary.dryRun === true,
@@ -158,7 +159,9 @@ function dpsActionResult(summary) {
       accepted: events.accepted,
       rejected: rejected.length,
       rejectedSample: rejected.slice(0, 5).map((r) => ({ index: r.index, eventId: r.eventId, message: r.message })),
+      notDelivered: failed.reduce((n, f) => n + (f.count || 0), 0),
       batches: events.batches,
+      ...(events.error ? { error: { code: events.error.code, message: events.error.message } } : {}),
     },
   };
 }
@@ -185,7 +188,8 @@ export default async function (payload) {
   if (!result.ok && settings.failOnError) {
     const failed = result.accounts.filter((a) => !a.ok).map((a) => `${a.name || a.accountUuid}: ${a.error?.code}`);
     console.log(JSON.stringify(result));
-    throw new Error(`dps-cost sync failed (${failed.join("; ") || `${result.events.rejected} event(s) rejected`})`);
+    const lost = `${result.events.rejected} event(s) rejected, ${result.events.notDelivered} not delivered`;
+    throw new Error(`dps-cost sync failed (${[...failed, lost].join("; ")})`);
   }
   return result;
 }
