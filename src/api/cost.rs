@@ -25,6 +25,7 @@ impl CostFilter {
         for (name, list) in [
             ("environmentIds", &self.environment_ids),
             ("capabilityKeys", &self.capability_keys),
+            ("clusterIds", &self.cluster_ids),
         ] {
             for (i, v) in list.iter().enumerate() {
                 check_id(&format!("{name}[{i}]"), v)?;

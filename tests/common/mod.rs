@@ -52,9 +52,28 @@ impl Replay {
     }
 }
 
+/// Returns `Pending` once, so concurrent requests really interleave (as over a network).
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
 impl HttpClient for Replay {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse> {
         self.log.borrow_mut().push(request.clone());
+        YieldNow(false).await;
         let mut routes = self.routes.borrow_mut();
         // Longest matching prefix wins, so specific routes override general ones.
         let route = routes
@@ -67,10 +86,7 @@ impl HttpClient for Replay {
             }
             Some(r) => match r.responses.front() {
                 Some(Ok(resp)) => Ok(resp.clone()),
-                Some(Err(_)) => Err(dps_cost::Error::Network {
-                    endpoint: request.endpoint(),
-                    message: "replayed failure".into(),
-                }),
+                Some(Err(e)) => Err(e.clone()),
                 None => Ok(HttpResponse::new(501, "replay: route has no responses")),
             },
             None => Ok(HttpResponse::new(
