@@ -273,6 +273,49 @@ impl RetryPolicy {
     }
 }
 
+/// Caller overrides of the [`RetryPolicy`] (JS/CLI option `retry`).
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryOptions {
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    #[serde(default)]
+    pub base_delay_ms: Option<u64>,
+    #[serde(default)]
+    pub max_delay_ms: Option<u64>,
+    #[serde(default)]
+    pub budget_ms: Option<u64>,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+impl RetryOptions {
+    /// The default policy with these overrides, checked for sane bounds.
+    pub fn policy(&self) -> Result<RetryPolicy> {
+        let d = RetryPolicy::default();
+        let p = RetryPolicy {
+            max_attempts: self.max_attempts.unwrap_or(d.max_attempts),
+            base_delay_ms: self.base_delay_ms.unwrap_or(d.base_delay_ms),
+            max_delay_ms: self.max_delay_ms.unwrap_or(d.max_delay_ms),
+            budget_ms: self.budget_ms.unwrap_or(d.budget_ms),
+            timeout_ms: self.timeout_ms.unwrap_or(d.timeout_ms),
+        };
+        if !(1..=10).contains(&p.max_attempts) {
+            return Err(Error::invalid("retry.maxAttempts", "must be 1..=10"));
+        }
+        if p.timeout_ms == 0 || p.timeout_ms > 600_000 {
+            return Err(Error::invalid("retry.timeoutMs", "must be 1..=600000"));
+        }
+        if p.max_delay_ms > 600_000 || p.budget_ms > 3_600_000 {
+            return Err(Error::invalid(
+                "retry",
+                "delays above 10 minutes and budgets above 1 hour are not allowed",
+            ));
+        }
+        Ok(p)
+    }
+}
+
 /// `Retry-After` in milliseconds: delta-seconds, or an HTTP date (needs `now_ms`).
 pub fn retry_after_ms(response: &HttpResponse, now_ms: i64) -> Option<u64> {
     let v = response.header("retry-after")?.trim();

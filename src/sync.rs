@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::events::bizevents::{build_bizevents, Bizevent};
 use crate::events::ingest::{ingest_report, IngestAuth, IngestReport, IngestTarget, PreparedEvent};
-use crate::http::{HttpClient, RetryPolicy};
+use crate::http::{HttpClient, RetryOptions, RetryPolicy};
 use crate::model::subscription::SubscriptionDetails;
 use crate::money::Amount;
 use crate::process::cost_to_date::cost_to_date;
@@ -74,6 +74,9 @@ pub struct SyncOptions {
     /// Accounts fetched at the same time (1..=16, default 4).
     #[serde(default)]
     pub concurrency: Option<usize>,
+    /// Retry and timeout overrides.
+    #[serde(default)]
+    pub retry: Option<RetryOptions>,
 }
 
 impl<'de> Deserialize<'de> for Secret {
@@ -105,6 +108,7 @@ pub struct SyncConfig {
     pub filter: CostFilter,
     pub now_ms: Option<i64>,
     pub concurrency: usize,
+    pub retry: RetryPolicy,
 }
 
 impl SyncOptions {
@@ -169,7 +173,9 @@ impl SyncOptions {
         if !(1..=16).contains(&concurrency) {
             return Err(Error::invalid("concurrency", "must be 1..=16"));
         }
+        let retry = self.retry.unwrap_or_default().policy()?;
         Ok(SyncConfig {
+            retry,
             concurrency,
             accounts,
             endpoints,

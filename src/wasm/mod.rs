@@ -17,7 +17,7 @@ use crate::auth::{Credentials, Secret, SCOPE_ACCOUNT_READ};
 use crate::error::Error;
 use crate::events::bizevents::build_bizevents;
 use crate::events::ingest::{IngestAuth, IngestTarget, PreparedEvent};
-use crate::http::RetryPolicy;
+use crate::http::{RetryOptions, RetryPolicy};
 use crate::model::cost::CostRecord;
 use crate::model::subscription::SubscriptionDetails;
 use crate::process::cost_to_date::cost_to_date as core_cost_to_date;
@@ -45,8 +45,18 @@ export interface DpsCostError extends Error {
   field?: string;
 }
 
+/** Retries (429/503 always; 502/504, network errors and timeouts for reads) and timeouts. */
+export interface RetryOptions {
+  /** Attempts in all, 1..10 (default 4). */ maxAttempts?: number;
+  /** First backoff bound, doubled each time, full jitter (default 1000). */ baseDelayMs?: number;
+  /** Longest single wait, Retry-After included (default 20000). */ maxDelayMs?: number;
+  /** No retry starts after this long (default 60000). */ budgetMs?: number;
+  /** Each attempt is aborted after this long (default 30000). */ timeoutMs?: number;
+}
+
 export interface TokenOptions {
   accountUuid: string; clientId: string; clientSecret: string;
+  retry?: RetryOptions;
   /** Space-separated; default "account-uac-read". */
   scope?: string;
   /** Default https://sso.dynatrace.com/sso/oauth2/token */
@@ -71,7 +81,7 @@ export interface SubscriptionDetails extends Subscription {
   periods: { startTime: string | null; endTime: string | null }[] | null;
   capabilities: { key: string; name: string | null }[] | null;
 }
-export interface CostFilter { environmentIds?: string[]; capabilityKeys?: string[] }
+export interface CostFilter { environmentIds?: string[]; capabilityKeys?: string[]; clusterIds?: string[] }
 export interface CostRecord { startTime: string; endTime?: string | null; value: number; currencyCode?: string; lastBookingDate?: string }
 export interface CostToDateRecord extends CostRecord { costToDate: number }
 
@@ -97,6 +107,7 @@ export interface IngestOptions {
   accessToken?: string;
   /** Classic API token (bizevents.ingest), classic URL only. */
   apiToken?: string;
+  retry?: RetryOptions;
   fetch?: FetchLike;
 }
 export interface IngestReport {
@@ -122,6 +133,9 @@ export interface SyncConfig {
   environmentIds?: string[]; capabilityKeys?: string[];
   /** ISO-8601 override of "now". */
   now?: string;
+  /** Accounts fetched at the same time, 1..16 (default 4). */
+  concurrency?: number;
+  retry?: RetryOptions;
   fetch?: FetchLike;
 }
 export interface ErrorInfo { code: string; message: string; status?: number }
@@ -186,6 +200,8 @@ struct TokenOptions {
     sso_url: Option<String>,
     #[serde(default)]
     api_url: Option<String>,
+    #[serde(default)]
+    retry: Option<RetryOptions>,
 }
 
 #[derive(Serialize)]
@@ -198,10 +214,18 @@ struct TokenInfo {
     resource: Option<String>,
 }
 
-pub(crate) fn client_parts(
-    options: &JsValue,
-) -> Result<(Transport, Endpoints, Credentials, String), Error> {
+/// What a client needs, validated from its options.
+pub(crate) struct ClientParts {
+    pub transport: Transport,
+    pub endpoints: Endpoints,
+    pub creds: Credentials,
+    pub scope: String,
+    pub retry: RetryPolicy,
+}
+
+pub(crate) fn client_parts(options: &JsValue) -> Result<ClientParts, Error> {
     let o: TokenOptions = from_js("options", options)?;
+    let retry = o.retry.unwrap_or_default().policy()?;
     let transport = Transport::from_options(options)?;
     let endpoints = Endpoints::new(o.sso_url.as_deref(), o.api_url.as_deref())?;
     let creds = Credentials::new("", &o.account_uuid, &o.client_id, o.client_secret.expose())?;
@@ -209,7 +233,13 @@ pub(crate) fn client_parts(
         .scope
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| SCOPE_ACCOUNT_READ.to_string());
-    Ok((transport, endpoints, creds, scope))
+    Ok(ClientParts {
+        transport,
+        endpoints,
+        creds,
+        scope,
+        retry,
+    })
 }
 
 /// Gets an OAuth access token (client credentials) for one account.
@@ -219,14 +249,14 @@ pub fn get_token(
 ) -> Promise {
     let parts = client_parts(&options);
     promise(async move {
-        let (transport, endpoints, creds, scope) = parts?;
+        let p = parts?;
         let t = fetch_token(
-            &transport,
+            &p.transport,
             &JsClock,
-            &endpoints.sso,
-            &creds,
-            &scope,
-            RetryPolicy::default(),
+            &p.endpoints.sso,
+            &p.creds,
+            &p.scope,
+            p.retry,
         )
         .await?;
         Ok(TokenInfo {
@@ -306,9 +336,13 @@ struct IngestInput {
     access_token: Option<Secret>,
     #[serde(default)]
     api_token: Option<Secret>,
+    #[serde(default)]
+    retry: Option<RetryOptions>,
 }
 
-fn ingest_parts(options: &JsValue) -> Result<(Transport, IngestTarget, Vec<PreparedEvent>), Error> {
+type IngestParts = (Transport, IngestTarget, Vec<PreparedEvent>, RetryPolicy);
+
+fn ingest_parts(options: &JsValue) -> Result<IngestParts, Error> {
     let i: IngestInput = from_js("options", options)?;
     let transport = Transport::from_options(options)?;
     let auth = match (i.access_token, i.api_token) {
@@ -340,7 +374,8 @@ fn ingest_parts(options: &JsValue) -> Result<(Transport, IngestTarget, Vec<Prepa
         let id = e.get("event.id").and_then(|v| v.as_str());
         prepared.push(PreparedEvent::from_serialize(id, e)?);
     }
-    Ok((transport, target, prepared))
+    let retry = i.retry.unwrap_or_default().policy()?;
+    Ok((transport, target, prepared, retry))
 }
 
 /// Sends bizevents (batched under 5 MiB, 413 split, 429/5xx retried) and reports the fate of each.
@@ -349,15 +384,8 @@ fn ingest_parts(options: &JsValue) -> Result<(Transport, IngestTarget, Vec<Prepa
 pub fn ingest(#[wasm_bindgen(unchecked_param_type = "IngestOptions")] options: JsValue) -> Promise {
     let parts = ingest_parts(&options);
     promise(async move {
-        let (transport, target, events) = parts?;
-        crate::events::ingest::ingest(
-            &transport,
-            &JsClock,
-            &target,
-            &events,
-            RetryPolicy::default(),
-        )
-        .await
+        let (transport, target, events, retry) = parts?;
+        crate::events::ingest::ingest(&transport, &JsClock, &target, &events, retry).await
     })
 }
 
@@ -370,6 +398,7 @@ pub fn sync(#[wasm_bindgen(unchecked_param_type = "SyncConfig")] config: JsValue
         .and_then(|c| Transport::from_options(&config).map(|t| (t, c)));
     promise(async move {
         let (transport, cfg) = parts?;
-        Ok(run_sync(&transport, &JsClock, &cfg, RetryPolicy::default()).await)
+        let retry = cfg.retry;
+        Ok(run_sync(&transport, &JsClock, &cfg, retry).await)
     })
 }
