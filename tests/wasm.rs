@@ -29,12 +29,22 @@ export function makeFetch(routesJson) {
   f.calls = calls;
   return f;
 }
+export function neverAnswers() { return () => new Promise(() => {}); }
+export async function collectPages(iterable, stopAfter) {
+  const pages = [];
+  for await (const page of iterable) { pages.push(page); if (pages.length === stopAfter) break; }
+  return pages;
+}
 export function withNaN(records) { records[1].value = NaN; return records; }
 export function setProp(o, k, v) { o[k] = v; return o; }
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = makeFetch)]
     fn make_fetch(routes: &str) -> js_sys::Function;
+    #[wasm_bindgen(js_name = neverAnswers)]
+    fn never_answers() -> js_sys::Function;
+    #[wasm_bindgen(js_name = collectPages)]
+    fn collect_pages(iterable: &JsValue, stop_after: u32) -> js_sys::Promise;
     #[wasm_bindgen(js_name = withNaN)]
     fn with_nan(records: JsValue) -> JsValue;
     #[wasm_bindgen(js_name = setProp)]
@@ -315,4 +325,97 @@ async fn ingest_reports_partial_rejections() {
         get(&e, "field").as_string().as_deref(),
         Some("options.events[0]")
     );
+}
+
+fn client_with(fetch: &js_sys::Function, extra: &str) -> wasm::DpsClient {
+    let opts = set_prop(
+        js(&format!(
+            r#"{{"accountUuid":"{ACC}","clientId":"dt0s02.EMU","clientSecret":"{SECRET}","ssoUrl":"{SSO}","apiUrl":"{API}"{extra}}}"#
+        )),
+        "fetch",
+        fetch.into(),
+    );
+    wasm::DpsClient::new(opts).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+#[wasm_bindgen_test]
+async fn environment_cost_pages_are_a_for_await_iterator() {
+    let page = |env: &str, next: Option<&str>| {
+        serde_json::json!({"data": [{"environmentId": env, "cost": [{"startTime": "2026-11-01T00:00:00Z", "value": 1, "capabilityKey": "X"}]}], "nextPageKey": next}).to_string()
+    };
+    let mut r: serde_json::Value = serde_json::from_str(&routes()).unwrap_or_default();
+    r[format!("GET {API}/sub/v3/accounts/{ACC}/subscriptions/{SUB}/environments/cost")] = serde_json::json!([
+        {"status": 200, "body": page("a", Some("K1"))},
+        {"status": 200, "body": page("b", Some("K2"))},
+        {"status": 200, "body": page("c", None)}
+    ]);
+    let fetch = make_fetch(&r.to_string());
+    let client = client_with(&fetch, "");
+    let query =
+        js(r#"{"startTime":"2026-11-01T00:00:00Z","endTime":"2026-11-04T00:00:00Z","pageSize":1}"#);
+    let iter = client
+        .environment_cost_pages(SUB.to_string(), query.clone())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let pages = Array::from(
+        &JsFuture::from(collect_pages(&iter, 0))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}")),
+    );
+    assert_eq!(pages.length(), 3);
+    let first = Array::from(&get(&pages.get(0), "environments")).get(0);
+    assert_eq!(
+        get(&first, "environmentId").as_string().as_deref(),
+        Some("a")
+    );
+    // `break` after the first page stops: no further request
+    let fetch = make_fetch(&r.to_string());
+    let client = client_with(&fetch, "");
+    let iter = client
+        .environment_cost_pages(SUB.to_string(), query)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let pages = Array::from(
+        &JsFuture::from(collect_pages(&iter, 1))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}")),
+    );
+    assert_eq!(pages.length(), 1);
+    let calls = Array::from(&get(&fetch, "calls"));
+    let v3 = calls
+        .iter()
+        .filter(|c| {
+            get(c, "url")
+                .as_string()
+                .unwrap_or_default()
+                .contains("/sub/v3/")
+        })
+        .count();
+    assert_eq!(v3, 1);
+    // a bad query throws synchronously with the field
+    let e = client
+        .environment_cost_pages(
+            SUB.to_string(),
+            js(r#"{"startTime":"2026-11-01","endTime":"2026-11-02","pageSize":51}"#),
+        )
+        .err()
+        .unwrap_or_else(|| panic!());
+    assert_dps_error(&e, "INVALID_INPUT");
+    assert_eq!(get(&e, "field").as_string().as_deref(), Some("pageSize"));
+}
+
+#[wasm_bindgen_test]
+async fn a_request_that_never_answers_times_out() {
+    let fetch = never_answers();
+    let client = client_with(
+        &fetch,
+        r#","retry":{"maxAttempts":2,"baseDelayMs":1,"timeoutMs":50}"#,
+    );
+    let e = rejection(client.subscriptions()).await;
+    assert_dps_error(&e, "TIMEOUT");
+    let opts = set_prop(
+        js(r#"{"accountUuid":"x","clientId":"a","clientSecret":"b","retry":{"maxAttempts":0}}"#),
+        "fetch",
+        fetch.into(),
+    );
+    let e = wasm::DpsClient::new(opts).err().unwrap_or_else(|| panic!());
+    assert_dps_error(&e, "INVALID_INPUT");
 }
