@@ -138,27 +138,56 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
             .await
     }
 
-    /// Sends a request built for a token of `scope`; a 401 drops that token and tries once more
-    /// with a new one. Returns the request sent and the final response (any status).
+    /// Sends `request` with a token of `scope`; a 401 drops that token and tries once more with
+    /// a new one. Returns the request sent and the final response (any status). Not generic, so
+    /// the retry and token logic exist once in the wasm, whatever the endpoint.
     pub async fn send(
         &self,
         scope: &str,
-        build: impl Fn(&AccessToken) -> HttpRequest,
+        request: &HttpRequest,
     ) -> Result<(HttpRequest, HttpResponse)> {
         let mut refreshed = false;
         loop {
             let token = self.token_for(scope).await?;
-            let request = build(&token).header("Authorization", token.authorization());
+            let authorized = request
+                .clone()
+                .header("Authorization", token.authorization());
             let mut attempts = 0;
-            let response =
-                send_counting(&self.http, &self.clock, &request, self.retry, &mut attempts).await?;
+            let response = send_counting(
+                &self.http,
+                &self.clock,
+                &authorized,
+                self.retry,
+                &mut attempts,
+            )
+            .await?;
             if response.status == 401 && !refreshed {
                 self.tokens.invalidate(scope);
                 refreshed = true;
                 continue;
             }
-            return Ok((request, response));
+            return Ok((authorized, response));
         }
+    }
+
+    /// GET `segments` under the API base with `query`; the body of a 2xx answer.
+    pub async fn get_body(
+        &self,
+        scope: &str,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<String> {
+        let url = self.endpoints.api.join(segments, query);
+        let (request, response) = self
+            .send(
+                scope,
+                &HttpRequest::get(url).header("Accept", "application/json"),
+            )
+            .await?;
+        if !response.is_success() {
+            return Err(status_error(&request, &response));
+        }
+        Ok(response.body)
     }
 
     /// GET `segments` under the API base with `query`, decoded as `T`.
@@ -169,16 +198,8 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         segments: &[&str],
         query: &[(&str, String)],
     ) -> Result<T> {
-        let url = self.endpoints.api.join(segments, query);
-        let (request, response) = self
-            .send(scope, |_| {
-                HttpRequest::get(url.clone()).header("Accept", "application/json")
-            })
-            .await?;
-        if !response.is_success() {
-            return Err(status_error(&request, &response));
-        }
-        crate::model::decode(what, &response.body)
+        let body = self.get_body(scope, segments, query).await?;
+        crate::model::decode(what, &body)
     }
 
     /// A write (`POST`/`PUT` with a JSON body, or `DELETE`) that answers 2xx without a body we need.
@@ -190,13 +211,12 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         body: Option<String>,
     ) -> Result<()> {
         let url = self.endpoints.api.join(segments, &[]);
-        let (request, response) = self
-            .send(scope, |_| match (&body, method) {
-                (Some(b), m) => HttpRequest::json(m, url.clone(), b.clone()),
-                (None, Method::Delete) => HttpRequest::delete(url.clone()),
-                (None, m) => HttpRequest::json(m, url.clone(), String::new()),
-            })
-            .await?;
+        let request = match (body, method) {
+            (Some(b), m) => HttpRequest::json(m, url, b),
+            (None, Method::Delete) => HttpRequest::delete(url),
+            (None, m) => HttpRequest::json(m, url, String::new()),
+        };
+        let (request, response) = self.send(scope, &request).await?;
         if !response.is_success() {
             return Err(status_error(&request, &response));
         }

@@ -160,12 +160,15 @@ where
     F: std::future::Future<Output = Result<T, Error>> + 'static,
     T: Serialize,
 {
-    future_to_promise(async move {
-        match f.await {
-            Ok(v) => to_js(&v),
-            Err(e) => Err(js_err(e)),
-        }
-    })
+    // Boxed as a trait object: `future_to_promise` is then compiled once, not once per method.
+    let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>> =
+        Box::pin(async move {
+            match f.await {
+                Ok(v) => to_js(&v),
+                Err(e) => Err(js_err(e)),
+            }
+        });
+    future_to_promise(boxed)
 }
 
 /// The library version.
