@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // dps-cost emulator CLI.
 //
-//   node js/emulator/cli.js [--port N] [--host 127.0.0.1] [--now ISO] [--token-ttl SECONDS] [--quiet]
+//   node js/emulator/cli.js [--port N] [--host 127.0.0.1] [--now ISO] [--token-ttl SECONDS]
+//                           [--profile default|large] [--v2-environment-endpoints removed|deprecated] [--quiet]
 //
 // Prints ONE line of JSON to stdout: {"url": …, "config": …}. Logs one line per request to
 // stderr (method, path, status, duration; never query strings, bodies or credentials). Stops on
@@ -12,15 +13,21 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startEmulator } from "./index.js";
 
-const USAGE = `Usage: dps-cost emulator [--port N] [--host 127.0.0.1] [--now ISO] [--token-ttl SECONDS] [--quiet]
+const USAGE = `Usage: dps-cost emulator [--port N] [--host 127.0.0.1] [--now ISO] [--token-ttl SECONDS]
+                         [--profile default|large] [--v2-environment-endpoints removed|deprecated] [--quiet]
 
-Starts the local Dynatrace emulator (SSO token endpoint, Account Management subscription and cost
-API, bizevents ingest, credential vault) and prints {"url","config"} as one JSON line on stdout.
+Starts the local Dynatrace emulator (SSO token endpoint, Account Management API: subscriptions,
+usage, cost, forecast, events, rate cards, cost allocation, allow lists, environments; bizevents
+ingest, credential vault) and prints {"url","config"} as one JSON line on stdout.
 
   --port N            port to listen on (default 0 = a free port)
   --host H            address to bind (default 127.0.0.1)
   --now ISO           the emulator's "now" (default: the real time); data is deterministic for a given now
   --token-ttl S       lifetime of issued access tokens in seconds (default 300)
+  --profile P         "default" (accounts A and B) or "large" (20 accounts × 50 environments × 40 capabilities)
+  --v2-environment-endpoints M
+                      "removed" (default: the v2 per-environment endpoints answer 410) or "deprecated" (200 with
+                      Deprecation/Sunset/Link headers)
   --quiet             do not log requests to stderr
   -h, --help          show this help`;
 
@@ -40,6 +47,8 @@ export async function runEmulatorCli(argv = process.argv.slice(2), io = {}) {
       host: { type: "string", default: "127.0.0.1" },
       now: { type: "string" },
       "token-ttl": { type: "string", default: "300" },
+      profile: { type: "string", default: "default" },
+      "v2-environment-endpoints": { type: "string", default: "removed" },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -67,6 +76,8 @@ export async function runEmulatorCli(argv = process.argv.slice(2), io = {}) {
     host: values.host,
     now: values.now,
     tokenTtlSeconds: ttl,
+    profile: values.profile,
+    v2EnvironmentEndpoints: values["v2-environment-endpoints"],
     logger: values.quiet ? null : (line) => stderr.write(`[emulator] ${line}\n`),
   });
   stdout.write(`${JSON.stringify({ url: emu.url, config: emu.config })}\n`);

@@ -1,16 +1,23 @@
 // dps-cost embedded Dynatrace emulator: a dependency-free local HTTP server imitating the SSO
-// token endpoint, the Account Management subscription/cost API, bizevents ingest and the
-// credential vault, with deterministic synthetic data and fault injection.
+// token endpoint, the Account Management API (subscriptions, usage and cost v2/v3, forecast,
+// events, rate cards, cost allocation, allow lists, environments), bizevents ingest and the
+// credential vault, with deterministic synthetic data and fault injection. See README.md.
 //
 //   import { startEmulator } from "./index.js";
-//   const emu = await startEmulator({ port: 0, now: "2026-11-23T10:00:00Z" });
+//   const emu = await startEmulator({ port: 0, now: "2026-11-23T10:00:00Z", profile: "default" });
 //   // emu.url, emu.port, emu.config, await emu.close()
 
 import { createServer } from "node:http";
+import { createAllowLists } from "./allowlists.js";
 import { createTokenStore } from "./auth.js";
-import { API_TOKEN, CLIENTS, CREDENTIAL_VAULT, createDataset, parseNow } from "./data.js";
+import { API_TOKEN, DEFAULT_PROFILE, createDataset, parseNow } from "./data.js";
 import { createEventStore } from "./ingest.js";
+import { largeProfile } from "./large.js";
+import { createPageKeys } from "./paging.js";
 import { createRequestHandler } from "./server.js";
+
+export const PROFILES = ["default", "large"];
+export const V2_ENVIRONMENT_MODES = ["removed", "deprecated"];
 
 export { createRequestHandler } from "./server.js";
 
@@ -19,9 +26,21 @@ export { createRequestHandler } from "./server.js";
  * server. `startEmulator` uses it; tests may drive it directly.
  *
  * @param {{ now?: string|number|Date, tokenTtlSeconds?: number, seed?: string, baseUrl?: string,
- *           logger?: (line: string) => void }} [options]
+ *           logger?: (line: string) => void, profile?: "default"|"large",
+ *           v2EnvironmentEndpoints?: "removed"|"deprecated" }} [options]
  */
 export function createEmulatorState(options = {}) {
+  const profileName = options.profile ?? "default";
+  if (!PROFILES.includes(profileName)) {
+    throw new TypeError(`emulator: profile must be one of ${PROFILES.join(", ")}, got ${JSON.stringify(profileName)}`);
+  }
+  const v2Mode = options.v2EnvironmentEndpoints ?? "removed";
+  if (!V2_ENVIRONMENT_MODES.includes(v2Mode)) {
+    throw new TypeError(
+      `emulator: v2EnvironmentEndpoints must be one of ${V2_ENVIRONMENT_MODES.join(", ")}, got ${JSON.stringify(v2Mode)}`,
+    );
+  }
+  const profile = profileName === "large" ? largeProfile() : DEFAULT_PROFILE;
   const startNow = parseNow(options.now);
   const startReal = Date.now();
   // The emulator's clock starts at `now` and advances with real time. The data ("today",
@@ -31,11 +50,12 @@ export function createEmulatorState(options = {}) {
   if (!(typeof ttl === "number" && Number.isFinite(ttl) && ttl > 0)) {
     throw new TypeError("emulator: tokenTtlSeconds must be a positive number");
   }
-  const dataset = createDataset({ now: startNow, seed: options.seed });
+  const dataset = createDataset({ now: startNow, seed: options.seed, profile });
+  const clients = profile.clients;
   let faultCounter = 0;
 
-  const credentials = CREDENTIAL_VAULT.map((entry) => {
-    const client = CLIENTS.find((c) => c.clientId === entry.clientId);
+  const credentials = profile.credentialVault.map((entry) => {
+    const client = clients.find((c) => c.clientId === entry.clientId);
     const account = dataset.account(entry.accountUuid);
     return {
       id: entry.id,
@@ -60,8 +80,14 @@ export function createEmulatorState(options = {}) {
     dataset,
     apiToken: API_TOKEN,
     credentials,
-    tokens: createTokenStore({ clients: CLIENTS, ttlSeconds: ttl, clock }),
+    profile: profileName,
+    clients,
+    ingestClientId: profile.ingestClientId,
+    v2EnvironmentEndpoints: v2Mode,
+    tokens: createTokenStore({ clients, ttlSeconds: ttl, clock }),
     events: createEventStore(),
+    allowLists: createAllowLists(),
+    pageKeys: createPageKeys(`dps-cost-emulator-page-keys|${dataset.seed}`),
     faults: [],
     requests: [],
     logger: options.logger ?? null,
@@ -79,20 +105,23 @@ export function createEmulatorState(options = {}) {
 
 function buildConfig(state) {
   const url = state.baseUrl;
-  const ingestClient = CLIENTS.find((c) => c.clientId === "dt0s02.EMUINGST");
+  const ingestClient = state.clients.find((c) => c.clientId === state.ingestClientId);
   return {
     ssoUrl: `${url}/sso/oauth2/token`,
     apiUrl: url,
     ingestUrl: `${url}/api/v2/bizevents/ingest`,
     platformIngestUrl: `${url}/platform/classic/environment-api/v2/bizevents/ingest`,
     now: new Date(state.dataset.nowMs).toISOString(),
+    profile: state.profile,
+    v2EnvironmentEndpoints: state.v2EnvironmentEndpoints,
     accounts: state.dataset.accounts.map((a) => {
-      const client = CLIENTS.find((c) => c.clientId === a.clientId);
+      const client = state.clients.find((c) => c.clientId === a.clientId);
       return {
         accountUuid: a.accountUuid,
         name: a.name,
         clientId: client.clientId,
         clientSecret: client.clientSecret,
+        scopes: [...client.scopes],
         environments: a.environments.map(({ id, name }) => ({ id, name })),
       };
     }),
@@ -110,7 +139,8 @@ function buildConfig(state) {
 /**
  * Start the emulator.
  * @param {{ port?: number, host?: string, now?: string|number|Date, tokenTtlSeconds?: number,
- *           seed?: string, logger?: (line: string) => void }} [options]
+ *           seed?: string, logger?: (line: string) => void, profile?: "default"|"large",
+ *           v2EnvironmentEndpoints?: "removed"|"deprecated" }} [options]
  * @returns {Promise<{ url: string, port: number, config: object, state: object, close(): Promise<void> }>}
  */
 export async function startEmulator(options = {}) {

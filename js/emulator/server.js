@@ -2,7 +2,7 @@
 //
 // Families of routes and their error body shapes:
 //   sso      POST /sso/oauth2/token                     {"error":"invalid_request","error_description":…}
-//   account  /sub/v2/…, /env/v2/…                        {"error":true,"message":…,"payload":null}
+//   account  /sub/…, /env/…, /v1/…                       {"error":true,"message":…,"payload":null}   (dps.js)
 //   classic  /api/v2/bizevents/ingest                     {"error":{"code":…,"message":…}}
 //   platform /platform/classic/environment-api/v2/…       {"error":{"code":…,"message":…}}
 //   control  /__emulator/…                                plain JSON for tests
@@ -12,89 +12,26 @@
 import { STATUS_CODES } from "node:http";
 import { parseAuthorization, authKind } from "./auth.js";
 import {
-  costRecords,
-  lastModifiedTime,
-  subscriptionDetails,
-  subscriptionListItem,
-} from "./data.js";
+  familyOf,
+  noRoute,
+  parseJsonBody,
+  platformError,
+  sendEmpty,
+  sendErrorForFamily,
+  sendJson,
+  sendText,
+  setCors,
+} from "./common.js";
+import { ACCOUNT_ROUTES } from "./dps.js";
 import { MAX_INGEST_BYTES, checkIngestContentType, ingestParsed } from "./ingest.js";
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const NO_SESSION = "No valid session provided";
 const INGEST_SCOPES = ["storage:events:write", "openpipeline:bizevents:ingest"];
 const API_TOKEN_ON_PLATFORM =
   "Unsupported authorization scheme 'Api-Token'. Dynatrace platform APIs require the authorization scheme 'Bearer'.";
-const SECRET_QUERY_KEY = /secret|token|password|authorization/i;
+const SECRET_QUERY_KEY = /secret|token|password|passwd|authorization|api[-_]?key|credential|assertion/i;
+const SECRET_QUERY_VALUE = /dt0[a-z]\d{2}\.[A-Za-z0-9]{4,}|eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+/;
+const REDACTED = "[redacted]";
 const MAX_REQUEST_LOG = 50_000;
-
-// ---------------------------------------------------------------------------------------------
-// Response helpers.
-
-function setCors(res) {
-  res.setHeader("Access-Control-Allow-Origin", "*");
-  res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type");
-  res.setHeader("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
-  res.setHeader("Access-Control-Expose-Headers", "Retry-After");
-}
-
-function sendJson(res, status, body, headers = {}) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-function sendText(res, status, text, headers = {}) {
-  const body = `${text}\n`;
-  res.writeHead(status, {
-    "Content-Type": "text/plain; charset=utf-8",
-    "Content-Length": Buffer.byteLength(body),
-    ...headers,
-  });
-  res.end(body);
-}
-
-function sendEmpty(res, status, headers = {}) {
-  res.writeHead(status, { "Content-Length": 0, ...headers });
-  res.end();
-}
-
-function accountError(res, status, message) {
-  sendJson(res, status, { error: true, message, payload: null });
-}
-
-function platformError(res, status, message) {
-  sendJson(res, status, { error: { code: status, message } });
-}
-
-function familyOf(path) {
-  if (path.startsWith("/sso/")) return "sso";
-  if (path.startsWith("/sub/") || path.startsWith("/env/") || path.startsWith("/v1/") || path.startsWith("/v2/")) {
-    return "account";
-  }
-  if (path.startsWith("/api/")) return "classic";
-  if (path.startsWith("/platform/")) return "platform";
-  return "other";
-}
-
-function sendErrorForFamily(res, family, status, message, headers = {}) {
-  if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
-    sendEmpty(res, status, headers);
-  } else if (family === "account") {
-    sendJson(res, status, { error: true, message, payload: null }, headers);
-  } else if (family === "sso") {
-    sendJson(res, status, { error: "temporarily_unavailable", error_description: message }, headers);
-  } else {
-    sendJson(res, status, { error: { code: status, message } }, headers);
-  }
-}
-
-function noRoute(ctx) {
-  sendText(ctx.res, 404, `emulator: no route for ${ctx.method} ${ctx.path}`, { "X-Emulator-No-Route": "1" });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Request body.
@@ -115,135 +52,6 @@ function readBody(req, limit) {
     });
     req.on("end", () => resolve({ buffer: tooLarge ? null : Buffer.concat(chunks), size, tooLarge }));
     req.on("error", reject);
-  });
-}
-
-function parseJsonBody(ctx) {
-  const text = ctx.body.buffer.toString("utf8");
-  if (text.trim() === "") return { ok: false, message: "Request body is empty" };
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (err) {
-    return { ok: false, message: `Malformed JSON in request body: ${err.message}` };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Account Management API.
-
-/**
- * Authenticate and authorise an account API call. Sends the error response and returns null on
- * failure. Order: valid token (401) → well-formed account UUID (400) → token bound to an account
- * (403) → bound to this account (401) → scope (403).
- */
-function authorizeAccount(ctx, rawAccount, requiredScope) {
-  const { state, res } = ctx;
-  const auth = parseAuthorization(ctx.req.headers.authorization);
-  const record = auth && auth.scheme === "Bearer" ? state.tokens.lookup(auth.credentials) : null;
-  if (!record) {
-    accountError(res, 401, NO_SESSION);
-    return null;
-  }
-  if (!UUID_RE.test(rawAccount)) {
-    accountError(res, 400, `Invalid value for path parameter 'accountUuid': '${rawAccount}' is not a valid UUID`);
-    return null;
-  }
-  if (record.accountUuid === null) {
-    accountError(
-      res,
-      403,
-      "Access denied: the token is not bound to an account; request it with resource=urn:dtaccount:<accountUuid>",
-    );
-    return null;
-  }
-  if (record.accountUuid.toLowerCase() !== rawAccount.toLowerCase()) {
-    accountError(res, 401, NO_SESSION);
-    return null;
-  }
-  if (!record.scopes.has(requiredScope)) {
-    accountError(res, 403, `Access denied: the token lacks the scope '${requiredScope}'`);
-    return null;
-  }
-  const account = state.dataset.account(record.accountUuid);
-  if (!account) {
-    accountError(res, 404, "Cannot get requested resource.");
-    return null;
-  }
-  return account;
-}
-
-function findSubscription(ctx, account, rawSub) {
-  if (!UUID_RE.test(rawSub)) {
-    accountError(ctx.res, 400, `Invalid value for path parameter 'subscriptionUuid': '${rawSub}' is not a valid UUID`);
-    return null;
-  }
-  const sub = account.subscriptions.find((s) => s.uuid.toLowerCase() === rawSub.toLowerCase());
-  if (!sub) {
-    accountError(ctx.res, 404, "Cannot get requested resource.");
-    return null;
-  }
-  return sub;
-}
-
-/** Comma-separated (or repeated) query filter → array, or null when absent/empty. */
-function listParam(url, name) {
-  const values = url.searchParams
-    .getAll(name)
-    .flatMap((v) => v.split(","))
-    .map((v) => v.trim())
-    .filter((v) => v !== "");
-  return values.length > 0 ? [...new Set(values)] : null;
-}
-
-function handleListSubscriptions(ctx, [rawAccount]) {
-  const account = authorizeAccount(ctx, rawAccount, "account-uac-read");
-  if (!account) return;
-  sendJson(ctx.res, 200, { data: account.subscriptions.map(subscriptionListItem) });
-}
-
-function handleSubscriptionDetails(ctx, [rawAccount, rawSub]) {
-  // Sub-resources the emulator does not implement yet must not look like a malformed UUID.
-  if (rawSub === "forecast" || rawSub === "events") return noRoute(ctx);
-  const account = authorizeAccount(ctx, rawAccount, "account-uac-read");
-  if (!account) return;
-  const sub = findSubscription(ctx, account, rawSub);
-  if (!sub) return;
-  sendJson(ctx.res, 200, subscriptionDetails(ctx.state.dataset, account, sub));
-}
-
-function handleSubscriptionCost(ctx, [rawAccount, rawSub]) {
-  const account = authorizeAccount(ctx, rawAccount, "account-uac-read");
-  if (!account) return;
-  const sub = findSubscription(ctx, account, rawSub);
-  if (!sub) return;
-  const environmentIds = listParam(ctx.url, "environmentIds");
-  const capabilityKeys = listParam(ctx.url, "capabilityKeys");
-  for (const id of environmentIds ?? []) {
-    if (!account.environments.some((e) => e.id === id)) {
-      return accountError(ctx.res, 400, `Invalid value for query parameter 'environmentIds': unknown environment '${id}'`);
-    }
-  }
-  for (const key of capabilityKeys ?? []) {
-    if (!account.capabilities.some((c) => c.key === key)) {
-      return accountError(ctx.res, 400, `Invalid value for query parameter 'capabilityKeys': unknown capability '${key}'`);
-    }
-  }
-  sendJson(ctx.res, 200, {
-    data: costRecords(account, sub, environmentIds, capabilityKeys),
-    lastModifiedTime: lastModifiedTime(ctx.state.dataset, account),
-  });
-}
-
-function handleEnvironments(ctx, [rawAccount]) {
-  const account = authorizeAccount(ctx, rawAccount, "account-env-read");
-  if (!account) return;
-  sendJson(ctx.res, 200, {
-    data: account.environments.map((e) => ({
-      id: e.id,
-      name: e.name,
-      active: true,
-      url: `https://${e.id}.live.dynatrace.com`,
-    })),
   });
 }
 
@@ -369,11 +177,28 @@ function publicFault(f) {
   return rest;
 }
 
+const FAULT_FIELDS = [
+  "method",
+  "path",
+  "status",
+  "times",
+  "afterCalls",
+  "retryAfter",
+  "retryAfterDate",
+  "delayMs",
+  "body",
+  "contentType",
+  "expireTokens",
+  "dropConnection",
+  "malformed",
+  "dropAfterProcessing",
+];
+const RESPONSE_KINDS = ["status", "dropConnection", "malformed", "dropAfterProcessing"];
+
 /** Validate one fault spec; returns `{ fault }` or `{ error }`. */
 export function validateFault(spec, id) {
   if (spec === null || typeof spec !== "object" || Array.isArray(spec)) return { error: "a fault must be a JSON object" };
-  const known = ["method", "path", "status", "times", "retryAfter", "delayMs", "body", "contentType", "expireTokens"];
-  const unknown = Object.keys(spec).filter((k) => !known.includes(k));
+  const unknown = Object.keys(spec).filter((k) => !FAULT_FIELDS.includes(k));
   if (unknown.length > 0) return { error: `unknown fault field(s): ${unknown.join(", ")}` };
   if (typeof spec.path !== "string" || spec.path === "") return { error: "'path' (a regular expression string) is required" };
   let regex;
@@ -390,6 +215,8 @@ export function validateFault(spec, id) {
   }
   const times = spec.times ?? 1;
   if (!(Number.isInteger(times) && times >= 1)) return { error: "'times' must be a positive integer" };
+  const afterCalls = spec.afterCalls ?? 0;
+  if (!(Number.isInteger(afterCalls) && afterCalls >= 0)) return { error: "'afterCalls' must be a non-negative integer" };
   if (spec.retryAfter !== undefined && !(typeof spec.retryAfter === "number" && spec.retryAfter >= 0)) {
     return { error: "'retryAfter' must be a non-negative number of seconds" };
   }
@@ -398,23 +225,39 @@ export function validateFault(spec, id) {
   }
   if (spec.body !== undefined && typeof spec.body !== "string") return { error: "'body' must be a string" };
   if (spec.contentType !== undefined && typeof spec.contentType !== "string") return { error: "'contentType' must be a string" };
-  if (spec.expireTokens !== undefined && typeof spec.expireTokens !== "boolean") return { error: "'expireTokens' must be a boolean" };
-  if (spec.status === undefined && spec.delayMs === undefined && spec.expireTokens !== true) {
-    return { error: "a fault needs at least one of 'status', 'delayMs' or 'expireTokens'" };
+  for (const flag of ["expireTokens", "dropConnection", "malformed", "dropAfterProcessing", "retryAfterDate"]) {
+    if (spec[flag] !== undefined && typeof spec[flag] !== "boolean") return { error: `'${flag}' must be a boolean` };
   }
+  const kinds = RESPONSE_KINDS.filter((k) => (k === "status" ? spec.status !== undefined : spec[k] === true));
+  if (kinds.length > 1) return { error: `use only one of 'status', 'dropConnection', 'malformed', 'dropAfterProcessing' (got ${kinds.join(", ")})` };
+  if (kinds.length === 0 && spec.delayMs === undefined && spec.expireTokens !== true) {
+    return {
+      error: "a fault needs at least one of 'status', 'dropConnection', 'malformed', 'dropAfterProcessing', 'delayMs' or 'expireTokens'",
+    };
+  }
+  for (const field of ["retryAfter", "retryAfterDate", "body", "contentType"]) {
+    if (spec[field] !== undefined && spec.status === undefined) return { error: `'${field}' needs 'status'` };
+  }
+  const kind = kinds[0] ?? (spec.expireTokens === true ? "expireTokens" : "delay");
   return {
     fault: {
       id,
+      kind,
       method: spec.method?.toUpperCase() ?? null,
       path: spec.path,
       regex,
       status: spec.status ?? null,
       remaining: times,
-      retryAfter: spec.retryAfter ?? (spec.status === 429 ? 1 : null),
+      afterCalls,
+      retryAfter: spec.retryAfter ?? (spec.status === 429 || spec.retryAfterDate === true ? 1 : null),
+      retryAfterDate: spec.retryAfterDate === true,
       delayMs: spec.delayMs ?? 0,
       body: spec.body ?? null,
       contentType: spec.contentType ?? null,
       expireTokens: spec.expireTokens === true,
+      dropConnection: spec.dropConnection === true,
+      malformed: spec.malformed === true,
+      dropAfterProcessing: spec.dropAfterProcessing === true,
     },
   };
 }
@@ -433,18 +276,36 @@ function controlAddFaults(ctx) {
   sendJson(ctx.res, 201, { faults: added.map(publicFault) });
 }
 
+/**
+ * The fault for this request, if any. Every matching fault still in its `afterCalls` phase
+ * counts the request (and lets it pass); the first matching fault past that phase applies.
+ */
 function takeFault(state, method, path) {
-  const i = state.faults.findIndex((f) => (f.method === null || f.method === method) && f.regex.test(path));
-  if (i === -1) return null;
-  const fault = state.faults[i];
-  fault.remaining -= 1;
-  if (fault.remaining <= 0) state.faults.splice(i, 1);
-  return fault;
+  let chosen = null;
+  for (const f of state.faults) {
+    if (!((f.method === null || f.method === method) && f.regex.test(path))) continue;
+    if (f.afterCalls > 0) {
+      f.afterCalls -= 1;
+      continue;
+    }
+    if (chosen === null) chosen = f;
+  }
+  if (chosen) {
+    chosen.remaining -= 1;
+    if (chosen.remaining <= 0) state.faults.splice(state.faults.indexOf(chosen), 1);
+  }
+  return chosen;
+}
+
+function retryAfterValue(fault) {
+  if (!fault.retryAfterDate) return String(fault.retryAfter);
+  // An HTTP date on the real clock (clients compare it with their own clock, not the emulator's).
+  return new Date(Math.ceil((Date.now() + fault.retryAfter * 1000) / 1000) * 1000).toUTCString();
 }
 
 function sendFault(ctx, fault) {
   const headers = {};
-  if (fault.retryAfter !== null) headers["Retry-After"] = String(fault.retryAfter);
+  if (fault.retryAfter !== null) headers["Retry-After"] = retryAfterValue(fault);
   if (fault.body !== null) {
     ctx.res.writeHead(fault.status, {
       "Content-Type": fault.contentType ?? "application/json",
@@ -458,15 +319,46 @@ function sendFault(ctx, fault) {
   sendErrorForFamily(ctx.res, familyOf(ctx.path), fault.status, reason, headers);
 }
 
+/** Run `fn` with the response captured instead of sent. Resolves `{ status, body }`. */
+async function captureResponse(res, fn) {
+  const captured = { status: null, chunks: [] };
+  const saved = { writeHead: res.writeHead, write: res.write, end: res.end };
+  const add = (chunk) => {
+    if (chunk !== undefined && chunk !== null && typeof chunk !== "function") captured.chunks.push(Buffer.from(chunk));
+  };
+  res.writeHead = (status) => {
+    captured.status = status;
+    return res;
+  };
+  res.write = (chunk) => {
+    add(chunk);
+    return true;
+  };
+  res.end = (chunk) => {
+    add(chunk);
+    return res;
+  };
+  try {
+    await fn();
+  } finally {
+    Object.assign(res, saved);
+  }
+  return { status: captured.status, body: Buffer.concat(captured.chunks) };
+}
+
+/** A proper prefix of a JSON object/array text is never valid JSON. */
+function truncateJson(text) {
+  const trimmed = text.trimEnd();
+  if (trimmed.length < 2 || !/^[[{]/.test(trimmed)) return '{"data":[{"startTime":';
+  return trimmed.slice(0, Math.max(1, Math.floor(trimmed.length / 2)));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Route table.
 
 const ROUTES = [
   { re: /^\/sso\/oauth2\/token$/, methods: { POST: handleToken } },
-  { re: /^\/sub\/v2\/accounts\/([^/]+)\/subscriptions$/, methods: { GET: handleListSubscriptions } },
-  { re: /^\/sub\/v2\/accounts\/([^/]+)\/subscriptions\/([^/]+)$/, methods: { GET: handleSubscriptionDetails } },
-  { re: /^\/sub\/v2\/accounts\/([^/]+)\/subscriptions\/([^/]+)\/cost$/, methods: { GET: handleSubscriptionCost } },
-  { re: /^\/env\/v2\/accounts\/([^/]+)\/environments$/, methods: { GET: handleEnvironments } },
+  ...ACCOUNT_ROUTES,
   {
     re: /^\/api\/v2\/bizevents\/ingest$/,
     checksSize: true,
@@ -485,12 +377,40 @@ const ROUTES = [
   { re: /^\/__emulator\/faults$/, methods: { GET: controlFaults, POST: controlAddFaults, DELETE: controlClearFaults } },
 ];
 
+function isSecretParam(key, value) {
+  return SECRET_QUERY_KEY.test(key) || SECRET_QUERY_VALUE.test(value);
+}
+
 function redactedQuery(url) {
   const query = {};
   for (const [key, value] of url.searchParams) {
-    query[key] = SECRET_QUERY_KEY.test(key) ? "[redacted]" : value;
+    query[key] = isSecretParam(key, value) ? REDACTED : value;
   }
   return query;
+}
+
+/** The raw query string (as sent, without `?`) with secret-looking values replaced. */
+function redactedQueryString(rawUrl) {
+  const q = rawUrl.indexOf("?");
+  if (q === -1) return "";
+  return rawUrl
+    .slice(q + 1)
+    .split("#")[0]
+    .split("&")
+    .map((part) => {
+      const eq = part.indexOf("=");
+      const rawKey = eq === -1 ? part : part.slice(0, eq);
+      const rawValue = eq === -1 ? "" : part.slice(eq + 1);
+      const decode = (s) => {
+        try {
+          return decodeURIComponent(s.replace(/\+/g, " "));
+        } catch {
+          return s;
+        }
+      };
+      return isSecretParam(decode(rawKey), decode(rawValue)) ? `${rawKey}=${REDACTED}` : part;
+    })
+    .join("&");
 }
 
 /** The `(req, res)` handler for `http.createServer`. */
@@ -510,7 +430,9 @@ async function handle(state, req, res) {
   const rawUrl = req.url ?? "/";
   // Concatenate rather than resolve, so that "//x" stays a path instead of becoming a host.
   const url = rawUrl.startsWith("/") ? new URL(`http://emulator.invalid${rawUrl}`) : new URL(rawUrl, "http://emulator.invalid");
-  const path = url.pathname;
+  // Route on the raw path (as a server sees it): no dot-segment normalisation, so an encoded
+  // "%2E" or "%2F" inside a segment stays inside it.
+  const path = rawUrl.startsWith("/") ? rawUrl.split("?")[0].split("#")[0] : url.pathname;
   const isControl = path === "/__emulator" || path.startsWith("/__emulator/");
   setCors(res);
   res.setHeader("Server", "dps-cost-emulator");
@@ -520,17 +442,27 @@ async function handle(state, req, res) {
     method,
     path,
     query: redactedQuery(url),
+    queryString: redactedQueryString(rawUrl),
     status: null,
     auth: authKind(req.headers.authorization),
     fault: false,
+    faultKind: null,
+    dropped: false,
   };
-  res.on("finish", () => {
-    entry.status = res.statusCode;
-    if (!isControl) {
-      state.requests.push(entry);
-      if (state.requests.length > MAX_REQUEST_LOG) state.requests.splice(0, state.requests.length - MAX_REQUEST_LOG);
-    }
-    state.logger?.(`${method} ${path} ${res.statusCode} ${Date.now() - started}ms${entry.fault ? " (fault)" : ""}`);
+  if (!isControl) {
+    // Logged on arrival (so dropped and in-flight requests are visible too); `status` is the
+    // status actually written, set when the head is written.
+    state.requests.push(entry);
+    if (state.requests.length > MAX_REQUEST_LOG) state.requests.splice(0, state.requests.length - MAX_REQUEST_LOG);
+  }
+  const writeHead = res.writeHead;
+  res.writeHead = function recordStatus(status, ...rest) {
+    entry.status = status;
+    return writeHead.call(this, status, ...rest);
+  };
+  res.on("close", () => {
+    const flags = `${entry.fault ? " (fault)" : ""}${entry.dropped ? " (dropped)" : ""}`;
+    state.logger?.(`${method} ${path} ${entry.status ?? "-"} ${Date.now() - started}ms${flags}`);
   });
 
   const body = await readBody(req, MAX_INGEST_BYTES);
@@ -540,16 +472,49 @@ async function handle(state, req, res) {
     return sendEmpty(res, 204, { "Access-Control-Max-Age": "600" });
   }
 
+  let mode = null;
   if (!isControl) {
     const fault = takeFault(state, method, path);
     if (fault) {
       entry.fault = true;
+      entry.faultId = fault.id;
+      entry.faultKind = fault.kind;
       if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
       if (fault.expireTokens) state.tokens.expireAll();
+      if (fault.dropConnection) {
+        entry.dropped = true;
+        req.socket.destroy();
+        return;
+      }
       if (fault.status !== null) return sendFault(ctx, fault);
+      if (fault.malformed) mode = "malformed";
+      if (fault.dropAfterProcessing) mode = "dropAfterProcessing";
     }
   }
 
+  if (mode === null) return dispatch(ctx);
+
+  let text;
+  if (mode === "malformed" && method !== "GET" && method !== "HEAD") {
+    // Writes are not processed under `malformed` (use dropAfterProcessing for that).
+    text = "";
+  } else {
+    const captured = await captureResponse(res, () => dispatch(ctx));
+    entry.handledStatus = captured.status;
+    if (mode === "dropAfterProcessing") {
+      entry.dropped = true;
+      req.socket.destroy();
+      return;
+    }
+    text = captured.body.toString("utf8");
+  }
+  const truncated = truncateJson(text);
+  res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(truncated) });
+  res.end(truncated);
+}
+
+function dispatch(ctx) {
+  const { res, method, path, body } = ctx;
   for (const route of ROUTES) {
     const m = route.re.exec(path);
     if (!m) continue;

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { request as httpRequest } from "node:http";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -211,7 +212,7 @@ describe("token endpoint", () => {
     ["wrong secret", (e) => accountFields(e, 0, { client_secret: `${e.config.accounts[0].clientId}.${"0".repeat(64)}` }), /Invalid client: wrong client secret/],
     ["secret of another client", (e) => accountFields(e, 0, { client_secret: e.config.accounts[1].clientSecret }), /Invalid client/],
     ["unknown client", (e) => accountFields(e, 0, { client_id: "dt0s02.NOSUCH", client_secret: "dt0s02.NOSUCH.abc" }), /unknown OAuth client 'dt0s02.NOSUCH'/],
-    ["missing scope", (e) => accountFields(e, 0, { scope: "account-uac-read storage:events:write account-uac-write" }), /OAuth client is missing following scopes \[storage:events:write account-uac-write\]$/],
+    ["missing scope", (e) => accountFields(e, 1, { scope: "account-uac-read storage:events:write account-uac-write" }), /OAuth client is missing following scopes \[storage:events:write account-uac-write\]$/],
     ["bad resource", (e) => accountFields(e, 0, { resource: `urn:dtaccount:${B}` }), /Invalid resource/],
     ["malformed resource", (e) => accountFields(e, 0, { resource: A }), /Invalid resource/],
     ["missing grant_type", (e) => accountFields(e, 0, { grant_type: "" }), /Missing required parameter 'grant_type'/],
@@ -835,9 +836,9 @@ describe("routing, CORS, request log", () => {
     assert.equal(res.text.trim(), "emulator: no route for GET /sub/v2/accounts/x/unknown");
     const doubleSlash = await get(emu, "//sso/oauth2/token");
     assert.equal(doubleSlash.text.trim(), "emulator: no route for GET //sso/oauth2/token");
-    const forecast = await get(emu, `/sub/v2/accounts/${A}/subscriptions/forecast`, tokenA);
-    assert.equal(forecast.status, 404);
-    assert.match(forecast.text, /emulator: no route for GET/);
+    const notifications = await get(emu, `/v2/accounts/${A}/notifications`, tokenA);
+    assert.equal(notifications.status, 404);
+    assert.match(notifications.text, /emulator: no route for GET/);
     const del = await fetch(`${emu.url}/sub/v2/accounts/${A}/subscriptions`, { method: "DELETE" });
     assert.equal(del.status, 405);
     assert.equal(del.headers.get("allow"), "GET, OPTIONS");
@@ -903,6 +904,856 @@ describe("credential vault", () => {
     });
     assert.equal(apiTok.status, 401);
     assert.equal((await get(emu, `/platform/classic/environment-api/v2/credentials/${id}/details`, "bogus")).status, 401);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// v2 of the emulator: usage, v3 per-environment paging, deprecated v2, forecast, events, rate
+// cards, cost allocation, allow lists, environments v1, new faults, request log, large profile.
+
+const SCOPE_ALL = "account-uac-read account-uac-write account-env-read";
+
+async function call(e, method, path, { token, json, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  let payload = body;
+  if (json !== undefined) {
+    h["Content-Type"] = "application/json";
+    payload = JSON.stringify(json);
+  }
+  const res = await fetch(`${e.url}${path}`, { method, headers: h, body: payload });
+  const text = await res.text();
+  let parsed;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json: parsed };
+}
+
+function qs(params) {
+  return new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null)).toString();
+}
+
+function assertAccountError(res, status, message) {
+  assert.equal(res.status, status, res.text);
+  assert.equal(res.json.error, true);
+  assert.equal(res.json.payload, null);
+  assert.equal(typeof res.json.message, "string");
+  if (message) assert.match(res.json.message, message);
+}
+
+/** Follow a v3 query through every page (the full query re-sent each time). */
+async function allV3Pages(e, token, account, sub, kind, params) {
+  const pages = [];
+  let key = null;
+  for (let i = 0; i < 1000; i++) {
+    const res = await get(e, `/sub/v3/accounts/${account}/subscriptions/${sub}/environments/${kind}?${qs({ ...params, "page-key": key })}`, token);
+    assert.equal(res.status, 200, res.text);
+    pages.push(res.json);
+    key = res.json.nextPageKey;
+    if (key === null) return pages;
+    assert.equal(typeof key, "string");
+  }
+  throw new Error("too many pages");
+}
+
+/** Follow a cost-allocation query (page-key alone after the first page). */
+async function allAllocationPages(e, token, sub, params) {
+  const pages = [];
+  let res = await get(e, `/v1/subscriptions/${sub}/cost-allocation?${qs(params)}`, token);
+  for (let i = 0; i < 1000; i++) {
+    assert.equal(res.status, 200, res.text);
+    pages.push(res.json);
+    if (res.json.nextPageKey === undefined || res.json.nextPageKey === null) return pages;
+    res = await get(e, `/v1/subscriptions/${sub}/cost-allocation?${qs({ "page-key": res.json.nextPageKey })}`, token);
+  }
+  throw new Error("too many pages");
+}
+
+const dayIso = (ms) => new Date(ms).toISOString().slice(0, 10);
+const TODAY_MS = Date.parse("2026-11-23T00:00:00Z");
+const WINDOW = { startTime: "2026-10-19T00:00:00Z", endTime: "2026-11-23T00:00:00Z" }; // 35 days, to yesterday
+
+describe("v2 API: scopes and config", () => {
+  let rw;
+  before(async () => {
+    rw = await accountToken(emu, 0, { scope: SCOPE_ALL });
+  });
+
+  test("config lists each client's granted scopes, the profile and the v2 mode", () => {
+    assert.deepEqual(emu.config.accounts[0].scopes, ["account-uac-read", "account-uac-write", "account-env-read"]);
+    assert.deepEqual(emu.config.accounts[1].scopes, ["account-uac-read", "account-env-read"]);
+    assert.equal(emu.config.profile, "default");
+    assert.equal(emu.config.v2EnvironmentEndpoints, "removed");
+  });
+
+  test("A's client gets all three scopes; B's client cannot get account-uac-write", async () => {
+    const fields = accountFields(emu, 0);
+    delete fields.scope;
+    assert.equal((await requestToken(emu, fields)).body.scope, SCOPE_ALL);
+    const b = await requestToken(emu, accountFields(emu, 1, { scope: "account-uac-read account-uac-write" }));
+    assert.equal(b.status, 400);
+    assert.match(b.body.error_description, /missing following scopes \[account-uac-write\]/);
+  });
+
+  test("every route enforces its scope with a 403 account error", async () => {
+    const envOnly = await accountToken(emu, 0, { scope: "account-env-read" });
+    const uacOnly = await accountToken(emu, 0, { scope: "account-uac-read" });
+    const s = subA.uuid;
+    const uacRead = [
+      `/sub/v2/accounts/${A}/subscriptions/${s}/usage`,
+      `/sub/v3/accounts/${A}/subscriptions/${s}/environments/cost?${qs(WINDOW)}`,
+      `/sub/v3/accounts/${A}/subscriptions/${s}/environments/usage?${qs(WINDOW)}`,
+      `/sub/v2/accounts/${A}/subscriptions/forecast`,
+      `/sub/v2/accounts/${A}/subscriptions/events`,
+      `/sub/v1/accounts/${A}/rate-cards`,
+      `/v1/subscriptions/${s}/cost-allocation?field=COSTCENTER&environment-id=abc12345`,
+      `/v1/accounts/${A}/settings/costcenters`,
+      `/v1/accounts/${A}/settings/products`,
+    ];
+    for (const path of uacRead) {
+      assertAccountError(await get(emu, path, envOnly), 403, /account-uac-read/);
+      assert.equal((await get(emu, path, rw)).status, 200, path);
+    }
+    assertAccountError(await get(emu, `/env/v1/accounts/${A}/environments`, uacOnly), 403, /account-env-read/);
+    assert.equal((await get(emu, `/env/v1/accounts/${A}/environments`, envOnly)).status, 200);
+    const body = { values: [{ key: "scope-test" }] };
+    for (const [method, path, json] of [
+      ["POST", `/v1/accounts/${A}/settings/costcenters`, body],
+      ["PUT", `/v1/accounts/${A}/settings/products`, body],
+      ["DELETE", `/v1/accounts/${A}/settings/costcenters/finance`, undefined],
+    ]) {
+      assertAccountError(await call(emu, method, path, { token: uacOnly, json }), 403, /account-uac-write/);
+    }
+    const tokB = await accountToken(emu, 1);
+    assertAccountError(await call(emu, "POST", `/v1/accounts/${B}/settings/costcenters`, { token: tokB, json: body }), 403, /account-uac-write/);
+    assert.equal((await get(emu, `/v1/accounts/${B}/settings/costcenters`, tokB)).status, 200);
+    // The usual account rules apply too: other account → 401, no token → 401.
+    assertAccountError(await get(emu, `/sub/v2/accounts/${B}/subscriptions/forecast`, rw), 401, /No valid session/);
+    assertAccountError(await get(emu, `/sub/v1/accounts/${A}/rate-cards`), 401);
+  });
+});
+
+describe("v2 API: usage", () => {
+  let tok;
+  before(async () => {
+    tok = await accountToken(emu, 0);
+  });
+
+  test("one record per capability per day; usage × rate-card price = /cost per day", async () => {
+    const usage = await get(emu, `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}/usage`, tok);
+    assert.equal(usage.status, 200);
+    assert.deepEqual(Object.keys(usage.json), ["data", "lastModifiedTime"]);
+    assert.equal(usage.json.lastModifiedTime, "2026-11-23T06:00:00.000Z");
+    const rec = usage.json.data[0];
+    assert.deepEqual(Object.keys(rec), ["capabilityKey", "capabilityName", "startTime", "endTime", "value", "unitMeasure"]);
+    const cost = (await get(emu, `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}/cost`, tok)).json.data;
+    assert.equal(usage.json.data.length, cost.length * 8);
+    const cards = (await get(emu, `/sub/v1/accounts/${A}/rate-cards`, tok)).json;
+    const card = cards.find((c) => c.startTime === subA.startTime);
+    const price = Object.fromEntries(card.capabilities.map((c) => [c.key, Number(c.price)]));
+    const unit = Object.fromEntries(card.capabilities.map((c) => [c.key, c.quotedUnitOfMeasure]));
+    const perDay = new Map();
+    for (const r of usage.json.data) {
+      assert.equal(r.unitMeasure, unit[r.capabilityKey]);
+      assert.ok(r.value > 0);
+      perDay.set(r.startTime, (perDay.get(r.startTime) ?? 0) + r.value * price[r.capabilityKey]);
+    }
+    for (const c of cost) assert.ok(close(perDay.get(c.startTime), c.value, 1e-9), `${c.startTime}: ${perDay.get(c.startTime)} vs ${c.value}`);
+  });
+
+  test("filters: environmentIds and capabilityKeys; clusterIds matches nothing on SaaS; unknown → 400", async () => {
+    const base = `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}/usage`;
+    const all = (await get(emu, `${base}?capabilityKeys=FULLSTACK_MONITORING`, tok)).json.data;
+    const prod = (await get(emu, `${base}?capabilityKeys=FULLSTACK_MONITORING&environmentIds=abc12345`, tok)).json.data;
+    const stag = (await get(emu, `${base}?capabilityKeys=FULLSTACK_MONITORING&environmentIds=def67890`, tok)).json.data;
+    assert.ok(all.every((r) => r.capabilityKey === "FULLSTACK_MONITORING"));
+    all.forEach((r, i) => assert.ok(close(r.value, prod[i].value + stag[i].value, 1e-12)));
+    assert.deepEqual((await get(emu, `${base}?clusterIds=c1`, tok)).json.data, []);
+    assert.deepEqual((await get(emu, `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}/cost?clusterIds=c1`, tok)).json.data, []);
+    assertAccountError(await get(emu, `${base}?environmentIds=nope`, tok), 400, /environmentIds/);
+    assertAccountError(await get(emu, `${base}?capabilityKeys=NOPE`, tok), 400, /capabilityKeys/);
+  });
+});
+
+describe("v3 per-environment cost and usage", () => {
+  let tok;
+  const path = (kind, sub = subA.uuid, acct = A) => `/sub/v3/accounts/${acct}/subscriptions/${sub}/environments/${kind}`;
+  before(async () => {
+    tok = await accountToken(emu, 0);
+  });
+
+  test("first page: default page size 20, grouped by environment, opaque base64 nextPageKey", async () => {
+    const res = await get(emu, `${path("cost")}?${qs(WINDOW)}`, tok);
+    assert.equal(res.status, 200);
+    assert.deepEqual(Object.keys(res.json), ["data", "lastModifiedTime", "nextPageKey"]);
+    const group = res.json.data[0];
+    assert.deepEqual(Object.keys(group), ["clusterId", "environmentId", "cost"]);
+    assert.equal(group.clusterId, null);
+    assert.equal(group.environmentId, "abc12345");
+    assert.equal(res.json.data.reduce((n, g) => n + g.cost.length, 0), 20);
+    assert.deepEqual(Object.keys(group.cost[0]), ["startTime", "endTime", "value", "currencyCode", "capabilityKey", "capabilityName", "bookingDate"]);
+    assert.equal(group.cost[0].startTime, "2026-10-19T00:00:00.000Z");
+    assert.equal(group.cost[0].currencyCode, "USD");
+    assert.match(res.json.nextPageKey, /^[A-Za-z0-9+/]+={0,2}$/);
+    const usage = await get(emu, `${path("usage")}?${qs(WINDOW)}`, tok);
+    assert.deepEqual(Object.keys(usage.json.data[0]), ["clusterId", "environmentId", "usage"]);
+    assert.deepEqual(Object.keys(usage.json.data[0].usage[0]), ["capabilityKey", "capabilityName", "startTime", "endTime", "value", "unitMeasure"]);
+  });
+
+  test("all pages (full query re-sent) = every env × capability × day once; sums equal /cost per day", async () => {
+    const pages = await allV3Pages(emu, tok, A, subA.uuid, "cost", { ...WINDOW, "page-size": 50 });
+    const seen = new Set();
+    const perDay = new Map();
+    const envsPerPage = pages.map((p) => p.data.map((g) => g.environmentId));
+    for (const p of pages) {
+      for (const g of p.data) {
+        for (const r of g.cost) {
+          const id = `${g.environmentId}|${r.capabilityKey}|${r.startTime}`;
+          assert.ok(!seen.has(id), `duplicate ${id}`);
+          seen.add(id);
+          perDay.set(r.startTime, (perDay.get(r.startTime) ?? 0) + r.value);
+        }
+      }
+    }
+    assert.equal(seen.size, 2 * 35 * 8);
+    assert.equal(pages.length, Math.ceil(560 / 50));
+    assert.equal(pages.at(-1).nextPageKey, null);
+    // One environment recurs across pages (the page boundary falls inside its records).
+    assert.ok(envsPerPage.some((envs, i) => i > 0 && envs[0] === envsPerPage[i - 1].at(-1)), JSON.stringify(envsPerPage));
+    const cost = (await get(emu, `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}/cost`, tok)).json.data;
+    const inWindow = cost.filter((c) => Date.parse(c.startTime) >= Date.parse(WINDOW.startTime));
+    assert.equal(inWindow.length, 35);
+    for (const c of inWindow) assert.ok(close(perDay.get(c.startTime), c.value, 1e-12), c.startTime);
+    // Another page size gives the same records.
+    const small = await allV3Pages(emu, tok, A, subA.uuid, "cost", { ...WINDOW, "page-size": 7 });
+    const flat = (ps) => ps.flatMap((p) => p.data.flatMap((g) => g.cost.map((r) => `${g.environmentId}|${r.capabilityKey}|${r.startTime}|${r.value}`)));
+    assert.deepEqual(flat(small).sort(), flat(pages).sort());
+  });
+
+  test("usage pages sum over environments to the v2 usage; cost = usage × price per record", async () => {
+    const window = { startTime: "2026-11-10T00:00:00Z", endTime: "2026-11-13T00:00:00Z", "page-size": 50 };
+    const usagePages = await allV3Pages(emu, tok, A, subA.uuid, "usage", window);
+    const costPages = await allV3Pages(emu, tok, A, subA.uuid, "cost", window);
+    const price = Object.fromEntries((await get(emu, `/sub/v1/accounts/${A}/rate-cards`, tok)).json.at(-1).capabilities.map((c) => [c.key, Number(c.price)]));
+    const costOf = new Map(costPages.flatMap((p) => p.data.flatMap((g) => g.cost.map((r) => [`${g.environmentId}|${r.capabilityKey}|${r.startTime}`, r.value]))));
+    const sum = new Map();
+    for (const g of usagePages.flatMap((p) => p.data)) {
+      for (const r of g.usage) {
+        assert.ok(close(r.value * price[r.capabilityKey], costOf.get(`${g.environmentId}|${r.capabilityKey}|${r.startTime}`), 1e-12));
+        const k = `${r.capabilityKey}|${r.startTime}`;
+        sum.set(k, (sum.get(k) ?? 0) + r.value);
+      }
+    }
+    const v2 = (await get(emu, `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}/usage`, tok)).json.data;
+    const matched = v2.filter((r) => sum.has(`${r.capabilityKey}|${r.startTime}`));
+    assert.equal(matched.length, 3 * 8);
+    for (const r of matched) assert.ok(close(sum.get(`${r.capabilityKey}|${r.startTime}`), r.value, 1e-12));
+  });
+
+  test("page-size: > 50, < 1 or not a number → 400; 50 is fine", async () => {
+    for (const size of ["51", "0", "-1", "ten"]) {
+      assertAccountError(await get(emu, `${path("cost")}?${qs({ ...WINDOW, "page-size": size })}`, tok), 400, /page-size/);
+    }
+    const ok = await get(emu, `${path("cost")}?${qs({ ...WINDOW, "page-size": 50 })}`, tok);
+    assert.equal(ok.json.data.reduce((n, g) => n + g.cost.length, 0), 50);
+  });
+
+  test("startTime/endTime required — also with a page-key (the full query must be re-sent)", async () => {
+    assertAccountError(await get(emu, `${path("cost")}?${qs({ endTime: WINDOW.endTime })}`, tok), 400, /^'startTime' must be provided$/);
+    assertAccountError(await get(emu, `${path("cost")}?${qs({ startTime: WINDOW.startTime })}`, tok), 400, /^'endTime' must be provided$/);
+    const first = await get(emu, `${path("cost")}?${qs(WINDOW)}`, tok);
+    const key = first.json.nextPageKey;
+    assertAccountError(await get(emu, `${path("cost")}?${qs({ "page-key": key })}`, tok), 400, /^'endTime' must be provided$/);
+    assertAccountError(await get(emu, `${path("cost")}?${qs({ "page-key": key, endTime: WINDOW.endTime })}`, tok), 400, /^'startTime' must be provided$/);
+    assert.equal((await get(emu, `${path("cost")}?${qs({ ...WINDOW, "page-key": key })}`, tok)).status, 200);
+    assertAccountError(await get(emu, `${path("cost")}?startTime=2026-10-19T00:00:00&endTime=${WINDOW.endTime}`, tok), 400, /startTime.*ISO-8601/);
+    assertAccountError(await get(emu, `${path("cost")}?startTime=${WINDOW.endTime}&endTime=${WINDOW.startTime}`, tok), 400, /endTime/);
+  });
+
+  test("a page-key is bound to its query: changed window, filter, page size or kind → 400; garbage → 400", async () => {
+    const q = { ...WINDOW, environmentIds: "abc12345", "page-size": 10 };
+    const key = (await get(emu, `${path("cost")}?${qs(q)}`, tok)).json.nextPageKey;
+    assert.equal((await get(emu, `${path("cost")}?${qs({ ...q, "page-key": key })}`, tok)).status, 200);
+    for (const changed of [
+      { ...q, startTime: "2026-10-20T00:00:00Z" },
+      { ...q, endTime: "2026-11-22T00:00:00Z" },
+      { ...q, environmentIds: "def67890" },
+      { ...q, capabilityKeys: "COMPUTE" },
+      { ...q, "page-size": 11 },
+    ]) {
+      assertAccountError(await get(emu, `${path("cost")}?${qs({ ...changed, "page-key": key })}`, tok), 400, /page-key does not match the query/);
+    }
+    assertAccountError(await get(emu, `${path("usage")}?${qs({ ...q, "page-key": key })}`, tok), 400, /page-key does not match the query/);
+    const tampered = `${key.slice(0, 10)}${key[10] === "A" ? "B" : "A"}${key.slice(11)}`;
+    for (const bad of ["garbage", "eyJ9", tampered, `${key}x`]) {
+      assertAccountError(await get(emu, `${path("cost")}?${qs({ ...q, "page-key": bad })}`, tok), 400, /page-key/);
+    }
+  });
+
+  test("windows: startTime inclusive, endTime exclusive, clipped to the data; empty window → no pages", async () => {
+    const records = async (startTime, endTime) =>
+      (await allV3Pages(emu, tok, A, subA.uuid, "cost", { startTime, endTime, "page-size": 50, capabilityKeys: "COMPUTE" }))
+        .flatMap((p) => p.data.flatMap((g) => g.cost.map((r) => `${g.environmentId} ${r.startTime.slice(0, 10)}`)));
+    assert.deepEqual(await records("2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"), ["abc12345 2026-11-01", "def67890 2026-11-01"]);
+    assert.deepEqual(await records("2026-11-01T00:00:01Z", "2026-11-02T00:00:01Z"), ["abc12345 2026-11-02", "def67890 2026-11-02"]);
+    assert.deepEqual(await records("2026-11-20T00:00:00Z", "2027-01-01T00:00:00Z"), [
+      "abc12345 2026-11-20", "abc12345 2026-11-21", "abc12345 2026-11-22",
+      "def67890 2026-11-20", "def67890 2026-11-21", "def67890 2026-11-22",
+    ]);
+    const before = await get(emu, `${path("cost")}?${qs({ startTime: "2020-01-01T00:00:00Z", endTime: "2020-02-01T00:00:00Z" })}`, tok);
+    assert.deepEqual([before.json.data, before.json.nextPageKey], [[], null]);
+    // The B account uses second-precision timestamps here too.
+    const tokB = await accountToken(emu, 1);
+    const b = await get(emu, `${path("cost", subB.uuid, B)}?${qs(WINDOW)}`, tokB);
+    assert.equal(b.json.data[0].cost[0].startTime, "2026-10-19T00:00:00Z");
+    assert.equal(b.json.data[0].cost[0].currencyCode, "EUR");
+  });
+
+  test("filters as on v2: environmentIds, capabilityKeys, clusterIds (nothing on SaaS); unknown → 400", async () => {
+    const pages = await allV3Pages(emu, tok, A, subA.uuid, "cost", { ...WINDOW, environmentIds: "def67890", capabilityKeys: "COMPUTE,EVENTS_INGEST", "page-size": 50 });
+    const recs = pages.flatMap((p) => p.data.flatMap((g) => g.cost.map((r) => [g.environmentId, r.capabilityKey])));
+    assert.equal(recs.length, 70);
+    assert.ok(recs.every(([env, cap]) => env === "def67890" && ["COMPUTE", "EVENTS_INGEST"].includes(cap)));
+    const cluster = await get(emu, `${path("cost")}?${qs({ ...WINDOW, clusterIds: "x" })}`, tok);
+    assert.deepEqual([cluster.json.data, cluster.json.nextPageKey], [[], null]);
+    assertAccountError(await get(emu, `${path("cost")}?${qs({ ...WINDOW, environmentIds: "zzz" })}`, tok), 400, /environmentIds/);
+  });
+});
+
+describe("deprecated v2 per-environment endpoints", () => {
+  test("410 Gone by default (before authentication), naming the v3 successor", async () => {
+    for (const kind of ["cost", "usage"]) {
+      const res = await get(emu, `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}/environments/${kind}`);
+      assert.equal(res.status, 410);
+      assert.deepEqual(res.json, {
+        error: true,
+        message: `This endpoint was removed on 2027-01-11. Use /sub/v3/accounts/{accountUuid}/subscriptions/{subscriptionUuid}/environments/${kind} instead.`,
+        payload: null,
+      });
+    }
+  });
+
+  test("v2EnvironmentEndpoints: 'deprecated' → 200 unpaged with Deprecation, Sunset and Link headers", async () => {
+    const dep = await startEmulator({ now: NOW, v2EnvironmentEndpoints: "deprecated" });
+    try {
+      assert.equal(dep.config.v2EnvironmentEndpoints, "deprecated");
+      const tok = await accountToken(dep, 0);
+      const p = (kind) => `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}/environments/${kind}?${qs(WINDOW)}`;
+      const res = await get(dep, p("cost"), tok);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("deprecation"), "@1781481600");
+      assert.equal(res.headers.get("sunset"), "Mon, 11 Jan 2027 00:00:00 GMT");
+      assert.equal(res.headers.get("link"), `<${dep.url}/sub/v3/accounts/${A}/subscriptions/${subA.uuid}/environments/cost>; rel="successor-version"`);
+      assert.deepEqual(Object.keys(res.json), ["data", "lastModifiedTime"]);
+      assert.deepEqual(res.json.data.map((g) => Object.keys(g)), [["environmentId", "cost"], ["environmentId", "cost"]]);
+      const v3 = await allV3Pages(dep, tok, A, subA.uuid, "cost", { ...WINDOW, "page-size": 50 });
+      const flat = (groups) => groups.flatMap((g) => g.cost.map((r) => JSON.stringify([g.environmentId, r]))).sort();
+      assert.deepEqual(flat(res.json.data), flat(v3.flatMap((pg) => pg.data)));
+      const usage = await get(dep, p("usage"), tok);
+      assert.equal(usage.status, 200);
+      assert.ok(usage.json.data[0].usage.length > 0);
+      assert.match(usage.headers.get("link"), /environments\/usage>; rel="successor-version"$/);
+      assert.equal((await get(dep, p("cost"))).status, 401);
+    } finally {
+      await dep.close();
+    }
+    await assert.rejects(startEmulator({ now: NOW, v2EnvironmentEndpoints: "maybe" }), /v2EnvironmentEndpoints/);
+  });
+});
+
+describe("forecast, events, rate cards", () => {
+  let tok;
+  before(async () => {
+    tok = await accountToken(emu, 0);
+  });
+
+  test("forecast: trailing-28-day run rate to the commitment end, ±8 % band, budget date from the data", async () => {
+    const res = await get(emu, `/sub/v2/accounts/${A}/subscriptions/forecast`, tok);
+    assert.equal(res.status, 200);
+    const f = res.json;
+    assert.deepEqual(Object.keys(f), ["forecastMedian", "forecastLower", "forecastUpper", "budget", "forecastBudgetPct", "forecastBudgetDate", "forecastCreatedAt"]);
+    const details = (await get(emu, `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}`, tok)).json;
+    assert.equal(f.budget, details.budget.total);
+    const cost = sortByStart((await get(emu, `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}/cost`, tok)).json.data);
+    const rate = cost.slice(-28).reduce((s, c) => s + c.value, 0) / 28;
+    const remaining = (Date.parse(`${details.endTime}T00:00:00Z`) - TODAY_MS) / DAY + 1;
+    const used = details.budget.used;
+    assert.ok(Math.abs(f.forecastMedian - (used + rate * remaining)) < 0.02, `${f.forecastMedian} vs ${used + rate * remaining}`);
+    assert.ok(Math.abs(f.forecastUpper - f.forecastMedian - 0.08 * rate * remaining) < 0.02);
+    assert.ok(Math.abs(f.forecastMedian - f.forecastLower - 0.08 * rate * remaining) < 0.02);
+    assert.ok(Math.abs(f.forecastBudgetPct - (f.forecastMedian / f.budget) * 100) < 0.01);
+    assert.ok(f.forecastMedian > f.budget, "the growth makes the forecast overrun the budget");
+    const crossing = Math.ceil((f.budget - used) / rate) - 1;
+    assert.equal(f.forecastBudgetDate, dayIso(TODAY_MS + crossing * DAY));
+    assert.ok(f.forecastBudgetDate < details.endTime);
+    assert.equal(f.forecastCreatedAt, "2026-11-23T06:00:00.000Z");
+    assert.equal((await get(emu, `/sub/v2/accounts/${B}/subscriptions/forecast`, await accountToken(emu, 1))).json.forecastCreatedAt, "2026-11-23T06:00:00Z");
+  });
+
+  test("events: a handful of budget, forecast and cost events; eventType and time filters", async () => {
+    const base = `/sub/v2/accounts/${A}/subscriptions/events`;
+    const all = await get(emu, base, tok);
+    assert.equal(all.status, 200);
+    assert.ok(Array.isArray(all.json));
+    assert.ok(all.json.length >= 5 && all.json.length <= 60, String(all.json.length));
+    for (const ev of all.json) {
+      assert.deepEqual(Object.keys(ev), ["environmentUuid", "capability", "date", "createdAt", "severity", "message", "eventType", "notificationLevel"]);
+      assert.match(ev.date, /^\d{4}-\d{2}-\d{2}$/);
+      assert.ok(Date.parse(ev.createdAt) <= Date.parse(NOW));
+      assert.ok(["INFO", "WARNING", "CRITICAL"].includes(ev.severity));
+    }
+    const types = new Set(all.json.map((e) => e.eventType));
+    assert.deepEqual([...types].sort(), ["budget", "cost", "forecast"]);
+    const budget = all.json.filter((e) => e.eventType === "budget");
+    assert.ok(budget.some((e) => /50%/.test(e.message) && e.date >= subA.startTime), "active term crossed 50 %");
+    assert.ok(!budget.some((e) => /75%/.test(e.message) && e.date >= subA.startTime), "active term is ~60 % used");
+    assert.ok(all.json.filter((e) => e.eventType === "cost").every((e) => ["abc12345", "def67890"].includes(e.environmentUuid) && e.capability));
+    assert.ok(all.json.some((e) => e.eventType === "forecast" && /Forecast exceeds 100%/.test(e.message)));
+    for (const type of ["cost", "forecast", "budget"]) {
+      const only = (await get(emu, `${base}?eventType=${type}`, tok)).json;
+      assert.deepEqual(only, all.json.filter((e) => e.eventType === type));
+    }
+    const windowed = (await get(emu, `${base}?startTime=2026-10-01T00:00:00Z&endTime=2026-11-01T00:00:00Z`, tok)).json;
+    assert.deepEqual(windowed, all.json.filter((e) => e.date >= "2026-10-01" && e.date < "2026-11-01"));
+    assertAccountError(await get(emu, `${base}?eventType=spend`, tok), 400, /eventType/);
+    assertAccountError(await get(emu, `${base}?startTime=yesterday`, tok), 400, /startTime/);
+  });
+
+  test("rate cards: one per regular term, prices as strings, capabilities of the subscription", async () => {
+    const res = await get(emu, `/sub/v1/accounts/${A}/rate-cards`, tok);
+    assert.equal(res.status, 200);
+    assert.equal(res.json.length, 2);
+    const [expired, active] = res.json;
+    assert.deepEqual(Object.keys(active), ["quoteNumber", "startTime", "endTime", "currencyCode", "capabilities"]);
+    assert.deepEqual([active.startTime, active.endTime, active.currencyCode], [subA.startTime, subA.endTime, "USD"]);
+    assert.ok(expired.endTime < active.startTime);
+    assert.notEqual(expired.quoteNumber, active.quoteNumber);
+    const details = (await get(emu, `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}`, tok)).json;
+    assert.deepEqual(active.capabilities.map((c) => c.key), details.capabilities.map((c) => c.key));
+    for (const c of active.capabilities) {
+      assert.deepEqual(Object.keys(c), ["key", "name", "quotedPrice", "quotedUnitOfMeasure", "price", "startTime", "endTime", "deploymentType"]);
+      assert.equal(typeof c.price, "string");
+      assert.equal(typeof c.quotedPrice, "string");
+      assert.match(c.price, /^\d+\.\d+$/);
+      assert.ok(Number(c.price) <= Number(c.quotedPrice));
+      assert.equal(c.deploymentType, "SAAS");
+    }
+    assert.ok(active.capabilities.some((c) => c.price === "0.0035"));
+    const b = (await get(emu, `/sub/v1/accounts/${B}/rate-cards`, await accountToken(emu, 1))).json;
+    assert.ok(b.every((card) => card.currencyCode === "EUR"));
+  });
+});
+
+describe("cost allocation", () => {
+  let tok;
+  const base = () => `/v1/subscriptions/${subA.uuid}/cost-allocation`;
+  before(async () => {
+    tok = await accountToken(emu, 0);
+  });
+
+  test("first page: records, nextPageKey, environmentId, field; page-size 100 by default", async () => {
+    const res = await get(emu, `${base()}?field=COSTCENTER&environment-id=abc12345`, tok);
+    assert.equal(res.status, 200);
+    assert.deepEqual(Object.keys(res.json), ["records", "nextPageKey", "environmentId", "field"]);
+    assert.equal(res.json.records.length, 100);
+    assert.deepEqual(Object.keys(res.json.records[0]), ["date", "capability", "key", "costs", "usage"]);
+    assert.equal(res.json.records[0].date, subA.startTime);
+    assert.deepEqual([res.json.environmentId, res.json.field], ["abc12345", "COSTCENTER"]);
+    assert.match(res.json.nextPageKey, /^[A-Za-z0-9+/]+={0,2}$/);
+  });
+
+  test("splits over 3–4 allow-listed keys plus unallocated sum to the v3 per-environment cost", async () => {
+    const v3 = await allV3Pages(emu, tok, A, subA.uuid, "cost", { startTime: "2026-11-10T00:00:00Z", endTime: "2026-11-17T00:00:00Z", "page-size": 50 });
+    const v3usage = await allV3Pages(emu, tok, A, subA.uuid, "usage", { startTime: "2026-11-10T00:00:00Z", endTime: "2026-11-17T00:00:00Z", "page-size": 50 });
+    const want = new Map(v3.flatMap((p) => p.data.flatMap((g) => g.cost.map((r) => [`${g.environmentId}|${r.startTime.slice(0, 10)}|${r.capabilityKey}`, r.value]))));
+    const wantUsage = new Map(v3usage.flatMap((p) => p.data.flatMap((g) => g.usage.map((r) => [`${g.environmentId}|${r.startTime.slice(0, 10)}|${r.capabilityKey}`, r.value]))));
+    const seeds = {
+      COSTCENTER: ["department-A", "department-B", "platform-team", "finance", "R&D"],
+      PRODUCT: ["Web Shop", "Mobile App", "Payments API", "Search"],
+    };
+    for (const field of ["COSTCENTER", "PRODUCT"]) {
+      for (const env of ["abc12345", "def67890"]) {
+        const pages = await allAllocationPages(emu, tok, subA.uuid, { field, "environment-id": env, from: "2026-11-10", to: "2026-11-16" });
+        assert.ok(pages.length >= 2, "several pages");
+        assert.ok(!("nextPageKey" in pages.at(-1)), "the last page has no nextPageKey");
+        assert.ok(pages.every((p) => p.environmentId === env && p.field === field));
+        const records = pages.flatMap((p) => p.records);
+        const keys = new Set(records.map((r) => r.key).filter((k) => k !== null));
+        assert.ok(keys.size >= 3 && keys.size <= 4, [...keys].join());
+        for (const k of keys) assert.ok(seeds[field].includes(k), k);
+        const sums = new Map();
+        const usage = new Map();
+        for (const r of records) {
+          const id = `${env}|${r.date}|${r.capability}`;
+          sums.set(id, (sums.get(id) ?? 0) + r.costs);
+          usage.set(id, (usage.get(id) ?? 0) + r.usage);
+          if (["LOG_MANAGEMENT_QUERY", "COMPUTE"].includes(r.capability)) assert.equal(r.key, null, "query and AppEngine costs are not allocated");
+          assert.ok(r.costs >= 0);
+        }
+        assert.equal(sums.size, 7 * 8);
+        for (const [id, v] of sums) {
+          assert.ok(close(v, want.get(id), 1e-9), `${id}: ${v} vs ${want.get(id)}`);
+          assert.ok(close(usage.get(id), wantUsage.get(id), 1e-9), id);
+        }
+        const unallocated = records.filter((r) => r.key === null && r.capability === "FULLSTACK_MONITORING");
+        assert.ok(unallocated.every((r) => r.costs > 0), "an unallocated share exists");
+      }
+    }
+  });
+
+  test("from/to are inclusive dates; no data in the last 24 h", async () => {
+    const one = await allAllocationPages(emu, tok, subA.uuid, { field: "PRODUCT", "environment-id": "abc12345", from: "2026-11-01", to: "2026-11-01" });
+    assert.deepEqual([...new Set(one.flatMap((p) => p.records.map((r) => r.date)))], ["2026-11-01"]);
+    const recent = await allAllocationPages(emu, tok, subA.uuid, { field: "PRODUCT", "environment-id": "abc12345", from: "2026-11-18", to: "2026-11-23", "page-size": 500 });
+    const dates = [...new Set(recent.flatMap((p) => p.records.map((r) => r.date)))];
+    assert.deepEqual(dates, ["2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"], "yesterday (2026-11-22) is not reported yet");
+  });
+
+  test("page-key must be sent alone; parameters validated", async () => {
+    const first = await get(emu, `${base()}?${qs({ field: "COSTCENTER", "environment-id": "abc12345", "page-size": 10 })}`, tok);
+    const key = first.json.nextPageKey;
+    const next = await get(emu, `${base()}?${qs({ "page-key": key })}`, tok);
+    assert.equal(next.status, 200);
+    assert.equal(next.json.records.length, 10);
+    assert.notDeepEqual(next.json.records, first.json.records);
+    for (const extra of [{ field: "COSTCENTER" }, { "environment-id": "abc12345" }, { "page-size": 10 }, { from: "2026-01-01" }, { foo: "bar" }]) {
+      assertAccountError(await get(emu, `${base()}?${qs({ "page-key": key, ...extra })}`, tok), 400, /page-key/);
+    }
+    assertAccountError(await get(emu, `${base()}?${qs({ "page-key": "bm9wZQ==" })}`, tok), 400, /page-key/);
+    assertAccountError(await get(emu, `/v1/subscriptions/${subA.uuid.replace(/^5/, "6")}/cost-allocation?${qs({ "page-key": key })}`, tok), 404);
+    const expired = (await get(emu, `/sub/v2/accounts/${A}/subscriptions`, tok)).json.data.find((s) => s.status === "EXPIRED");
+    assertAccountError(await get(emu, `/v1/subscriptions/${expired.uuid}/cost-allocation?${qs({ "page-key": key })}`, tok), 400, /does not match/);
+    const bad = [
+      [{ "environment-id": "abc12345" }, /'field' must be provided/],
+      [{ field: "COSTCENTER" }, /'environment-id' must be provided/],
+      [{ field: "TEAM", "environment-id": "abc12345" }, /field/],
+      [{ field: "COSTCENTER", "environment-id": "nope" }, /environment-id/],
+      [{ field: "COSTCENTER", "environment-id": "abc12345", "page-size": 501 }, /page-size/],
+      [{ field: "COSTCENTER", "environment-id": "abc12345", "page-size": 0 }, /page-size/],
+      [{ field: "COSTCENTER", "environment-id": "abc12345", from: "2026-11-31" }, /from/],
+      [{ field: "COSTCENTER", "environment-id": "abc12345", to: "20261101" }, /to/],
+      [{ field: "COSTCENTER", "environment-id": "abc12345", from: "2026-11-02", to: "2026-11-01" }, /from/],
+    ];
+    for (const [params, message] of bad) assertAccountError(await get(emu, `${base()}?${qs(params)}`, tok), 400, message);
+    const max = await get(emu, `${base()}?${qs({ field: "COSTCENTER", "environment-id": "abc12345", "page-size": 500 })}`, tok);
+    assert.equal(max.json.records.length, 500);
+  });
+
+  test("the token's account must own the subscription: other account → 404, unbound → 403, none → 401", async () => {
+    const q = `?${qs({ field: "COSTCENTER", "environment-id": "ghi13579" })}`;
+    assertAccountError(await get(emu, `/v1/subscriptions/${subB.uuid}/cost-allocation${q}`, tok), 404, /Cannot get requested resource/);
+    assert.equal((await get(emu, `/v1/subscriptions/${subB.uuid}/cost-allocation${q}`, await accountToken(emu, 1))).status, 200);
+    const fields = accountFields(emu, 0);
+    delete fields.resource;
+    const unbound = (await requestToken(emu, fields)).body.access_token;
+    assertAccountError(await get(emu, `/v1/subscriptions/${subA.uuid}/cost-allocation${q}`, unbound), 403, /resource=urn:dtaccount/);
+    assertAccountError(await get(emu, `/v1/subscriptions/${subA.uuid}/cost-allocation${q}`), 401, /No valid session/);
+    assertAccountError(await get(emu, `/v1/subscriptions/not-a-uuid/cost-allocation${q}`, tok), 400, /subscription-uuid/);
+  });
+});
+
+describe("environments v1", () => {
+  test("tenantResources and managementZoneResources", async () => {
+    const tok = await accountToken(emu, 0);
+    const res = await get(emu, `/env/v1/accounts/${A}/environments`, tok);
+    assert.equal(res.status, 200);
+    assert.deepEqual(Object.keys(res.json), ["tenantResources", "managementZoneResources"]);
+    assert.deepEqual(res.json.tenantResources, [{ name: "Production", id: "abc12345" }, { name: "Staging", id: "def67890" }]);
+    assert.ok(res.json.managementZoneResources.length >= 2);
+    for (const mz of res.json.managementZoneResources) {
+      assert.deepEqual(Object.keys(mz), ["parent", "name", "id"]);
+      assert.ok(["abc12345", "def67890"].includes(mz.parent));
+      assert.match(mz.id, /^-?\d+$/);
+    }
+    assert.equal((await get(emu, `/env/v2/accounts/${A}/environments`, tok)).json.data.length, 2);
+  });
+});
+
+describe("allow lists (cost centers, products)", () => {
+  let rw;
+  const cc = `/v1/accounts/${A}/settings/costcenters`;
+  const pr = `/v1/accounts/${A}/settings/products`;
+  const list = async (path) => {
+    const keys = [];
+    for (let page = 1; page < 100; page++) {
+      const res = await get(emu, `${path}?page=${page}&page-size=7`, rw);
+      assert.equal(res.status, 200, res.text);
+      keys.push(...res.json.records.map((r) => r.key));
+      if (!res.json.hasNextPage) return keys;
+    }
+    throw new Error("too many pages");
+  };
+  const values = (keys) => ({ values: keys.map((key) => ({ key })) });
+  before(async () => {
+    rw = await accountToken(emu, 0, { scope: SCOPE_ALL });
+  });
+  after(async () => {
+    await call(emu, "PUT", cc, { token: rw, json: values(["department-A", "department-B", "platform-team", "finance", "R&D"]) });
+    await call(emu, "PUT", pr, { token: rw, json: values(["Web Shop", "Mobile App", "Payments API", "Search"]) });
+  });
+
+  test("GET: seeded values, 1-based pages, hasNextPage; default page-size 20; bad paging → 400", async () => {
+    const res = await get(emu, cc, rw);
+    assert.deepEqual(res.json, { records: ["department-A", "department-B", "platform-team", "finance", "R&D"].map((key) => ({ key })), hasNextPage: false });
+    assert.deepEqual(await get(emu, `${cc}?page=1&page-size=2`, rw).then((r) => r.json), { records: [{ key: "department-A" }, { key: "department-B" }], hasNextPage: true });
+    assert.deepEqual(await get(emu, `${cc}?page=3&page-size=2`, rw).then((r) => r.json), { records: [{ key: "R&D" }], hasNextPage: false });
+    assert.deepEqual(await get(emu, `${cc}?page=9&page-size=2`, rw).then((r) => r.json), { records: [], hasNextPage: false });
+    assert.deepEqual((await get(emu, pr, rw)).json.records.map((r) => r.key), ["Web Shop", "Mobile App", "Payments API", "Search"]);
+    const tokB = await accountToken(emu, 1);
+    assert.ok((await get(emu, `/v1/accounts/${B}/settings/costcenters`, tokB)).json.records.some((r) => r.key === "Kundenservice München"));
+    for (const q of ["page=0", "page=-1", "page=x", "page-size=0", "page-size=501"]) assertAccountError(await get(emu, `${cc}?${q}`, rw), 400, /page/);
+    await call(emu, "PUT", pr, { token: rw, json: values(Array.from({ length: 45 }, (_, i) => `p-${i}`)) });
+    const page = (await get(emu, pr, rw)).json;
+    assert.deepEqual([page.records.length, page.hasNextPage], [20, true]);
+  });
+
+  test("POST adds (204); duplicates with existing keys or within the body → 400 and nothing is added", async () => {
+    await call(emu, "PUT", cc, { token: rw, json: values(["department-A", "finance"]) });
+    const add = await call(emu, "POST", cc, { token: rw, json: values(["marketing", "sre"]) });
+    assert.equal(add.status, 204);
+    assert.equal(add.text, "");
+    assert.deepEqual(await list(cc), ["department-A", "finance", "marketing", "sre"]);
+    assertAccountError(await call(emu, "POST", cc, { token: rw, json: values(["new-1", "finance"]) }), 400, /'finance' already exists/);
+    assertAccountError(await call(emu, "POST", cc, { token: rw, json: values(["new-2", "new-2"]) }), 400, /duplicate.*'new-2'/);
+    assert.deepEqual(await list(cc), ["department-A", "finance", "marketing", "sre"]);
+    assertAccountError(await call(emu, "POST", cc, { token: rw, body: "{nope", headers: { "Content-Type": "application/json" } }), 400, /Malformed JSON/);
+    assertAccountError(await call(emu, "POST", cc, { token: rw, json: { keys: ["x"] } }), 400, /values/);
+    assertAccountError(await call(emu, "POST", cc, { token: rw, json: values([""]) }), 400, /empty/);
+    assertAccountError(await call(emu, "POST", cc, { token: rw, json: values(["x".repeat(257)]) }), 400, /256/);
+    assert.equal((await call(emu, "POST", cc, { token: rw, json: values(["y".repeat(256)]) })).status, 204);
+  });
+
+  test("PUT replaces all (204); duplicates in the body → 400; at most 250 values (PUT and POST)", async () => {
+    assert.equal((await call(emu, "PUT", cc, { token: rw, json: values(["a", "b"]) })).status, 204);
+    assert.deepEqual(await list(cc), ["a", "b"]);
+    assertAccountError(await call(emu, "PUT", cc, { token: rw, json: values(["c", "d", "c"]) }), 400, /duplicate.*'c'/);
+    assert.deepEqual(await list(cc), ["a", "b"]);
+    const many = (n, prefix = "cc") => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+    assertAccountError(await call(emu, "PUT", cc, { token: rw, json: values(many(251)) }), 400, /at most 250/);
+    assert.equal((await call(emu, "PUT", cc, { token: rw, json: values(many(250)) })).status, 204);
+    assert.equal((await list(cc)).length, 250);
+    assertAccountError(await call(emu, "POST", cc, { token: rw, json: values(["one-more"]) }), 400, /at most 250.*251/);
+    assert.equal((await call(emu, "PUT", cc, { token: rw, json: values(many(249)) })).status, 204);
+    assertAccountError(await call(emu, "POST", cc, { token: rw, json: values(["x1", "x2"]) }), 400, /at most 250/);
+    assert.equal((await call(emu, "POST", cc, { token: rw, json: values(["x1"]) })).status, 204);
+    assert.equal((await call(emu, "PUT", cc, { token: rw, json: values([]) })).status, 204);
+    assert.deepEqual(await list(cc), []);
+  });
+
+  test("DELETE percent-decodes hostile keys; unknown key → 404; empty or too long → 400", async () => {
+    const hostile = ["a b", "x/y", "what?", "#hash", "100%", "50%25", "a+b", "Zürich €", "日本語", "emoji 🚀", "&=;", "'\"<>", " lead", "R&D"];
+    assert.equal((await call(emu, "PUT", pr, { token: rw, json: values(hostile) })).status, 204);
+    assert.deepEqual(await list(pr), hostile);
+    for (const key of hostile) {
+      const res = await call(emu, "DELETE", `${pr}/${encodeURIComponent(key)}`, { token: rw });
+      assert.equal(res.status, 204, `${key}: ${res.text}`);
+    }
+    assert.deepEqual(await list(pr), []);
+    assertAccountError(await call(emu, "DELETE", `${pr}/${encodeURIComponent("never-there")}`, { token: rw }), 404, /'never-there' does not exist in the product field/);
+    assertAccountError(await call(emu, "DELETE", `${pr}/`, { token: rw }), 400, /empty/);
+    assertAccountError(await call(emu, "DELETE", `${pr}/${"k".repeat(257)}`, { token: rw }), 400, /256/);
+    assertAccountError(await call(emu, "DELETE", `${pr}/%E0%A4%A`, { token: rw }), 400, /percent-encoding/);
+    const get405 = await get(emu, `${pr}/x`, rw);
+    assert.equal(get405.status, 405);
+    // "." and ".." cannot go through fetch (URL parsing removes dot segments, even encoded ones);
+    // the emulator routes on the raw path, so a raw client can delete them.
+    assert.equal((await call(emu, "PUT", pr, { token: rw, json: values([".", ".."]) })).status, 204);
+    for (const raw of ["%2E", "%2E%2E"]) {
+      const status = await new Promise((resolve, reject) => {
+        const opts = { host: "127.0.0.1", port: emu.port, path: `${pr}/${raw}`, method: "DELETE", headers: { Authorization: `Bearer ${rw}` } };
+        const r = httpRequest(opts, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        });
+        r.on("error", reject);
+        r.end();
+      });
+      assert.equal(status, 204, raw);
+    }
+    assert.deepEqual(await list(pr), []);
+  });
+});
+
+describe("faults (v2) and the request log", () => {
+  let tok;
+  before(async () => {
+    await clearControl(emu);
+    tok = await accountToken(emu, 0);
+  });
+  after(async () => {
+    await clearControl(emu);
+  });
+
+  test("afterCalls lets n matching calls pass, then applies `times` times", async () => {
+    await clearControl(emu);
+    const added = await addFault(emu, { method: "GET", path: "/subscriptions$", status: 503, afterCalls: 2, times: 2 });
+    assert.equal(added.status, 201);
+    assert.equal(added.json.faults[0].afterCalls, 2);
+    const path = `/sub/v2/accounts/${A}/subscriptions`;
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await get(emu, path, tok)).status);
+    assert.deepEqual(statuses, [200, 200, 503, 503, 200]);
+    const log = (await get(emu, "/__emulator/requests")).json;
+    assert.deepEqual(log.map((r) => [r.status, r.fault, r.faultKind]), [
+      [200, false, null], [200, false, null], [503, true, "status"], [503, true, "status"], [200, false, null],
+    ]);
+  });
+
+  test("dropConnection destroys the socket without a response; the log still records it", async () => {
+    await clearControl(emu);
+    await addFault(emu, { path: "/forecast$", dropConnection: true });
+    await assert.rejects(fetch(`${emu.url}/sub/v2/accounts/${A}/subscriptions/forecast`, { headers: { Authorization: `Bearer ${tok}` } }));
+    assert.equal((await get(emu, `/sub/v2/accounts/${A}/subscriptions/forecast`, tok)).status, 200);
+    const log = (await get(emu, "/__emulator/requests")).json;
+    assert.equal(log.length, 2);
+    assert.deepEqual([log[0].status, log[0].fault, log[0].faultKind, log[0].dropped], [null, true, "dropConnection", true]);
+    assert.equal(log[1].dropped, false);
+  });
+
+  test("malformed: 200 application/json with the real body truncated", async () => {
+    await clearControl(emu);
+    const path = `/sub/v2/accounts/${A}/subscriptions/${subA.uuid}`;
+    const real = await get(emu, path, tok);
+    await addFault(emu, { method: "GET", path: "/subscriptions/[^/]+$", malformed: true });
+    const bad = await get(emu, path, tok);
+    assert.equal(bad.status, 200);
+    assert.equal(bad.headers.get("content-type"), "application/json");
+    assert.equal(bad.json, undefined, "not parseable");
+    assert.ok(bad.text.length > 0 && real.text.startsWith(bad.text));
+    await addFault(emu, { path: "bizevents/ingest$", malformed: true });
+    const ing = await postEvents(emu, ingestPath, [{ a: 1 }], `Api-Token ${emu.config.ingest.apiToken}`);
+    assert.equal(ing.status, 200);
+    assert.throws(() => JSON.parse(ing.text));
+    assert.equal((await storedEvents(emu)).events.length, 0, "malformed writes are not processed");
+  });
+
+  test("dropAfterProcessing: the ingest is stored, then the socket is destroyed", async () => {
+    await clearControl(emu);
+    await addFault(emu, { method: "POST", path: "bizevents/ingest$", dropAfterProcessing: true });
+    const events = [{ "event.id": "drop-1", "event.type": "t" }, { "event.id": "drop-2", "event.type": "t" }];
+    const token = await ingestToken(emu);
+    await assert.rejects(
+      fetch(`${emu.url}${ingestPath}`, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify(events) }),
+    );
+    const stored = (await storedEvents(emu)).events;
+    assert.deepEqual(stored.map((e) => e["event.id"]), ["drop-1", "drop-2"]);
+    const log = (await get(emu, "/__emulator/requests")).json.filter((r) => r.path === ingestPath);
+    assert.equal(log.length, 1);
+    assert.deepEqual([log[0].status, log[0].handledStatus, log[0].dropped, log[0].faultKind], [null, 202, true, "dropAfterProcessing"]);
+  });
+
+  test("Retry-After as an HTTP date with retryAfterDate", async () => {
+    await clearControl(emu);
+    await addFault(emu, { path: "/rate-cards$", status: 429, retryAfter: 3, retryAfterDate: true });
+    const before = Date.now();
+    const res = await get(emu, `/sub/v1/accounts/${A}/rate-cards`, tok);
+    assert.equal(res.status, 429);
+    const header = res.headers.get("retry-after");
+    assert.match(header, /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+    const at = Date.parse(header);
+    assert.ok(at >= before + 2000 && at <= Date.now() + 4000, `${header}`);
+  });
+
+  test("invalid new fault specs → 400", async () => {
+    for (const spec of [
+      { path: "x", status: 500, dropConnection: true },
+      { path: "x", malformed: true, dropAfterProcessing: true },
+      { path: "x", status: 500, afterCalls: -1 },
+      { path: "x", dropConnection: "yes" },
+      { path: "x", malformed: true, retryAfterDate: true },
+      { path: "x", delayMs: 10, body: "{}" },
+    ]) {
+      assert.equal((await addFault(emu, spec)).status, 400, JSON.stringify(spec));
+    }
+  });
+
+  test("request log: full query string with secret-looking values redacted; no credentials anywhere", async () => {
+    await clearControl(emu);
+    const jwtish = tok;
+    const q = `startTime=2026-11-01T00%3A00%3A00Z&endTime=2026-11-02T00:00:00Z&environmentIds=abc12345&environmentIds=def67890&client_secret=${encodeURIComponent(emu.config.accounts[0].clientSecret)}&x=${jwtish}&y=${emu.config.accounts[1].clientSecret}`;
+    await get(emu, `/sub/v3/accounts/${A}/subscriptions/${subA.uuid}/environments/cost?${q}`, tok);
+    const res = await get(emu, "/__emulator/requests");
+    const [entry] = res.json;
+    assert.equal(
+      entry.queryString,
+      "startTime=2026-11-01T00%3A00%3A00Z&endTime=2026-11-02T00:00:00Z&environmentIds=abc12345&environmentIds=def67890&client_secret=[redacted]&x=[redacted]&y=[redacted]",
+    );
+    assert.equal(entry.query.client_secret, "[redacted]");
+    assert.equal(entry.query.x, "[redacted]");
+    assert.equal(entry.auth, "Bearer");
+    for (const secret of [tok, emu.config.accounts[0].clientSecret, emu.config.accounts[1].clientSecret]) assert.ok(!res.text.includes(secret));
+  });
+});
+
+describe("large profile", () => {
+  test("20 accounts × 50 environments × 40 capabilities; a v3 page is cheap", async () => {
+    const rss0 = process.memoryUsage().rss;
+    const t0 = Date.now();
+    const big = await startEmulator({ now: NOW, profile: "large" });
+    try {
+      const started = Date.now() - t0;
+      const c = big.config;
+      assert.equal(c.profile, "large");
+      assert.equal(c.accounts.length, 20);
+      assert.deepEqual(c.accounts.map((a) => a.clientId), Array.from({ length: 20 }, (_, i) => `dt0s02.EMULRG${String(i + 1).padStart(2, "0")}`));
+      assert.equal(new Set(c.accounts.map((a) => a.accountUuid)).size, 20);
+      const envIds = new Set();
+      for (const a of c.accounts) {
+        assert.match(a.accountUuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        assert.match(a.clientSecret, new RegExp(`^${a.clientId.replace(".", "\\.")}\\.[0-9a-f]{64}$`));
+        assert.deepEqual(a.scopes, ["account-uac-read", "account-uac-write", "account-env-read"]);
+        assert.equal(a.environments.length, 50);
+        for (const e of a.environments) envIds.add(e.id);
+      }
+      assert.equal(envIds.size, 1000, "environment ids are unique");
+      assert.equal(Object.keys(c.credentialVault).length, 20);
+      // Deterministic identities.
+      const again = await startEmulator({ now: NOW, profile: "large" });
+      assert.deepEqual(again.config.accounts.map((a) => [a.accountUuid, a.environments]), c.accounts.map((a) => [a.accountUuid, a.environments]));
+      await again.close();
+
+      const acct = c.accounts[4];
+      const tok = await accountToken(big, 4);
+      const subs = (await get(big, `/sub/v2/accounts/${acct.accountUuid}/subscriptions`, tok)).json.data;
+      const active = subs.find((s) => s.status === "ACTIVE");
+      const t1 = Date.now();
+      const page = await get(
+        big,
+        `/sub/v3/accounts/${acct.accountUuid}/subscriptions/${active.uuid}/environments/cost?${qs({ ...WINDOW, "page-size": 50 })}`,
+        tok,
+      );
+      const firstPageMs = Date.now() - t1;
+      assert.equal(page.status, 200);
+      assert.equal(page.json.data.reduce((n, g) => n + g.cost.length, 0), 50);
+      assert.ok(page.json.nextPageKey);
+      const t2 = Date.now();
+      let key = page.json.nextPageKey;
+      for (let i = 0; i < 20; i++) {
+        const next = await get(big, `/sub/v3/accounts/${acct.accountUuid}/subscriptions/${active.uuid}/environments/cost?${qs({ ...WINDOW, "page-size": 50, "page-key": key })}`, tok);
+        assert.equal(next.status, 200);
+        key = next.json.nextPageKey;
+      }
+      const twentyPagesMs = Date.now() - t2;
+      const t3 = Date.now();
+      const details = (await get(big, `/sub/v2/accounts/${acct.accountUuid}/subscriptions/${active.uuid}`, tok)).json;
+      const detailsMs = Date.now() - t3;
+      assert.equal(details.capabilities.length, 40);
+      assert.ok(details.budget.used > 0 && details.budget.total > details.budget.used);
+      const alloc = await get(big, `/v1/subscriptions/${active.uuid}/cost-allocation?${qs({ field: "PRODUCT", "environment-id": acct.environments[7].id, "page-size": 500 })}`, tok);
+      assert.equal(alloc.json.records.length, 500);
+      const rssMb = (process.memoryUsage().rss - rss0) / 1e6;
+      // A 35-day window of this account has 50 × 35 × 40 = 70 000 records; nothing is materialised.
+      console.log(
+        `# large profile: start ${started} ms, first v3 page ${firstPageMs} ms, 20 more pages ${twentyPagesMs} ms, ` +
+          `subscription details (budget over 765 days × 2000 series) ${detailsMs} ms, RSS growth ${rssMb.toFixed(1)} MB`,
+      );
+    } finally {
+      await big.close();
+    }
+    await assert.rejects(startEmulator({ now: NOW, profile: "huge" }), /profile/);
   });
 });
 
