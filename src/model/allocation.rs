@@ -1,0 +1,54 @@
+//! Cost allocation: the breakdown by cost center / product, and the allow lists.
+
+use serde::{Deserialize, Serialize};
+
+/// One day × capability × key. `key: null` is the unallocated share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocationRecord {
+    pub date: String,
+    #[serde(default)]
+    pub capability: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    pub costs: f64,
+    #[serde(default)]
+    pub usage: Option<f64>,
+}
+
+/// The reference types `records` as `string[]`; a record that is a JSON string holding an
+/// object is accepted too.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawAllocationRecord {
+    Object(AllocationRecord),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocationPage {
+    #[serde(default)]
+    pub records: Option<Vec<RawAllocationRecord>>,
+    #[serde(default)]
+    pub next_page_key: Option<String>,
+    #[serde(default)]
+    pub environment_id: Option<String>,
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+/// A cost-center or product allow-list entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyPage {
+    #[serde(default)]
+    pub records: Option<Vec<KeyRecord>>,
+    #[serde(default)]
+    pub has_next_page: Option<bool>,
+}
