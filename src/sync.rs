@@ -5,15 +5,24 @@
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
+use crate::api::allocation::{AllocationField, AllocationQuery};
 use crate::api::cost::CostFilter;
+use crate::api::paging::Cursor;
+use crate::api::usage::{EnvMetric, EnvQuery, MAX_V3_PAGE_SIZE};
 use crate::api::{fetch_token, AccountApi, Endpoints};
 use crate::auth::{Credentials, Secret, SCOPE_EVENTS_WRITE};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::events::bizevents::{build_bizevents, Bizevent};
-use crate::events::ingest::{ingest_report, IngestAuth, IngestReport, IngestTarget, PreparedEvent};
+use crate::events::bizevents::{
+    allocation_event, cost_booked_event, environment_cost_event, environment_usage_event,
+    forecast_event, subscription_status_event, Bizevent, EventContext,
+};
+use crate::events::ingest::{
+    BatchSender, FailedBatch, IngestAuth, IngestReport, IngestTarget, PreparedEvent,
+};
 use crate::http::{HttpClient, RetryOptions, RetryPolicy};
 use crate::model::subscription::SubscriptionDetails;
+use crate::model::usage::{EnvCostRecord, UsageRecord};
 use crate::money::Amount;
 use crate::process::cost_to_date::cost_to_date;
 use crate::time::{format_date, ms_per_day, parse_timestamp_ms};
@@ -77,7 +86,41 @@ pub struct SyncOptions {
     /// Retry and timeout overrides.
     #[serde(default)]
     pub retry: Option<RetryOptions>,
+    /// Days re-read and re-sent every run (1..=400, default 35): restated bookings replace old
+    /// values under the same `event.id`.
+    #[serde(default)]
+    pub window_days: Option<u32>,
+    /// Send `dps.cost2.booked` for every booked day, not only the window (a first run's backfill).
+    #[serde(default)]
+    pub full_history: Option<bool>,
+    /// Which event families beyond the two seed-003 kinds (all on by default).
+    #[serde(default)]
+    pub include: Option<IncludeOptions>,
 }
+
+/// Event families to build; `dps.subscription.status` and `dps.cost2.booked` are always built.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct IncludeOptions {
+    pub environment_cost: bool,
+    pub environment_usage: bool,
+    pub forecast: bool,
+    pub allocation: bool,
+}
+
+impl Default for IncludeOptions {
+    fn default() -> Self {
+        IncludeOptions {
+            environment_cost: true,
+            environment_usage: true,
+            forecast: true,
+            allocation: true,
+        }
+    }
+}
+
+/// Days re-read every run by default.
+pub const DEFAULT_WINDOW_DAYS: u32 = 35;
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -109,6 +152,9 @@ pub struct SyncConfig {
     pub now_ms: Option<i64>,
     pub concurrency: usize,
     pub retry: RetryPolicy,
+    pub window_days: u32,
+    pub full_history: bool,
+    pub include: IncludeOptions,
 }
 
 impl SyncOptions {
@@ -174,7 +220,14 @@ impl SyncOptions {
             return Err(Error::invalid("concurrency", "must be 1..=16"));
         }
         let retry = self.retry.unwrap_or_default().policy()?;
+        let window_days = self.window_days.unwrap_or(DEFAULT_WINDOW_DAYS);
+        if !(1..=400).contains(&window_days) {
+            return Err(Error::invalid("windowDays", "must be 1..=400"));
+        }
         Ok(SyncConfig {
+            window_days,
+            full_history: self.full_history.unwrap_or(false),
+            include: self.include.unwrap_or_default(),
             retry,
             concurrency,
             accounts,
@@ -310,6 +363,32 @@ pub struct AccountSummary {
     pub first_day: Option<String>,
     pub last_day: Option<String>,
     pub cost_to_date: f64,
+    /// Events built per family.
+    pub events: EventCounts,
+    /// Families that could not be fetched (the others were still sent).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FamilyError>,
+}
+
+/// Events built per family for one account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventCounts {
+    pub subscription_status: usize,
+    pub cost_booked: usize,
+    pub environment_cost: usize,
+    pub environment_usage: usize,
+    pub forecast: usize,
+    pub allocation: usize,
+}
+
+/// A failed event family of one account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FamilyError {
+    pub family: &'static str,
+    #[serde(flatten)]
+    pub error: ErrorInfo,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -333,18 +412,83 @@ pub struct SyncSummary {
     pub events: EventsSummary,
 }
 
-/// One account's summary and events.
-type AccountData = (AccountSummary, Vec<Bizevent>);
+/// Serializes and hands one event to the sender; counts it per family.
+async fn emit<C: HttpClient, K: Clock + ?Sized>(
+    sender: &mut BatchSender<'_, C, K>,
+    event: Bizevent,
+) -> Result<()> {
+    let prepared = PreparedEvent::from_serialize(Some(event.id()), &event)?;
+    sender.push(prepared).await;
+    Ok(())
+}
 
-/// Fetches one account's data and builds its events.
+/// Everything one account contributes: fetched page by page and sent as it comes, so memory
+/// holds one page and one batch, whatever the account's size.
 async fn sync_account<C: HttpClient>(
     http: &C,
     clock: &dyn Clock,
     cfg: &SyncConfig,
     account: &AccountConfig,
     now_ms: i64,
-    retry: RetryPolicy,
-) -> Result<(AccountSummary, Vec<Bizevent>)> {
+    target: Option<&IngestTarget>,
+) -> (AccountSummary, IngestReport) {
+    let name = account
+        .name
+        .clone()
+        .unwrap_or_else(|| account.creds.account_uuid.clone());
+    let mut summary = AccountSummary {
+        account_uuid: account.creds.account_uuid.clone(),
+        name: name.clone(),
+        ok: true,
+        error: None,
+        subscription: None,
+        cost_days: 0,
+        first_day: None,
+        last_day: None,
+        cost_to_date: 0.0,
+        events: EventCounts::default(),
+        errors: Vec::new(),
+    };
+    let mut sender = BatchSender::new(http, clock, target, cfg.retry);
+    if let Err(e) = account_events(
+        http,
+        clock,
+        cfg,
+        account,
+        &name,
+        now_ms,
+        &mut sender,
+        &mut summary,
+    )
+    .await
+    {
+        summary.ok = false;
+        summary.error = Some(ErrorInfo::from(&e));
+    }
+    if !summary.errors.is_empty() {
+        summary.ok = false;
+    }
+    let mut report = sender.finish().await;
+    for r in &mut report.rejected {
+        r.account_uuid = Some(account.creds.account_uuid.clone());
+    }
+    for f in &mut report.failed {
+        f.account_uuid = Some(account.creds.account_uuid.clone());
+    }
+    (summary, report)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn account_events<C: HttpClient>(
+    http: &C,
+    clock: &dyn Clock,
+    cfg: &SyncConfig,
+    account: &AccountConfig,
+    name: &str,
+    now_ms: i64,
+    sender: &mut BatchSender<'_, C, dyn Clock + '_>,
+    summary: &mut AccountSummary,
+) -> Result<()> {
     let api = AccountApi::new(
         http,
         clock,
@@ -352,12 +496,34 @@ async fn sync_account<C: HttpClient>(
         account.creds.clone(),
         None,
     )
-    .with_retry(retry);
+    .with_retry(cfg.retry);
     let sub_uuid = match &account.subscription_uuid {
         Some(s) => s.clone(),
         None => api.active_subscription().await?.uuid,
     };
     let details = api.subscription(&sub_uuid).await?;
+    summary.subscription = Some(SubscriptionSummary::of(&details));
+    let ctx = EventContext {
+        account_uuid: account.creds.account_uuid.clone(),
+        account_name: name.to_string(),
+        subscription_uuid: details.uuid.clone(),
+    };
+    let today = now_ms.div_euclid(ms_per_day());
+    let window_start_ms = (today - i64::from(cfg.window_days)) * ms_per_day();
+    let window_end_ms = today * ms_per_day();
+
+    // The two seed-003 kinds: the subscription snapshot and the booked days (cost-to-date over
+    // the whole history; events for the window unless a backfill is asked for).
+    emit(
+        sender,
+        Bizevent::SubscriptionStatus(subscription_status_event(
+            &details,
+            &ctx.account_uuid,
+            now_ms,
+        )),
+    )
+    .await?;
+    summary.events.subscription_status += 1;
     let costs =
         cost_to_date(api.daily_cost(&sub_uuid, &cfg.filter).await?).map_err(|e| match e {
             Error::InvalidInput { field, message } => {
@@ -365,27 +531,174 @@ async fn sync_account<C: HttpClient>(
             }
             other => other,
         })?;
-    let name = account
-        .name
-        .clone()
-        .unwrap_or_else(|| account.creds.account_uuid.clone());
-    let events = build_bizevents(&details, &account.creds.account_uuid, &name, &costs, now_ms);
-    let day = |s: Option<&String>| {
-        s.and_then(|s| parse_timestamp_ms(s))
-            .map(|ms| format_date(ms.div_euclid(ms_per_day())))
+    let day = |s: &str| parse_timestamp_ms(s).map(|ms| format_date(ms.div_euclid(ms_per_day())));
+    summary.cost_days = costs.len();
+    summary.first_day = costs.first().and_then(|c| day(&c.record.start_time));
+    summary.last_day = costs.last().and_then(|c| day(&c.record.start_time));
+    summary.cost_to_date = costs.last().map_or(0.0, |c| c.cost_to_date);
+    for c in &costs {
+        let in_window =
+            parse_timestamp_ms(&c.record.start_time).is_some_and(|ms| ms >= window_start_ms);
+        if cfg.full_history || in_window {
+            emit(
+                sender,
+                Bizevent::CostBooked(cost_booked_event(
+                    c,
+                    &ctx.subscription_uuid,
+                    &ctx.account_uuid,
+                    name,
+                )),
+            )
+            .await?;
+            summary.events.cost_booked += 1;
+        }
+    }
+    drop(costs);
+
+    // Per environment, capability and day, page by page (v3).
+    let mut environments: Vec<String> = Vec::new();
+    let query = EnvQuery {
+        start_ms: window_start_ms,
+        end_ms: window_end_ms,
+        filter: cfg.filter.clone(),
+        page_size: MAX_V3_PAGE_SIZE,
     };
-    let summary = AccountSummary {
-        account_uuid: account.creds.account_uuid.clone(),
-        name,
-        ok: true,
-        error: None,
-        subscription: Some(SubscriptionSummary::of(&details)),
-        cost_days: costs.len(),
-        first_day: day(costs.first().map(|c| &c.record.start_time)),
-        last_day: day(costs.last().map(|c| &c.record.start_time)),
-        cost_to_date: costs.last().map_or(0.0, |c| c.cost_to_date),
-    };
-    Ok((summary, events))
+    if cfg.include.environment_cost {
+        let outcome = env_pages::<_, EnvCostRecord>(
+            &api,
+            EnvMetric::Cost,
+            &sub_uuid,
+            &query,
+            |env, cluster, r, lm| {
+                if !environments.iter().any(|e| e == env) {
+                    environments.push(env.to_string());
+                }
+                Bizevent::Environment(environment_cost_event(&ctx, env, cluster, r, lm))
+            },
+            sender,
+            &mut summary.events.environment_cost,
+        )
+        .await;
+        record(summary, "environmentCost", outcome);
+    }
+    if cfg.include.environment_usage {
+        let outcome = env_pages::<_, UsageRecord>(
+            &api,
+            EnvMetric::Usage,
+            &sub_uuid,
+            &query,
+            |env, cluster, r, lm| {
+                if !environments.iter().any(|e| e == env) {
+                    environments.push(env.to_string());
+                }
+                Bizevent::Environment(environment_usage_event(&ctx, env, cluster, r, lm))
+            },
+            sender,
+            &mut summary.events.environment_usage,
+        )
+        .await;
+        record(summary, "environmentUsage", outcome);
+    }
+    if cfg.include.forecast {
+        let outcome = async {
+            let f = api.forecast().await?;
+            emit(sender, Bizevent::Forecast(forecast_event(&ctx, &f, now_ms))).await
+        }
+        .await;
+        if outcome.is_ok() {
+            summary.events.forecast += 1;
+        }
+        record(summary, "forecast", outcome);
+    }
+    if cfg.include.allocation && !environments.is_empty() {
+        let (from, to) = (
+            format_date(today - i64::from(cfg.window_days)),
+            format_date(today - 1),
+        );
+        let outcome = async {
+            for env in &environments {
+                for field in [AllocationField::Costcenter, AllocationField::Product] {
+                    let q = AllocationQuery {
+                        field,
+                        environment_id: env.clone(),
+                        from: Some(from.clone()),
+                        to: Some(to.clone()),
+                        page_size: None,
+                    };
+                    let mut cursor = Cursor::new();
+                    while !cursor.is_done() {
+                        let page = api
+                            .cost_allocation_page(&sub_uuid, &q, cursor.key())
+                            .await?;
+                        let empty = page.records.is_empty();
+                        for r in &page.records {
+                            emit(
+                                sender,
+                                Bizevent::Allocation(allocation_event(
+                                    &ctx,
+                                    env,
+                                    field.as_str(),
+                                    r,
+                                )),
+                            )
+                            .await?;
+                            summary.events.allocation += 1;
+                        }
+                        cursor.advance(if empty { None } else { page.next_page_key });
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        record(summary, "allocation", outcome);
+    }
+    Ok(())
+}
+
+fn record(summary: &mut AccountSummary, family: &'static str, outcome: Result<()>) {
+    if let Err(e) = outcome {
+        summary.errors.push(FamilyError {
+            family,
+            error: ErrorInfo::from(&e),
+        });
+    }
+}
+
+/// Follows every page of a v3 listing, turning each record into an event as it arrives.
+async fn env_pages<C: HttpClient, T: serde::de::DeserializeOwned>(
+    api: &AccountApi<&C, &dyn Clock>,
+    metric: EnvMetric,
+    sub_uuid: &str,
+    query: &EnvQuery,
+    mut to_event: impl FnMut(&str, Option<&str>, &T, Option<&str>) -> Bizevent,
+    sender: &mut BatchSender<'_, C, dyn Clock + '_>,
+    count: &mut usize,
+) -> Result<()> {
+    let mut cursor = Cursor::new();
+    while !cursor.is_done() {
+        let page = api
+            .environment_page::<T>(metric, sub_uuid, query, cursor.key())
+            .await?;
+        let empty = page.environments.iter().all(|e| e.records.is_empty());
+        for env in &page.environments {
+            for r in &env.records {
+                emit(
+                    sender,
+                    to_event(
+                        &env.environment_id,
+                        env.cluster_id.as_deref(),
+                        r,
+                        page.last_modified_time.as_deref(),
+                    ),
+                )
+                .await?;
+                *count += 1;
+            }
+        }
+        cursor.advance(if empty { None } else { page.next_page_key });
+    }
+    Ok(())
 }
 
 /// Runs the whole pipeline. Errors are returned only for an invalid configuration; everything
@@ -396,87 +709,73 @@ pub async fn run_sync<C: HttpClient>(
     cfg: &SyncConfig,
     retry: RetryPolicy,
 ) -> SyncSummary {
+    let cfg = &SyncConfig {
+        retry,
+        ..cfg.clone()
+    };
     let now_ms = cfg.now_ms.unwrap_or_else(|| clock.now_ms());
-    let mut accounts = Vec::with_capacity(cfg.accounts.len());
-    let mut prepared: Vec<PreparedEvent> = Vec::new();
-    let mut build_error: Option<ErrorInfo> = None;
-    let results: Vec<(&AccountConfig, Result<AccountData>)> = stream::iter(cfg.accounts.iter())
-        .map(|account| async move {
-            (
-                account,
-                sync_account(http, clock, cfg, account, now_ms, retry).await,
-            )
-        })
+    let dry_run = cfg.ingest.is_none();
+    let mut events = EventsSummary {
+        built: 0,
+        report: IngestReport::default(),
+        error: None,
+    };
+    // The ingest token first: without it nothing can be stored, and the run says so.
+    let target = match &cfg.ingest {
+        None => None,
+        Some((target, IngestAuthConfig::Ready(_))) => Some(target.clone()),
+        Some((target, IngestAuthConfig::Client { creds, scope })) => {
+            match fetch_token(http, clock, &cfg.endpoints.sso, creds, scope, cfg.retry).await {
+                Ok(t) => Some(IngestTarget {
+                    url: target.url.clone(),
+                    auth: IngestAuth::Bearer(t.token),
+                }),
+                Err(e) => {
+                    events.error = Some(ErrorInfo::from(&e));
+                    None
+                }
+            }
+        }
+    };
+    let results: Vec<(AccountSummary, IngestReport)> = stream::iter(cfg.accounts.iter())
+        .map(|account| sync_account(http, clock, cfg, account, now_ms, target.as_ref()))
         .buffered(cfg.concurrency)
         .collect()
         .await;
-    for (account, result) in results {
-        match result {
-            Ok((summary, events)) => {
-                for e in &events {
-                    match PreparedEvent::from_serialize(Some(e.id()), e) {
-                        Ok(p) => prepared.push(p),
-                        Err(err) => build_error = Some(ErrorInfo::from(&err)),
-                    }
-                }
-                accounts.push(summary);
-            }
-            Err(e) => accounts.push(AccountSummary {
-                account_uuid: account.creds.account_uuid.clone(),
-                name: account
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| account.creds.account_uuid.clone()),
-                ok: false,
-                error: Some(ErrorInfo::from(&e)),
-                subscription: None,
-                cost_days: 0,
-                first_day: None,
-                last_day: None,
-                cost_to_date: 0.0,
-            }),
-        }
+    let mut accounts = Vec::with_capacity(results.len());
+    for (summary, report) in results {
+        let e = &summary.events;
+        events.built += e.subscription_status
+            + e.cost_booked
+            + e.environment_cost
+            + e.environment_usage
+            + e.forecast
+            + e.allocation;
+        events.report.sent += report.sent;
+        events.report.accepted += report.accepted;
+        events.report.batches += report.batches;
+        events.report.retries += report.retries;
+        events.report.rejected.extend(report.rejected);
+        events.report.failed.extend(report.failed);
+        accounts.push(summary);
     }
-    let built = prepared.len();
-    let mut events = EventsSummary {
-        built,
-        report: IngestReport::default(),
-        error: build_error,
-    };
-    let dry_run = cfg.ingest.is_none();
-    if let Some((target, auth)) = &cfg.ingest {
-        if !prepared.is_empty() {
-            let target = match auth {
-                IngestAuthConfig::Ready(_) => Ok(target.clone()),
-                IngestAuthConfig::Client { creds, scope } => {
-                    fetch_token(http, clock, &cfg.endpoints.sso, creds, scope, retry)
-                        .await
-                        .map(|t| IngestTarget {
-                            url: target.url.clone(),
-                            auth: IngestAuth::Bearer(t.token),
-                        })
-                }
-            };
-            match target {
-                Ok(target) => {
-                    events.report = ingest_report(http, clock, &target, &prepared, retry).await
-                }
-                Err(e) => {
-                    events.report.sent = prepared.len();
-                    events
-                        .report
-                        .failed
-                        .push(crate::events::ingest::FailedBatch {
-                            first_index: 0,
-                            count: prepared.len(),
-                            code: e.code().to_string(),
-                            status: e.status(),
-                            message: e.to_string(),
-                        });
-                    events.error = Some(ErrorInfo::from(&e));
-                }
-            }
-        }
+    if !dry_run && target.is_none() {
+        // No ingest token: every built event is undelivered.
+        events.report.sent = events.built;
+        events.report.failed.push(FailedBatch {
+            first_index: 0,
+            count: events.built,
+            code: events
+                .error
+                .as_ref()
+                .map_or("INGEST_FAILED".to_string(), |e| e.code.clone()),
+            status: events.error.as_ref().and_then(|e| e.status),
+            message: events
+                .error
+                .as_ref()
+                .map_or(String::new(), |e| e.message.clone()),
+            account_uuid: None,
+        });
     }
     let ingest_ok = dry_run || events.report.is_complete();
     let ok = accounts.iter().all(|a| a.ok) && ingest_ok && events.error.is_none();

@@ -85,8 +85,15 @@ fn options(json: serde_json::Value) -> SyncOptions {
 fn one_account(ingest: serde_json::Value) -> SyncOptions {
     options(serde_json::json!({
         "accounts": [{ "accountUuid": ACC, "clientId": "dt0s02.CLIENTA", "clientSecret": SECRET, "name": "ACME Global" }],
-        "ssoUrl": SSO, "apiUrl": API, "now": NOW, "ingest": ingest
+        "ssoUrl": SSO, "apiUrl": API, "now": NOW, "ingest": ingest,
+        // the seed-003 kinds over the whole history: what these tests are about
+        "fullHistory": true, "include": seed_only()
     }))
+}
+
+/// Only the two seed-003 event kinds.
+fn seed_only() -> serde_json::Value {
+    serde_json::json!({ "environmentCost": false, "environmentUsage": false, "forecast": false, "allocation": false })
 }
 
 #[test]
@@ -507,7 +514,8 @@ fn one_failing_account_does_not_stop_the_others() {
             { "accountUuid": ACC, "clientId": "dt0s02.CLIENTA", "clientSecret": SECRET },
             { "accountUuid": ACC2, "clientId": "dt0s02.CLIENTB", "clientSecret": "dt0s02.CLIENTB.X" }
         ],
-        "ssoUrl": SSO, "apiUrl": API, "now": NOW, "ingest": { "url": INGEST, "apiToken": "dt0c01.TOKEN" }
+        "ssoUrl": SSO, "apiUrl": API, "now": NOW, "ingest": { "url": INGEST, "apiToken": "dt0c01.TOKEN" },
+        "fullHistory": true, "include": seed_only()
     }))
     .validate()
     .unwrap_or_else(|e| panic!("{e}"));
@@ -539,7 +547,7 @@ fn ingest_with_oauth_client_fetches_a_storage_events_write_token() {
     assert!(s.ok);
     let tokens = http.requests_to(SSO);
     assert_eq!(tokens.len(), 2);
-    assert!(tokens[1]
+    assert!(tokens[0]
         .body
         .as_deref()
         .unwrap_or("")
@@ -681,12 +689,13 @@ fn ingest_total_failures_are_errors_and_partial_failures_are_reported() {
     http.on(
         Method::Post,
         SSO,
+        // the ingest token is asked for first, before any account data is fetched
         vec![
-            Ok(HttpResponse::new(200, TOKEN_BODY)),
             Ok(HttpResponse::new(
                 400,
                 r#"{"error":"invalid_request","error_description":"bad client"}"#,
             )),
+            Ok(HttpResponse::new(200, TOKEN_BODY)),
         ],
     );
     let cfg = one_account(serde_json::json!({ "url": INGEST, "clientId": "dt0s02.I", "clientSecret": "dt0s02.I.S", "accountUuid": ACC }))

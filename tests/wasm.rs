@@ -81,7 +81,8 @@ fn routes() -> String {
 fn sync_config(fetch: &js_sys::Function) -> JsValue {
     let cfg = js(&format!(
         r#"{{"accounts":[{{"accountUuid":"{ACC}","clientId":"dt0s02.EMU","clientSecret":"{SECRET}","name":"ACME"}}],
-            "ssoUrl":"{SSO}","apiUrl":"{API}","now":"2026-11-23T10:00:00Z","ingest":{{"url":"{INGEST}","accessToken":"eyJ.INGEST"}}}}"#
+            "ssoUrl":"{SSO}","apiUrl":"{API}","now":"2026-11-23T10:00:00Z","ingest":{{"url":"{INGEST}","accessToken":"eyJ.INGEST"}},
+            "include":{{"environmentCost":false,"environmentUsage":false,"forecast":false,"allocation":false}}}}"#
     ));
     set_prop(cfg, "fetch", fetch.into())
 }

@@ -95,6 +95,7 @@ impl EnvQuery {
 pub struct EnvPage<T> {
     pub environments: Vec<EnvironmentRecords<T>>,
     pub next_page_key: Option<String>,
+    pub last_modified_time: Option<String>,
 }
 
 /// Appends `page` to `merged`, joining an environment that continues from an earlier page.
@@ -178,6 +179,7 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         Ok(EnvPage {
             environments: page.data.unwrap_or_default(),
             next_page_key: page.next_page_key,
+            last_modified_time: page.last_modified_time,
         })
     }
 

@@ -13,6 +13,18 @@ use crate::time::{format_date, format_iso_ms, ms_per_day, parse_timestamp_ms};
 pub const PROVIDER: &str = "dps4ma.ingester";
 pub const TYPE_SUBSCRIPTION_STATUS: &str = "dps.subscription.status";
 pub const TYPE_COST_BOOKED: &str = "dps.cost2.booked";
+/// Cost of one capability in one environment on one day.
+pub const TYPE_ENV_COST: &str = "dps.environment.cost";
+/// Usage of one capability in one environment on one day.
+pub const TYPE_ENV_USAGE: &str = "dps.environment.usage";
+/// Dynatrace's forecast for the subscription, one snapshot per UTC day.
+pub const TYPE_FORECAST: &str = "dps.forecast";
+/// One cost-center or product share of an environment's daily capability cost.
+pub const TYPE_ALLOCATION: &str = "dps.cost.allocation";
+/// `schemaVersion` of the event kinds above (the two seed-003 kinds stay exactly as they were).
+pub const SCHEMA_VERSION: u32 = 1;
+/// `key` of the share no cost center or product claims (`key: null` in the API).
+pub const UNALLOCATED: &str = "unallocated";
 
 /// `dps.subscription.status`: one snapshot per account and UTC day.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -71,12 +83,135 @@ pub struct CostBookedEvent {
     pub cost_to_date: f64,
 }
 
-/// Either event, serialized as a flat object.
+/// Who an event belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventContext {
+    #[serde(rename = "accountUuid")]
+    pub account_uuid: String,
+    #[serde(rename = "accountName")]
+    pub account_name: String,
+    #[serde(rename = "subscriptionUuid")]
+    pub subscription_uuid: String,
+}
+
+/// The fields every event kind of schema version 1 starts with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventHead {
+    #[serde(rename = "event.id")]
+    pub event_id: String,
+    #[serde(rename = "event.type")]
+    pub event_type: &'static str,
+    #[serde(rename = "event.provider")]
+    pub event_provider: &'static str,
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: u32,
+    #[serde(flatten)]
+    pub context: EventContext,
+}
+
+impl EventHead {
+    fn new(event_type: &'static str, ctx: &EventContext, key: &[&str]) -> Self {
+        let mut parts = vec![
+            event_type,
+            ctx.account_uuid.as_str(),
+            ctx.subscription_uuid.as_str(),
+        ];
+        parts.extend_from_slice(key);
+        EventHead {
+            event_id: event_id(&parts),
+            event_type,
+            event_provider: PROVIDER,
+            schema_version: SCHEMA_VERSION,
+            context: ctx.clone(),
+        }
+    }
+}
+
+/// `dps.environment.cost` / `dps.environment.usage`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnvironmentEvent {
+    #[serde(flatten)]
+    pub head: EventHead,
+    #[serde(rename = "environmentId")]
+    pub environment_id: String,
+    #[serde(rename = "clusterId", skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    #[serde(rename = "capabilityKey")]
+    pub capability_key: String,
+    #[serde(rename = "capabilityName", skip_serializing_if = "Option::is_none")]
+    pub capability_name: Option<String>,
+    #[serde(rename = "startTime")]
+    pub start_time: String,
+    #[serde(rename = "endTime")]
+    pub end_time: String,
+    pub value: f64,
+    /// Cost events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(rename = "bookingDate", skip_serializing_if = "Option::is_none")]
+    pub booking_date: Option<String>,
+    /// Usage events.
+    #[serde(rename = "unitMeasure", skip_serializing_if = "Option::is_none")]
+    pub unit_measure: Option<String>,
+    #[serde(rename = "lastModifiedTime", skip_serializing_if = "Option::is_none")]
+    pub last_modified_time: Option<String>,
+}
+
+/// `dps.forecast`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForecastEvent {
+    #[serde(flatten)]
+    pub head: EventHead,
+    #[serde(rename = "snapshotDate")]
+    pub snapshot_date: String,
+    #[serde(rename = "forecastMedian", skip_serializing_if = "Option::is_none")]
+    pub forecast_median: Option<f64>,
+    #[serde(rename = "forecastLower", skip_serializing_if = "Option::is_none")]
+    pub forecast_lower: Option<f64>,
+    #[serde(rename = "forecastUpper", skip_serializing_if = "Option::is_none")]
+    pub forecast_upper: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<f64>,
+    #[serde(rename = "forecastBudgetPct", skip_serializing_if = "Option::is_none")]
+    pub forecast_budget_pct: Option<f64>,
+    #[serde(rename = "forecastBudgetDate", skip_serializing_if = "Option::is_none")]
+    pub forecast_budget_date: Option<String>,
+    #[serde(rename = "forecastCreatedAt", skip_serializing_if = "Option::is_none")]
+    pub forecast_created_at: Option<String>,
+}
+
+/// `dps.cost.allocation`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AllocationEvent {
+    #[serde(flatten)]
+    pub head: EventHead,
+    #[serde(rename = "environmentId")]
+    pub environment_id: String,
+    /// `COSTCENTER` or `PRODUCT`.
+    pub field: &'static str,
+    /// The cost center or product, or `unallocated`.
+    pub key: String,
+    pub allocated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capability: Option<String>,
+    #[serde(rename = "startTime")]
+    pub start_time: String,
+    #[serde(rename = "endTime")]
+    pub end_time: String,
+    pub costs: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<f64>,
+}
+
+/// Any event, serialized as a flat object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Bizevent {
     SubscriptionStatus(SubscriptionStatusEvent),
     CostBooked(CostBookedEvent),
+    Environment(EnvironmentEvent),
+    Forecast(ForecastEvent),
+    Allocation(AllocationEvent),
 }
 
 impl Bizevent {
@@ -84,7 +219,160 @@ impl Bizevent {
         match self {
             Bizevent::SubscriptionStatus(e) => &e.event_id,
             Bizevent::CostBooked(e) => &e.event_id,
+            Bizevent::Environment(e) => &e.head.event_id,
+            Bizevent::Forecast(e) => &e.head.event_id,
+            Bizevent::Allocation(e) => &e.head.event_id,
         }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.sssZ` of an API timestamp (the API sends `…00.000Z` and `…00Z`); text
+/// that is not a timestamp is kept as it is.
+fn normalize_time(s: &str) -> String {
+    parse_timestamp_ms(s).map_or_else(|| s.to_string(), format_iso_ms)
+}
+
+/// A record's start and end, normalised; a missing end is the start plus one day.
+fn day_bounds(start: &str, end: Option<&str>) -> (String, String) {
+    let start_ms = parse_timestamp_ms(start);
+    let start_time = normalize_time(start);
+    let end_time = match (end, start_ms) {
+        (Some(e), _) => normalize_time(e),
+        (None, Some(ms)) => format_iso_ms(ms + ms_per_day()),
+        (None, None) => start_time.clone(),
+    };
+    (start_time, end_time)
+}
+
+/// `dps.environment.cost` of one v3 record.
+pub fn environment_cost_event(
+    ctx: &EventContext,
+    environment_id: &str,
+    cluster_id: Option<&str>,
+    r: &crate::model::usage::EnvCostRecord,
+    last_modified_time: Option<&str>,
+) -> EnvironmentEvent {
+    let (start_time, end_time) = day_bounds(&r.start_time, r.end_time.as_deref());
+    EnvironmentEvent {
+        head: EventHead::new(
+            TYPE_ENV_COST,
+            ctx,
+            &[
+                environment_id,
+                cluster_id.unwrap_or(""),
+                &r.capability_key,
+                &start_time,
+            ],
+        ),
+        environment_id: environment_id.to_string(),
+        cluster_id: cluster_id.map(str::to_string),
+        capability_key: r.capability_key.clone(),
+        capability_name: r.capability_name.clone(),
+        start_time,
+        end_time,
+        value: r.value,
+        currency: r.currency_code.clone(),
+        booking_date: r.booking_date.clone(),
+        unit_measure: None,
+        last_modified_time: last_modified_time.map(str::to_string),
+    }
+}
+
+/// `dps.environment.usage` of one v3 record.
+pub fn environment_usage_event(
+    ctx: &EventContext,
+    environment_id: &str,
+    cluster_id: Option<&str>,
+    r: &crate::model::usage::UsageRecord,
+    last_modified_time: Option<&str>,
+) -> EnvironmentEvent {
+    let (start_time, end_time) = day_bounds(&r.start_time, r.end_time.as_deref());
+    EnvironmentEvent {
+        head: EventHead::new(
+            TYPE_ENV_USAGE,
+            ctx,
+            &[
+                environment_id,
+                cluster_id.unwrap_or(""),
+                &r.capability_key,
+                &start_time,
+            ],
+        ),
+        environment_id: environment_id.to_string(),
+        cluster_id: cluster_id.map(str::to_string),
+        capability_key: r.capability_key.clone(),
+        capability_name: r.capability_name.clone(),
+        start_time,
+        end_time,
+        value: r.value,
+        currency: None,
+        booking_date: None,
+        unit_measure: r.unit_measure.clone(),
+        last_modified_time: last_modified_time.map(str::to_string),
+    }
+}
+
+/// `dps.forecast` snapshot of `now_ms`'s UTC day.
+pub fn forecast_event(
+    ctx: &EventContext,
+    f: &crate::model::forecast::Forecast,
+    now_ms: i64,
+) -> ForecastEvent {
+    let snapshot_date = format_date(now_ms.div_euclid(ms_per_day()));
+    ForecastEvent {
+        head: EventHead::new(TYPE_FORECAST, ctx, &[&snapshot_date]),
+        snapshot_date,
+        forecast_median: f.forecast_median,
+        forecast_lower: f.forecast_lower,
+        forecast_upper: f.forecast_upper,
+        budget: f.budget,
+        forecast_budget_pct: f.forecast_budget_pct,
+        forecast_budget_date: f.forecast_budget_date.clone(),
+        forecast_created_at: f.forecast_created_at.clone(),
+    }
+}
+
+/// `dps.cost.allocation` of one breakdown record (`key: null` → `unallocated`).
+pub fn allocation_event(
+    ctx: &EventContext,
+    environment_id: &str,
+    field: &'static str,
+    r: &crate::model::allocation::AllocationRecord,
+) -> AllocationEvent {
+    let (start_time, end_time) = day_bounds(&r.date, None);
+    let key = r
+        .key
+        .clone()
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| UNALLOCATED.to_string());
+    let allocated = r.key.as_deref().is_some_and(|k| !k.is_empty());
+    // The id separates a real key named "unallocated" from the unallocated share.
+    let id_key = if allocated {
+        format!("k:{key}")
+    } else {
+        "unallocated".to_string()
+    };
+    AllocationEvent {
+        head: EventHead::new(
+            TYPE_ALLOCATION,
+            ctx,
+            &[
+                environment_id,
+                field,
+                &id_key,
+                r.capability.as_deref().unwrap_or(""),
+                &start_time,
+            ],
+        ),
+        environment_id: environment_id.to_string(),
+        field,
+        key,
+        allocated,
+        capability: r.capability.clone(),
+        start_time,
+        end_time,
+        costs: r.costs,
+        usage: r.usage,
     }
 }
 
@@ -131,14 +419,7 @@ pub fn cost_booked_event(
     account_name: &str,
 ) -> CostBookedEvent {
     let r = &rec.record;
-    let start_ms = parse_timestamp_ms(&r.start_time);
-    let norm = |s: &str| parse_timestamp_ms(s).map_or_else(|| s.to_string(), format_iso_ms);
-    let start_time = norm(&r.start_time);
-    let end_time = match (&r.end_time, start_ms) {
-        (Some(e), _) => norm(e),
-        (None, Some(ms)) => format_iso_ms(ms + ms_per_day()),
-        (None, None) => start_time.clone(),
-    };
+    let (start_time, end_time) = day_bounds(&r.start_time, r.end_time.as_deref());
     CostBookedEvent {
         event_id: event_id(&[
             TYPE_COST_BOOKED,
@@ -148,7 +429,7 @@ pub fn cost_booked_event(
         ]),
         event_type: TYPE_COST_BOOKED,
         event_provider: PROVIDER,
-        last_booking_date: r.last_booking_date.as_deref().map(norm),
+        last_booking_date: r.last_booking_date.as_deref().map(normalize_time),
         subscription_uuid: subscription_uuid.to_string(),
         account_uuid: account_uuid.to_string(),
         account_name: account_name.to_string(),

@@ -81,7 +81,10 @@ impl PreparedEvent {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rejected {
+    /// Position in the order the events were handed over (per account in a sync).
     pub index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_uuid: Option<String>,
     pub event_id: Option<String>,
     pub message: String,
 }
@@ -91,6 +94,8 @@ pub struct Rejected {
 #[serde(rename_all = "camelCase")]
 pub struct FailedBatch {
     pub first_index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_uuid: Option<String>,
     pub count: usize,
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,31 +124,6 @@ impl IngestReport {
     pub fn not_delivered(&self) -> usize {
         self.failed.iter().map(|f| f.count).sum()
     }
-}
-
-/// Splits `events` into index ranges of at most `max_bytes` request body bytes and `max_events`
-/// events. An event that alone exceeds `max_bytes` gets a range of its own (the caller rejects it).
-pub fn plan_batches(
-    events: &[PreparedEvent],
-    max_bytes: usize,
-    max_events: usize,
-) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut bytes = 2; // "[" and "]"
-    for (i, e) in events.iter().enumerate() {
-        let add = e.json.len() + usize::from(i > start);
-        if i > start && (bytes + add > max_bytes || i - start >= max_events) {
-            out.push(start..i);
-            start = i;
-            bytes = 2;
-        }
-        bytes += e.json.len() + usize::from(i > start);
-    }
-    if start < events.len() {
-        out.push(start..events.len());
-    }
-    out
 }
 
 fn body_of(events: &[PreparedEvent]) -> String {
@@ -203,9 +183,213 @@ fn partial_errors(body: &str, batch: &[PreparedEvent]) -> Option<Vec<(usize, Str
     Some(out)
 }
 
-/// Sends `events` in batches and reports the fate of each one. Never fails as a whole: a
-/// batch that could not be delivered is listed in `failed`; after a 401/403 the remaining
-/// batches are not tried (they would fail the same way) and are listed too.
+/// Sends events in batches as they come (`push`), so a sync of millions of events never holds
+/// more than one batch: each batch stays under [`MAX_BATCH_BYTES`] (measured on the exact body)
+/// and [`MAX_BATCH_EVENTS`]. Without a target (a dry run) events are only counted. It never
+/// fails as a whole: a batch that could not be delivered is listed in `failed`; after a 401/403
+/// nothing more is sent (it would fail the same way) and the rest is listed too.
+pub struct BatchSender<'a, C: HttpClient, K: Clock + ?Sized> {
+    http: &'a C,
+    clock: &'a K,
+    target: Option<&'a IngestTarget>,
+    retry: RetryPolicy,
+    buf: Vec<PreparedEvent>,
+    buf_bytes: usize,
+    /// Index (in push order) of the first buffered event.
+    buf_start: usize,
+    pushed: usize,
+    attempts: u32,
+    fatal: Option<FailedBatch>,
+    report: IngestReport,
+}
+
+impl<'a, C: HttpClient, K: Clock + ?Sized> BatchSender<'a, C, K> {
+    /// `target: None` is a dry run.
+    pub fn new(
+        http: &'a C,
+        clock: &'a K,
+        target: Option<&'a IngestTarget>,
+        retry: RetryPolicy,
+    ) -> Self {
+        BatchSender {
+            http,
+            clock,
+            target,
+            retry,
+            buf: Vec::new(),
+            buf_bytes: 2,
+            buf_start: 0,
+            pushed: 0,
+            attempts: 0,
+            fatal: None,
+            report: IngestReport::default(),
+        }
+    }
+
+    /// Events handed over so far.
+    pub fn pushed(&self) -> usize {
+        self.pushed
+    }
+
+    /// Adds an event, sending the buffered batch first if this one would not fit.
+    pub async fn push(&mut self, event: PreparedEvent) {
+        self.pushed += 1;
+        if self.target.is_none() {
+            return;
+        }
+        self.report.sent += 1;
+        let add = event.json.len() + usize::from(!self.buf.is_empty());
+        if !self.buf.is_empty()
+            && (self.buf_bytes + add > MAX_BATCH_BYTES || self.buf.len() >= MAX_BATCH_EVENTS)
+        {
+            self.flush().await;
+        }
+        self.buf_bytes += event.json.len() + usize::from(!self.buf.is_empty());
+        self.buf.push(event);
+    }
+
+    /// Sends what is buffered.
+    pub async fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.buf);
+        let start = self.buf_start;
+        self.buf_start += batch.len();
+        self.buf_bytes = 2;
+        self.deliver(batch, start).await;
+    }
+
+    /// Sends the rest and returns the report.
+    pub async fn finish(mut self) -> IngestReport {
+        self.flush().await;
+        let mut report = self.report;
+        report.retries = self
+            .attempts
+            .saturating_sub(u32::try_from(report.batches).unwrap_or(u32::MAX));
+        report.rejected.sort_by_key(|r| r.index);
+        report.failed.sort_by_key(|f| f.first_index);
+        report
+    }
+
+    /// One batch, split in halves on 413 until it fits.
+    async fn deliver(&mut self, events: Vec<PreparedEvent>, first_index: usize) {
+        let Some(target) = self.target else { return };
+        let mut work: Vec<(usize, Vec<PreparedEvent>)> = vec![(first_index, events)];
+        while let Some((start, batch)) = work.pop() {
+            if let Some(f) = &self.fatal {
+                self.report.failed.push(FailedBatch {
+                    first_index: start,
+                    count: batch.len(),
+                    ..f.clone()
+                });
+                continue;
+            }
+            let body = body_of(&batch);
+            if batch.len() == 1 && body.len() > MAX_BATCH_BYTES {
+                self.report.rejected.push(Rejected {
+                    account_uuid: None,
+                    index: start,
+                    event_id: batch[0].id.clone(),
+                    message: format!(
+                        "event is {} bytes; the ingest limit is 5 MiB per request",
+                        body.len() - 2
+                    ),
+                });
+                continue;
+            }
+            // Repeating a batch is safe: every event carries a deterministic `event.id`.
+            let mut request =
+                HttpRequest::post(target.url.clone(), "application/json; charset=utf-8", body)
+                    .idempotent(true);
+            match &target.auth {
+                IngestAuth::None => {}
+                IngestAuth::Bearer(t) => {
+                    request = request.header("Authorization", format!("Bearer {}", t.expose()))
+                }
+                IngestAuth::ApiToken(t) => {
+                    request = request.header("Authorization", format!("Api-Token {}", t.expose()))
+                }
+            }
+            self.report.batches += 1;
+            let response = match send_counting(
+                self.http,
+                self.clock,
+                &request,
+                self.retry,
+                &mut self.attempts,
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    self.report.failed.push(FailedBatch {
+                        account_uuid: None,
+                        first_index: start,
+                        count: batch.len(),
+                        code: e.code().to_string(),
+                        status: e.status(),
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            match response.status {
+                200..=299 => self.report.accepted += batch.len(),
+                413 if batch.len() > 1 => {
+                    let mut first = batch;
+                    let second = first.split_off(first.len() / 2);
+                    let mid = start + first.len();
+                    work.push((mid, second));
+                    work.push((start, first));
+                }
+                413 => self.report.rejected.push(Rejected {
+                    account_uuid: None,
+                    index: start,
+                    event_id: batch[0].id.clone(),
+                    message: "payload too large (413) even as a single event".to_string(),
+                }),
+                400 => match partial_errors(&response.body, &batch) {
+                    Some(errors) => {
+                        self.report.accepted += batch.len() - errors.len();
+                        self.report
+                            .rejected
+                            .extend(errors.into_iter().map(|(i, message)| Rejected {
+                                account_uuid: None,
+                                index: start + i,
+                                event_id: batch[i].id.clone(),
+                                message,
+                            }));
+                    }
+                    None => self.report.failed.push(FailedBatch {
+                        account_uuid: None,
+                        first_index: start,
+                        count: batch.len(),
+                        code: "INGEST_FAILED".to_string(),
+                        status: Some(400),
+                        message: error_message(&response.body),
+                    }),
+                },
+                status => {
+                    let failed = FailedBatch {
+                        account_uuid: None,
+                        first_index: start,
+                        count: batch.len(),
+                        code: status_code_name(status).to_string(),
+                        status: Some(status),
+                        message: error_message(&response.body),
+                    };
+                    if matches!(status, 401 | 403) {
+                        self.fatal = Some(failed.clone());
+                    }
+                    self.report.failed.push(failed);
+                }
+            }
+        }
+    }
+}
+
+/// Sends `events` in batches and reports the fate of each one (see [`BatchSender`]).
 pub async fn ingest_report<C: HttpClient, K: Clock + ?Sized>(
     http: &C,
     clock: &K,
@@ -213,120 +397,11 @@ pub async fn ingest_report<C: HttpClient, K: Clock + ?Sized>(
     events: &[PreparedEvent],
     retry: RetryPolicy,
 ) -> IngestReport {
-    let mut report = IngestReport {
-        sent: events.len(),
-        ..IngestReport::default()
-    };
-    let mut work: Vec<std::ops::Range<usize>> =
-        plan_batches(events, MAX_BATCH_BYTES, MAX_BATCH_EVENTS);
-    work.reverse();
-    let mut attempts = 0u32;
-    let mut fatal: Option<FailedBatch> = None;
-    while let Some(range) = work.pop() {
-        let batch = &events[range.clone()];
-        if let Some(f) = &fatal {
-            report.failed.push(FailedBatch {
-                first_index: range.start,
-                count: batch.len(),
-                ..f.clone()
-            });
-            continue;
-        }
-        let body = body_of(batch);
-        if batch.len() == 1 && body.len() > MAX_BATCH_BYTES {
-            report.rejected.push(Rejected {
-                index: range.start,
-                event_id: batch[0].id.clone(),
-                message: format!(
-                    "event is {} bytes; the ingest limit is 5 MiB per request",
-                    body.len() - 2
-                ),
-            });
-            continue;
-        }
-        let mut request =
-            HttpRequest::post(target.url.clone(), "application/json; charset=utf-8", body)
-                // Repeating a batch is safe: every event carries a deterministic `event.id`.
-                .idempotent(true);
-        match &target.auth {
-            IngestAuth::None => {}
-            IngestAuth::Bearer(t) => {
-                request = request.header("Authorization", format!("Bearer {}", t.expose()))
-            }
-            IngestAuth::ApiToken(t) => {
-                request = request.header("Authorization", format!("Api-Token {}", t.expose()))
-            }
-        }
-        report.batches += 1;
-        let outcome = send_counting(http, clock, &request, retry, &mut attempts).await;
-        let response = match outcome {
-            Ok(r) => r,
-            Err(e) => {
-                report.failed.push(FailedBatch {
-                    first_index: range.start,
-                    count: batch.len(),
-                    code: e.code().to_string(),
-                    status: e.status(),
-                    message: e.to_string(),
-                });
-                continue;
-            }
-        };
-        match response.status {
-            200..=299 => report.accepted += batch.len(),
-            413 if batch.len() > 1 => {
-                let mid = range.start + batch.len() / 2;
-                work.push(mid..range.end);
-                work.push(range.start..mid);
-            }
-            413 => report.rejected.push(Rejected {
-                index: range.start,
-                event_id: batch[0].id.clone(),
-                message: "payload too large (413) even as a single event".to_string(),
-            }),
-            400 => match partial_errors(&response.body, batch) {
-                Some(errors) => {
-                    report.accepted += batch.len() - errors.len();
-                    report
-                        .rejected
-                        .extend(errors.into_iter().map(|(i, message)| Rejected {
-                            index: range.start + i,
-                            event_id: batch[i].id.clone(),
-                            message,
-                        }));
-                }
-                None => report.failed.push(FailedBatch {
-                    first_index: range.start,
-                    count: batch.len(),
-                    code: "INGEST_FAILED".to_string(),
-                    status: Some(400),
-                    message: error_message(&response.body),
-                }),
-            },
-            status => {
-                let code = if matches!(status, 401 | 403) {
-                    status_code_name(status)
-                } else {
-                    "INGEST_FAILED"
-                };
-                let failed = FailedBatch {
-                    first_index: range.start,
-                    count: batch.len(),
-                    code: code.to_string(),
-                    status: Some(status),
-                    message: error_message(&response.body),
-                };
-                if matches!(status, 401 | 403) {
-                    fatal = Some(failed.clone());
-                }
-                report.failed.push(failed);
-            }
-        }
+    let mut sender = BatchSender::new(http, clock, Some(target), retry);
+    for e in events {
+        sender.push(e.clone()).await;
     }
-    report.retries = attempts.saturating_sub(u32::try_from(report.batches).unwrap_or(u32::MAX));
-    report.rejected.sort_by_key(|r| r.index);
-    report.failed.sort_by_key(|f| f.first_index);
-    report
+    sender.finish().await
 }
 
 fn status_code_name(status: u16) -> &'static str {
@@ -386,17 +461,65 @@ mod tests {
         }
     }
 
+    /// Records the bodies it is sent and answers 202.
+    #[cfg(not(target_arch = "wasm32"))]
+    struct Sink(std::cell::RefCell<Vec<String>>);
+
+    #[cfg(not(target_arch = "wasm32"))]
+    impl HttpClient for Sink {
+        async fn send(&self, r: &HttpRequest) -> Result<crate::http::HttpResponse> {
+            self.0.borrow_mut().push(r.body.clone().unwrap_or_default());
+            Ok(crate::http::HttpResponse::new(202, ""))
+        }
+        async fn sleep(&self, _ms: u64) {}
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn batches_respect_bytes_and_count() {
-        let events: Vec<PreparedEvent> = (0..10).map(ev).collect(); // each 7 bytes
-        assert_eq!(plan_batches(&events, 1_000, 4), vec![0..4, 4..8, 8..10]);
-        // 2 + 7 + 1 + 7 = 17 bytes for two events
-        assert_eq!(plan_batches(&events[..3], 17, 100), vec![0..2, 2..3]);
-        assert_eq!(plan_batches(&events[..3], 16, 100), vec![0..1, 1..2, 2..3]);
-        assert!(plan_batches(&[], 10, 10).is_empty());
-        for b in plan_batches(&events, 30, 100) {
-            assert!(body_of(&events[b]).len() <= 30);
-        }
+        let target = IngestTarget::new(PLATFORM_INGEST_PATH, IngestAuth::None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let big = PreparedEvent {
+            id: None,
+            json: format!("\"{}\"", "x".repeat(MAX_BATCH_BYTES / 3)),
+        };
+        let events: Vec<PreparedEvent> = (0..7)
+            .map(|_| big.clone())
+            .chain((0..MAX_BATCH_EVENTS + 1).map(ev))
+            .collect();
+        let sink = Sink(std::cell::RefCell::new(Vec::new()));
+        let report = pollster::block_on(ingest_report(
+            &sink,
+            &crate::clock::FixedClock(0),
+            &target,
+            &events,
+            RetryPolicy::NONE,
+        ));
+        assert!(report.is_complete());
+        let bodies = sink.0.borrow();
+        assert!(bodies.iter().all(|b| b.len() <= MAX_BATCH_BYTES));
+        let counts: Vec<usize> = bodies
+            .iter()
+            .map(|b| {
+                serde_json::from_str::<Vec<serde_json::Value>>(b)
+                    .map(|v| v.len())
+                    .unwrap_or(0)
+            })
+            .collect();
+        // two big events per batch (three would pass the byte limit), then the count limit
+        assert_eq!(&counts[..4], &[2, 2, 2, 1 + MAX_BATCH_EVENTS - 1]);
+        assert_eq!(counts.iter().sum::<usize>(), events.len());
+        assert!(
+            pollster::block_on(ingest_report(
+                &sink,
+                &crate::clock::FixedClock(0),
+                &target,
+                &[],
+                RetryPolicy::NONE
+            ))
+            .batches
+                == 0
+        );
     }
 
     #[test]

@@ -112,10 +112,10 @@ export interface IngestOptions {
 }
 export interface IngestReport {
   sent: number; accepted: number;
-  /** Events the server refused (not retried). */
-  rejected: { index: number; eventId: string | null; message: string }[];
+  /** Events the server refused (not retried). `index`: order handed over (per account in a sync). */
+  rejected: { index: number; accountUuid?: string; eventId: string | null; message: string }[];
   /** Events not delivered after retries. */
-  failed: { firstIndex: number; count: number; code: string; status?: number; message: string }[];
+  failed: { firstIndex: number; accountUuid?: string; count: number; code: string; status?: number; message: string }[];
   batches: number; retries: number;
 }
 
@@ -135,6 +135,12 @@ export interface SyncConfig {
   now?: string;
   /** Accounts fetched at the same time, 1..16 (default 4). */
   concurrency?: number;
+  /** Days re-read and re-sent every run, 1..400 (default 35). */
+  windowDays?: number;
+  /** Send dps.cost2.booked for every booked day, not only the window (first run / backfill). */
+  fullHistory?: boolean;
+  /** Event families beyond the two seed-003 kinds (all true by default). */
+  include?: { environmentCost?: boolean; environmentUsage?: boolean; forecast?: boolean; allocation?: boolean };
   retry?: RetryOptions;
   fetch?: FetchLike;
 }
@@ -146,6 +152,11 @@ export interface SyncSummary {
     subscription?: { uuid: string; name: string | null; currency: string; budget: number | null; used: number | null;
       percentUsed: number | null; periodStart: string | null; periodEnd: string | null; daysRemaining: number | null };
     costDays: number; firstDay: string | null; lastDay: string | null; costToDate: number;
+    /** Events built per family. */
+    events: { subscriptionStatus: number; costBooked: number; environmentCost: number; environmentUsage: number;
+      forecast: number; allocation: number };
+    /** Families that failed (the rest was still sent). */
+    errors?: ({ family: string } & ErrorInfo)[];
   }[];
   events: IngestReport & { built: number; error?: ErrorInfo };
 }
