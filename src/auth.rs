@@ -91,12 +91,14 @@ pub fn token_request(sso_url: &BaseUrl, creds: &Credentials, scope: &str) -> Htt
         ("scope", scope),
         ("resource", &resource),
     ]);
+    // Safe to repeat: a token request creates nothing.
     HttpRequest::post(
         sso_url.as_str().to_string(),
         "application/x-www-form-urlencoded",
         body,
     )
     .header("Accept", "application/json")
+    .idempotent(true)
 }
 
 /// A bearer token and when it stops being usable.
@@ -175,6 +177,15 @@ pub fn parse_token_response(response: &HttpResponse, now_ms: i64) -> Result<Acce
         });
     }
     let status = response.status;
+    if status == 429 {
+        return Err(Error::Http {
+            status,
+            method: "POST",
+            endpoint: "token endpoint".to_string(),
+            message: "too many token requests".to_string(),
+            retry_after_secs: crate::http::retry_after_secs(response),
+        });
+    }
     let reply: Option<OAuthErrorReply> = serde_json::from_str(&response.body).ok();
     let (error, description) = match reply {
         Some(r) => {
@@ -191,7 +202,7 @@ pub fn parse_token_response(response: &HttpResponse, now_ms: i64) -> Result<Acce
         None => (None, None),
     };
     match (error, description) {
-        (Some(error), description) if (400..500).contains(&status) => {
+        (Some(error), description) if matches!(status, 400 | 401 | 403) => {
             let description = description.unwrap_or_else(|| error.clone());
             if let Some(missing) = missing_scopes(&description) {
                 Err(Error::AuthMissingScope {
@@ -413,6 +424,27 @@ mod tests {
             .err()
             .unwrap_or_else(|| panic!());
         assert_eq!(e.code(), "AUTH_FAILED");
+    }
+
+    #[test]
+    fn throttling_is_not_a_client_rejection_and_token_requests_are_retryable() {
+        let e = parse_token_response(
+            &HttpResponse::new(429, r#"{"error":"too_many_requests"}"#)
+                .with_header("Retry-After", "2"),
+            0,
+        )
+        .err()
+        .unwrap_or_else(|| panic!());
+        assert_eq!((e.code(), e.status()), ("RATE_LIMITED", Some(429)));
+        let e = parse_token_response(&HttpResponse::new(503, r#"{"error":"unavailable"}"#), 0)
+            .err()
+            .unwrap_or_else(|| panic!());
+        assert_eq!(e.code(), "AUTH_FAILED");
+        let sso = BaseUrl::parse("ssoUrl", DEFAULT_SSO_URL).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            token_request(&sso, &creds(), "x").idempotent,
+            "a token request may be repeated after a network error"
+        );
     }
 
     #[test]

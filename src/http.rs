@@ -474,7 +474,12 @@ impl BaseUrl {
         let mut url = self.0.clone();
         for s in segments {
             url.push('/');
-            url.push_str(&encode_component(s));
+            // "." and ".." would be resolved away by URL parsers (fetch, proxies): encode them.
+            match *s {
+                "." => url.push_str("%2E"),
+                ".." => url.push_str("%2E%2E"),
+                _ => url.push_str(&encode_component(s)),
+            }
         }
         let mut sep = '?';
         for (k, v) in query {
@@ -539,6 +544,10 @@ mod tests {
         assert_eq!(
             b.join(&["a b", "../x?#%"], &[("k", "v,w z".into())]),
             "https://h/base/a%20b/..%2Fx%3F%23%25?k=v%2Cw%20z"
+        );
+        assert_eq!(
+            b.join(&[".", "..", "..."], &[]),
+            "https://h/base/%2E/%2E%2E/..."
         );
     }
 

@@ -217,10 +217,7 @@ async fn via_gloo(request: &HttpRequest) -> Result<HttpResponse> {
     for (k, v) in &request.headers {
         builder = builder.header(k, v);
     }
-    let net = |e: gloo_net::Error| Error::Network {
-        endpoint: request.endpoint(),
-        message: e.to_string(),
-    };
+    let net = |e: gloo_net::Error| deadline.error(request, e.to_string());
     let built = match &request.body {
         Some(b) => builder.body(b.as_str()).map_err(net)?,
         None => builder.build().map_err(net)?,
