@@ -494,22 +494,25 @@ async function handle(state, req, res) {
 
   if (mode === null) return dispatch(ctx);
 
-  let text;
-  if (mode === "malformed" && method !== "GET" && method !== "HEAD") {
-    // Writes are not processed under `malformed` (use dropAfterProcessing for that).
-    text = "";
-  } else {
-    const captured = await captureResponse(res, () => dispatch(ctx));
-    entry.handledStatus = captured.status;
-    if (mode === "dropAfterProcessing") {
-      entry.dropped = true;
-      req.socket.destroy();
-      return;
-    }
-    text = captured.body.toString("utf8");
+  const captured = await captureResponse(res, () => dispatch(ctx));
+  entry.handledStatus = captured.status;
+  if (mode === "dropAfterProcessing") {
+    entry.dropped = true;
+    req.socket.destroy();
+    return;
   }
-  const truncated = truncateJson(text);
-  res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(truncated) });
+  // `malformed`: the request was handled as usual (a write was applied), and the answer keeps
+  // its status but carries a broken JSON body. A GET answers 200 with its body cut short.
+  const isWrite = method !== "GET" && method !== "HEAD";
+  const status = isWrite ? captured.status : 200;
+  if (status === 204 || status === 304) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  const text = captured.body.toString("utf8");
+  const truncated = text ? truncateJson(text) : '{"error":';
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(truncated) });
   res.end(truncated);
 }
 
