@@ -474,12 +474,7 @@ impl BaseUrl {
         let mut url = self.0.clone();
         for s in segments {
             url.push('/');
-            // "." and ".." would be resolved away by URL parsers (fetch, proxies): encode them.
-            match *s {
-                "." => url.push_str("%2E"),
-                ".." => url.push_str("%2E%2E"),
-                _ => url.push_str(&encode_component(s)),
-            }
+            url.push_str(&encode_component(s));
         }
         let mut sep = '?';
         for (k, v) in query {

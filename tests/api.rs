@@ -458,6 +458,15 @@ fn allow_lists_list_all_pages_check_before_writing_and_encode_keys() {
     assert_eq!(delete.url, format!("{base}/team%20%C3%BC%2F%3F%23%25"));
     assert!(token_scopes(&http).contains(&"account-uac-write".to_string()));
 
+    for dots in [".", ".."] {
+        let before = http.log.borrow().len();
+        assert_eq!(
+            err(block_on(a.delete_key(AllowList::CostCenters, dots))).field(),
+            Some("key")
+        );
+        assert_eq!(http.log.borrow().len(), before, "nothing sent for {dots}");
+    }
+
     let too_many: Vec<String> = (0..251).map(|i| format!("k{i}")).collect();
     assert_eq!(
         err(block_on(a.replace_keys(AllowList::CostCenters, &too_many))).field(),

@@ -158,6 +158,14 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
     /// Deletes one key (percent-encoded into the path).
     pub async fn delete_key(&self, list: AllowList, key: &str) -> Result<()> {
         check_keys(&[key.to_string()], &[])?;
+        if key == "." || key == ".." {
+            // URL parsers resolve "." and ".." (also as %2E) as path steps: the request would
+            // reach another resource. Such a key can only be dropped with replaceKeys.
+            return Err(Error::invalid(
+                "key",
+                "`.` and `..` cannot be addressed in a URL path; use replaceKeys without it",
+            ));
+        }
         let account = self.account_uuid().to_string();
         let [a, b, c, d, e] = self.settings_segments(list, &account);
         self.write(

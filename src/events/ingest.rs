@@ -432,6 +432,10 @@ pub async fn ingest<C: HttpClient, K: Clock + ?Sized>(
                     message: f.message.clone(),
                     retry_after_secs: None,
                 },
+                "TIMEOUT" => Error::Timeout {
+                    endpoint: endpoint_for_error(&target.url),
+                    ms: retry.timeout_ms,
+                },
                 "NETWORK" => Error::Network {
                     endpoint: endpoint_for_error(&target.url),
                     message: f.message.clone(),
