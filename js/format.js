@@ -33,6 +33,17 @@ export function formatSummary(summary) {
       lines.push(`  cost days        ${text(a.costDays)}${span}`);
       lines.push(`  cost to date     ${money(a.costToDate)}${s?.currency ? ` ${s.currency}` : ""}`);
     }
+    const ev = a.events;
+    if (ev) {
+      lines.push(
+        `  events           status ${ev.subscriptionStatus}, booked days ${ev.costBooked}, ` +
+          `environment cost ${ev.environmentCost}, usage ${ev.environmentUsage}, forecast ${ev.forecast}, allocation ${ev.allocation}`,
+      );
+    }
+    for (const f of a.errors ?? []) {
+      const status = f.status !== undefined && f.status !== null ? ` [HTTP ${f.status}]` : "";
+      lines.push(`  ${f.family} failed ${text(f.code)}${status}: ${text(f.message)}`);
+    }
   }
   const e = summary.events ?? {};
   const rejected = Array.isArray(e.rejected) ? e.rejected : [];
@@ -42,6 +53,10 @@ export function formatSummary(summary) {
       (e.batches !== undefined ? `, batches ${e.batches}` : ""),
   );
   for (const r of rejected.slice(0, 10)) lines.push(`  rejected #${r.index} ${text(r.eventId)}: ${text(r.message)}`);
+  const failed = Array.isArray(e.failed) ? e.failed : [];
+  const notDelivered = failed.reduce((n, f) => n + (f.count || 0), 0);
+  if (notDelivered) lines.push(`  not delivered ${notDelivered}: ${text(failed[0].code)} ${text(failed[0].message)}`);
+  if (e.error) lines.push(`  events error ${text(e.error.code)}: ${text(e.error.message)}`);
   if (rejected.length > 10) lines.push(`  … ${rejected.length - 10} more rejected`);
   lines.push(summary.ok ? "result: ok" : "result: FAILED");
   return lines.join("\n") + "\n";

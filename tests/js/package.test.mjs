@@ -347,7 +347,21 @@ describe("sync", () => {
     }
     const names = s1.accounts.map((a) => a.name);
     assert.deepEqual(names, [A.name, B.name]);
-    assert.equal(s1.events.built, 2 + s1.accounts.reduce((n, a) => n + a.costDays, 0));
+    const perAccount = (a) => Object.values(a.events).reduce((n, c) => n + c, 0);
+    assert.equal(s1.events.built, s1.accounts.reduce((n, a) => n + perAccount(a), 0));
+    for (const a of s1.accounts) {
+      const e = a.events;
+      assert.equal(e.subscriptionStatus, 1);
+      assert.equal(e.costBooked, 35, `${a.name}: the 35-day window of booked days`);
+      assert.ok(e.environmentCost > 0 && e.environmentUsage > 0 && e.allocation > 0, JSON.stringify(e));
+      assert.equal(e.forecast, 1);
+      assert.deepEqual(a.errors ?? [], []);
+    }
+    const stored = await storedEvents(emu);
+    const types = new Set(stored.map((e) => e["event.type"]));
+    assert.deepEqual([...types].sort(), [
+      "dps.cost.allocation", "dps.cost2.booked", "dps.environment.cost", "dps.environment.usage", "dps.forecast", "dps.subscription.status",
+    ]);
     assert.equal(s1.events.sent, s1.events.built);
     assert.equal(s1.events.accepted, s1.events.built);
     assert.deepEqual(s1.events.rejected, []);
@@ -363,6 +377,14 @@ describe("sync", () => {
     assert.equal(both.length, 2 * first.length);
     const ids2 = both.slice(first.length).map((e) => e["event.id"]);
     assert.deepEqual([...ids2].sort(), [...ids1].sort(), "the second run has the same event ids");
+  });
+
+  test("fullHistory sends every booked day", async () => {
+    await clearEvents(emu);
+    const s = await main.sync(syncConfig({ ingest: null, fullHistory: true, include: { environmentCost: false, environmentUsage: false, forecast: false, allocation: false } }));
+    assert.equal(s.ok, true);
+    for (const a of s.accounts) assert.equal(a.events.costBooked, a.costDays);
+    assert.equal(s.events.built, 2 + s.accounts.reduce((n, a) => n + a.costDays, 0));
   });
 
   test("dry run: events built, nothing sent", async () => {
