@@ -540,10 +540,6 @@ mod tests {
             b.join(&["a b", "../x?#%"], &[("k", "v,w z".into())]),
             "https://h/base/a%20b/..%2Fx%3F%23%25?k=v%2Cw%20z"
         );
-        assert_eq!(
-            b.join(&[".", "..", "..."], &[]),
-            "https://h/base/%2E/%2E%2E/..."
-        );
     }
 
     #[test]
