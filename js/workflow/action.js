@@ -41,6 +41,14 @@ const CONFIG = {
     // accountUuid: "…", scope: "storage:events:write",
   },
 
+  // Days re-read and re-sent every run: restated bookings replace old values under the same
+  // event.id (dashboards use `dedup event.id, sort: {timestamp desc}`).
+  windowDays: 35,
+  // Set to true for the first run only: send dps.cost2.booked for every booked day (backfill).
+  fullHistory: false,
+  // Event families beyond the two dashboard kinds (dps.subscription.status, dps.cost2.booked).
+  include: { environmentCost: true, environmentUsage: true, forecast: true, allocation: true },
+
   // Fail the task when any account fails or any event is rejected (the summary goes to the log).
   failOnError: true,
 };
@@ -61,6 +69,9 @@ function dpsActionSettings(payload) {
     ssoUrl: pick("ssoUrl"),
     ingest: p.dryRun === true ? null : pick("ingest"),
     failOnError: pick("failOnError") !== false,
+    windowDays: pick("windowDays"),
+    fullHistory: pick("fullHistory") === true,
+    include: pick("include"),
     now: p.now,
     credentialsPath: p.credentialsPath || DPS_ACTION_CREDENTIALS_PATH,
   };
@@ -151,6 +162,10 @@ function dpsActionResult(summary) {
         firstDay: a.firstDay,
         lastDay: a.lastDay,
         costToDate: a.costToDate,
+        events: a.events,
+        ...(a.errors?.length
+          ? { errors: a.errors.map((f) => ({ family: f.family, code: f.code, message: f.message, status: f.status })) }
+          : {}),
       };
     }),
     events: {
@@ -178,6 +193,9 @@ export default async function (payload) {
     apiUrl: settings.apiUrl,
     ssoUrl: settings.ssoUrl,
     ingest,
+    windowDays: settings.windowDays,
+    fullHistory: settings.fullHistory,
+    ...(settings.include ? { include: settings.include } : {}),
     ...(settings.now ? { now: settings.now } : {}),
   });
   const result = dpsActionResult(summary);
