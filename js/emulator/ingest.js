@@ -9,9 +9,16 @@ export function createEventStore() {
   const store = {
     events: [],
     stats: { requests: 0, received: 0, stored: 0, droppedOld: 0, rejected: 0 },
+    /** Test rule: events whose event.id or event.type is listed here are rejected (partial 400). */
+    reject: { ids: new Set(), types: new Set() },
     clear() {
       store.events = [];
       store.stats = { requests: 0, received: 0, stored: 0, droppedOld: 0, rejected: 0 };
+      store.reject = { ids: new Set(), types: new Set() };
+    },
+    /** How many distinct event.ids are stored (Grail appends; dashboards dedup by id). */
+    distinctIds() {
+      return new Set(store.events.map((e) => e["event.id"])).size;
     },
   };
   return store;
@@ -71,6 +78,16 @@ export function ingestParsed(store, parsed, ingestMs) {
         id: null,
         index,
         message: `Invalid business event: expected a JSON object but got ${describe(item)}`,
+        source: null,
+      });
+      store.stats.rejected += 1;
+      return;
+    }
+    if (store.reject.ids.has(item["event.id"]) || store.reject.types.has(item["event.type"])) {
+      errors.push({
+        id: typeof item["event.id"] === "string" ? item["event.id"] : null,
+        index,
+        message: "Invalid business event: rejected by an emulator test rule (POST /__emulator/reject)",
         source: null,
       });
       store.stats.rejected += 1;

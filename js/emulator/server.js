@@ -146,7 +146,26 @@ function controlEvents(ctx) {
   const events = store.events.filter(
     (e) => (type === null || e["event.type"] === type) && (provider === null || e["event.provider"] === provider),
   );
-  sendJson(ctx.res, 200, { events, stats: { ...store.stats } });
+  sendJson(ctx.res, 200, { events, stats: { ...store.stats }, distinctIds: store.distinctIds() });
+}
+
+/** `POST /__emulator/reject {"eventIds"?: [...], "eventTypes"?: [...]}`: those events get a partial 400. */
+function controlReject(ctx) {
+  let spec;
+  try {
+    spec = JSON.parse(ctx.body.buffer?.toString("utf8") || "{}");
+  } catch {
+    return sendText(ctx.res, 400, "emulator: reject rule must be JSON");
+  }
+  const ids = spec.eventIds ?? [];
+  const types = spec.eventTypes ?? [];
+  const unknown = Object.keys(spec).filter((k) => k !== "eventIds" && k !== "eventTypes");
+  if (unknown.length || !Array.isArray(ids) || !Array.isArray(types)) {
+    return sendText(ctx.res, 400, "emulator: reject rule is {eventIds?: string[], eventTypes?: string[]}");
+  }
+  for (const id of ids) ctx.state.events.reject.ids.add(id);
+  for (const t of types) ctx.state.events.reject.types.add(t);
+  sendEmpty(ctx.res, 204);
 }
 
 function controlClearEvents(ctx) {
@@ -373,6 +392,7 @@ const ROUTES = [
   { re: /^\/__emulator\/config$/, methods: { GET: controlConfig } },
   { re: /^\/__emulator\/health$/, methods: { GET: controlHealth } },
   { re: /^\/__emulator\/events$/, methods: { GET: controlEvents, DELETE: controlClearEvents } },
+  { re: /^\/__emulator\/reject$/, methods: { POST: controlReject } },
   { re: /^\/__emulator\/requests$/, methods: { GET: controlRequests, DELETE: controlClearRequests } },
   { re: /^\/__emulator\/faults$/, methods: { GET: controlFaults, POST: controlAddFaults, DELETE: controlClearFaults } },
 ];

@@ -1645,6 +1645,42 @@ describe("faults (v2) and the request log", () => {
     assert.deepEqual([log[0].status, log[0].handledStatus, log[0].dropped, log[0].faultKind], [null, 202, true, "dropAfterProcessing"]);
   });
 
+  test("reject rule: listed ids/types get a partial 400, the rest is stored; distinctIds counts ids", async () => {
+    await clearControl(emu);
+    const r = await fetch(`${emu.url}/__emulator/reject`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ eventIds: ["bad-1"], eventTypes: ["bad.type"] }),
+    });
+    assert.equal(r.status, 204);
+    const token = await ingestToken(emu);
+    const events = [
+      { "event.id": "ok-1", "event.type": "t" },
+      { "event.id": "bad-1", "event.type": "t" },
+      { "event.id": "ok-2", "event.type": "bad.type" },
+      { "event.id": "ok-1", "event.type": "t" },
+    ];
+    const res = await fetch(`${emu.url}${ingestPath}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify(events),
+    });
+    assert.equal(res.status, 400);
+    const body = await res.json();
+    assert.deepEqual(body.errors.map((e) => [e.index, e.id]), [[1, "bad-1"], [2, "ok-2"]]);
+    const stored = await (await fetch(`${emu.url}/__emulator/events`)).json();
+    assert.deepEqual(stored.events.map((e) => e["event.id"]), ["ok-1", "ok-1"]);
+    assert.equal(stored.distinctIds, 1);
+    const bad = await fetch(`${emu.url}/__emulator/reject`, { method: "POST", body: JSON.stringify({ ids: [] }) });
+    assert.equal(bad.status, 400);
+    await fetch(`${emu.url}/__emulator/events`, { method: "DELETE" });
+    assert.equal((await fetch(`${emu.url}${ingestPath}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify(events),
+    })).status, 202, "clearing the events clears the rules");
+  });
+
   test("Retry-After as an HTTP date with retryAfterDate", async () => {
     await clearControl(emu);
     await addFault(emu, { path: "/rate-cards$", status: 429, retryAfter: 3, retryAfterDate: true });
