@@ -2,7 +2,7 @@
 // Builds the npm package into dist/pkg and the Workflow action file dist/dps-cost-workflow.js.
 //
 //   cargo build (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz (npm binaryen)
-//   → dist/pkg: glue, wasm, node/web/inline entries, types, CLI, emulator, package.json, README, LICENSE
+//   → dist/pkg: glue, wasm, node/web/inline entries, types, CLI (cli.js + cli/), emulator, package.json, README, LICENSE
 //   → dist/dps-cost-workflow.js → tsc --noEmit over the types → smoke test → sizes
 //
 // Progress goes to stderr. Every step fails loudly; see scripts/setup.mjs for the tools.
@@ -206,6 +206,7 @@ function assemble(optWasm) {
 
   cpSync(p("js", "index.d.ts"), join(PKG, "index.d.ts"));
   cpSync(p("js", "cli.js"), join(PKG, "cli.js"));
+  cpSync(p("js", "cli"), join(PKG, "cli"), { recursive: true });
   cpSync(p("js", "format.js"), join(PKG, "format.js"));
 
   const emulatorDir = p("js", "emulator");
