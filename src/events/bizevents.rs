@@ -244,6 +244,52 @@ fn day_bounds(start: &str, end: Option<&str>) -> (String, String) {
     (start_time, end_time)
 }
 
+/// What distinguishes a cost record from a usage record in [`environment_event`].
+struct Measure<'a> {
+    event_type: &'static str,
+    capability_key: &'a str,
+    capability_name: Option<&'a String>,
+    start_time: &'a str,
+    end_time: Option<&'a str>,
+    value: f64,
+    currency: Option<&'a String>,
+    booking_date: Option<&'a String>,
+    unit_measure: Option<&'a String>,
+}
+
+fn environment_event(
+    ctx: &EventContext,
+    environment_id: &str,
+    cluster_id: Option<&str>,
+    m: Measure<'_>,
+    last_modified_time: Option<&str>,
+) -> EnvironmentEvent {
+    let (start_time, end_time) = day_bounds(m.start_time, m.end_time);
+    EnvironmentEvent {
+        head: EventHead::new(
+            m.event_type,
+            ctx,
+            &[
+                environment_id,
+                cluster_id.unwrap_or(""),
+                m.capability_key,
+                &start_time,
+            ],
+        ),
+        environment_id: environment_id.to_string(),
+        cluster_id: cluster_id.map(str::to_string),
+        capability_key: m.capability_key.to_string(),
+        capability_name: m.capability_name.cloned(),
+        start_time,
+        end_time,
+        value: m.value,
+        currency: m.currency.cloned(),
+        booking_date: m.booking_date.cloned(),
+        unit_measure: m.unit_measure.cloned(),
+        last_modified_time: last_modified_time.map(str::to_string),
+    }
+}
+
 /// `dps.environment.cost` of one v3 record.
 pub fn environment_cost_event(
     ctx: &EventContext,
@@ -252,30 +298,18 @@ pub fn environment_cost_event(
     r: &crate::model::usage::EnvCostRecord,
     last_modified_time: Option<&str>,
 ) -> EnvironmentEvent {
-    let (start_time, end_time) = day_bounds(&r.start_time, r.end_time.as_deref());
-    EnvironmentEvent {
-        head: EventHead::new(
-            TYPE_ENV_COST,
-            ctx,
-            &[
-                environment_id,
-                cluster_id.unwrap_or(""),
-                &r.capability_key,
-                &start_time,
-            ],
-        ),
-        environment_id: environment_id.to_string(),
-        cluster_id: cluster_id.map(str::to_string),
-        capability_key: r.capability_key.clone(),
-        capability_name: r.capability_name.clone(),
-        start_time,
-        end_time,
+    let m = Measure {
+        event_type: TYPE_ENV_COST,
+        capability_key: &r.capability_key,
+        capability_name: r.capability_name.as_ref(),
+        start_time: &r.start_time,
+        end_time: r.end_time.as_deref(),
         value: r.value,
-        currency: r.currency_code.clone(),
-        booking_date: r.booking_date.clone(),
+        currency: r.currency_code.as_ref(),
+        booking_date: r.booking_date.as_ref(),
         unit_measure: None,
-        last_modified_time: last_modified_time.map(str::to_string),
-    }
+    };
+    environment_event(ctx, environment_id, cluster_id, m, last_modified_time)
 }
 
 /// `dps.environment.usage` of one v3 record.
@@ -286,30 +320,18 @@ pub fn environment_usage_event(
     r: &crate::model::usage::UsageRecord,
     last_modified_time: Option<&str>,
 ) -> EnvironmentEvent {
-    let (start_time, end_time) = day_bounds(&r.start_time, r.end_time.as_deref());
-    EnvironmentEvent {
-        head: EventHead::new(
-            TYPE_ENV_USAGE,
-            ctx,
-            &[
-                environment_id,
-                cluster_id.unwrap_or(""),
-                &r.capability_key,
-                &start_time,
-            ],
-        ),
-        environment_id: environment_id.to_string(),
-        cluster_id: cluster_id.map(str::to_string),
-        capability_key: r.capability_key.clone(),
-        capability_name: r.capability_name.clone(),
-        start_time,
-        end_time,
+    let m = Measure {
+        event_type: TYPE_ENV_USAGE,
+        capability_key: &r.capability_key,
+        capability_name: r.capability_name.as_ref(),
+        start_time: &r.start_time,
+        end_time: r.end_time.as_deref(),
         value: r.value,
         currency: None,
         booking_date: None,
-        unit_measure: r.unit_measure.clone(),
-        last_modified_time: last_modified_time.map(str::to_string),
-    }
+        unit_measure: r.unit_measure.as_ref(),
+    };
+    environment_event(ctx, environment_id, cluster_id, m, last_modified_time)
 }
 
 /// `dps.forecast` snapshot of `now_ms`'s UTC day.
