@@ -131,6 +131,15 @@ impl Error {
         }
     }
 
+    /// The message without the endpoint prefix of transport errors (what a report line needs).
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Network { message, .. } => message.clone(),
+            Error::Http { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether trying the same request again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {

@@ -329,7 +329,7 @@ impl<'a, C: HttpClient, K: Clock + ?Sized> BatchSender<'a, C, K> {
                         count: batch.len(),
                         code: e.code().to_string(),
                         status: e.status(),
-                        message: e.to_string(),
+                        message: e.detail(),
                     });
                     continue;
                 }
@@ -408,6 +408,7 @@ fn status_code_name(status: u16) -> &'static str {
     match status {
         401 => "UNAUTHORIZED",
         403 => "FORBIDDEN",
+        429 => "RATE_LIMITED",
         _ => "INGEST_FAILED",
     }
 }
@@ -425,7 +426,7 @@ pub async fn ingest<C: HttpClient, K: Clock + ?Sized>(
     if report.accepted == 0 {
         if let Some(f) = report.failed.first() {
             return Err(match f.code.as_str() {
-                "UNAUTHORIZED" | "FORBIDDEN" => Error::Http {
+                "UNAUTHORIZED" | "FORBIDDEN" | "RATE_LIMITED" => Error::Http {
                     status: f.status.unwrap_or(0),
                     method: "POST",
                     endpoint: endpoint_for_error(&target.url),
