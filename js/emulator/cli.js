@@ -2,7 +2,8 @@
 // dps-cost emulator CLI.
 //
 //   node js/emulator/cli.js [--port N] [--host 127.0.0.1] [--now ISO] [--token-ttl SECONDS]
-//                           [--profile default|large] [--v2-environment-endpoints removed|deprecated] [--quiet]
+//                           [--profile default|large] [--v2-environment-endpoints removed|deprecated]
+//                           [--store-events full|ids] [--quiet]
 //
 // Prints ONE line of JSON to stdout: {"url": …, "config": …}. Logs one line per request to
 // stderr (method, path, status, duration; never query strings, bodies or credentials). Stops on
@@ -14,7 +15,8 @@ import { parseArgs } from "node:util";
 import { startEmulator } from "./index.js";
 
 const USAGE = `Usage: dps-cost emulator [--port N] [--host 127.0.0.1] [--now ISO] [--token-ttl SECONDS]
-                         [--profile default|large] [--v2-environment-endpoints removed|deprecated] [--quiet]
+                         [--profile default|large] [--v2-environment-endpoints removed|deprecated]
+                         [--store-events full|ids] [--quiet]
 
 Starts the local Dynatrace emulator (SSO token endpoint, Account Management API: subscriptions,
 usage, cost, forecast, events, rate cards, cost allocation, allow lists, environments; bizevents
@@ -28,6 +30,8 @@ ingest, credential vault) and prints {"url","config"} as one JSON line on stdout
   --v2-environment-endpoints M
                       "removed" (default: the v2 per-environment endpoints answer 410) or "deprecated" (200 with
                       Deprecation/Sunset/Link headers)
+  --store-events M    "full" (default: every ingested event is kept) or "ids" (only the distinct event.ids and
+                      counts per event.type: for millions of events)
   --quiet             do not log requests to stderr
   -h, --help          show this help`;
 
@@ -49,6 +53,7 @@ export async function runEmulatorCli(argv = process.argv.slice(2), io = {}) {
       "token-ttl": { type: "string", default: "300" },
       profile: { type: "string", default: "default" },
       "v2-environment-endpoints": { type: "string", default: "removed" },
+      "store-events": { type: "string", default: "full" },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -78,6 +83,7 @@ export async function runEmulatorCli(argv = process.argv.slice(2), io = {}) {
     tokenTtlSeconds: ttl,
     profile: values.profile,
     v2EnvironmentEndpoints: values["v2-environment-endpoints"],
+    storeEvents: values["store-events"],
     logger: values.quiet ? null : (line) => stderr.write(`[emulator] ${line}\n`),
   });
   stdout.write(`${JSON.stringify({ url: emu.url, config: emu.config })}\n`);

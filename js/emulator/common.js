@@ -27,6 +27,19 @@ export function sendJson(res, status, body, headers = {}) {
   res.end(text);
 }
 
+/** Like sendJson, for a body that is already JSON text. */
+export function sendJsonText(res, status, text, headers = {}) {
+  // One Buffer (the text is often a rope of many concatenated pieces: encode it once here rather
+  // than in the socket write).
+  const body = Buffer.from(text, "utf8");
+  res.writeHead(status, {
+    "Content-Type": "application/json",
+    "Content-Length": body.length,
+    ...headers,
+  });
+  res.end(body);
+}
+
 export function sendText(res, status, text, headers = {}) {
   const body = `${text}\n`;
   res.writeHead(status, {

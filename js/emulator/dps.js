@@ -12,6 +12,7 @@ import {
   parseJsonBody,
   sendEmpty,
   sendJson,
+  sendJsonText,
 } from "./common.js";
 import {
   costRecords,
@@ -237,11 +238,13 @@ export function handleEnvironmentsV3(ctx, [rawAccount, rawSub, kind]) {
     offset = key.o;
   }
   const end = Math.min(view.total, offset + pageSize);
-  sendJson(res, 200, {
-    data: view.grouped(offset, end, true),
-    lastModifiedTime: lastModifiedTime(state.dataset, account),
-    nextPageKey: end < view.total ? state.pageKeys.encode({ t: "v3", k: kind, s: sub.uuid, q, o: end }) : null,
-  });
+  // Same JSON as sendJson({data: view.grouped(…), lastModifiedTime, nextPageKey}), by concatenation.
+  const nextPageKey = end < view.total ? state.pageKeys.encode({ t: "v3", k: kind, s: sub.uuid, q, o: end }) : null;
+  sendJsonText(
+    res,
+    200,
+    `{"data":${view.groupedJson(offset, end, true)},"lastModifiedTime":${JSON.stringify(lastModifiedTime(state.dataset, account))},"nextPageKey":${JSON.stringify(nextPageKey)}}`,
+  );
 }
 
 function httpDate(dateString) {

@@ -27,7 +27,7 @@ export { createRequestHandler } from "./server.js";
  *
  * @param {{ now?: string|number|Date, tokenTtlSeconds?: number, seed?: string, baseUrl?: string,
  *           logger?: (line: string) => void, profile?: "default"|"large",
- *           v2EnvironmentEndpoints?: "removed"|"deprecated" }} [options]
+ *           v2EnvironmentEndpoints?: "removed"|"deprecated", storeEvents?: "full"|"ids" }} [options]
  */
 export function createEmulatorState(options = {}) {
   const profileName = options.profile ?? "default";
@@ -85,7 +85,7 @@ export function createEmulatorState(options = {}) {
     ingestClientId: profile.ingestClientId,
     v2EnvironmentEndpoints: v2Mode,
     tokens: createTokenStore({ clients, ttlSeconds: ttl, clock }),
-    events: createEventStore(),
+    events: createEventStore({ mode: options.storeEvents ?? "full" }),
     allowLists: createAllowLists(),
     pageKeys: createPageKeys(`dps-cost-emulator-page-keys|${dataset.seed}`),
     faults: [],
@@ -140,7 +140,7 @@ function buildConfig(state) {
  * Start the emulator.
  * @param {{ port?: number, host?: string, now?: string|number|Date, tokenTtlSeconds?: number,
  *           seed?: string, logger?: (line: string) => void, profile?: "default"|"large",
- *           v2EnvironmentEndpoints?: "removed"|"deprecated" }} [options]
+ *           v2EnvironmentEndpoints?: "removed"|"deprecated", storeEvents?: "full"|"ids" }} [options]
  * @returns {Promise<{ url: string, port: number, config: object, state: object, close(): Promise<void> }>}
  */
 export async function startEmulator(options = {}) {

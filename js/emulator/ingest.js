@@ -5,19 +5,36 @@ import { randomUUID } from "node:crypto";
 export const MAX_INGEST_BYTES = 5 * 1024 * 1024;
 const MAX_AGE_MS = 24 * 3_600_000;
 
-export function createEventStore() {
+export const STORE_EVENTS_MODES = ["full", "ids"];
+
+/**
+ * The event store. `mode` "full" (default) keeps every enriched event; "ids" keeps only the
+ * distinct `event.id`s (a Set) and counts per `event.type` — for huge volumes (the large
+ * profile's 1.4 M events would otherwise cost ~1 GB of heap).
+ */
+export function createEventStore({ mode = "full" } = {}) {
+  if (!STORE_EVENTS_MODES.includes(mode)) {
+    throw new TypeError(`emulator: storeEvents must be one of ${STORE_EVENTS_MODES.join(", ")}, got ${JSON.stringify(mode)}`);
+  }
   const store = {
+    mode,
     events: [],
+    /** "ids" mode: the distinct event.ids and the number of stored events per event.type. */
+    ids: new Set(),
+    types: new Map(),
     stats: { requests: 0, received: 0, stored: 0, droppedOld: 0, rejected: 0 },
     /** Test rule: events whose event.id or event.type is listed here are rejected (partial 400). */
     reject: { ids: new Set(), types: new Set() },
     clear() {
       store.events = [];
+      store.ids = new Set();
+      store.types = new Map();
       store.stats = { requests: 0, received: 0, stored: 0, droppedOld: 0, rejected: 0 };
       store.reject = { ids: new Set(), types: new Set() };
     },
     /** How many distinct event.ids are stored (Grail appends; dashboards dedup by id). */
     distinctIds() {
+      if (store.mode === "ids") return store.ids.size;
       return new Set(store.events.map((e) => e["event.id"])).size;
     },
   };
@@ -91,6 +108,19 @@ export function ingestParsed(store, parsed, ingestMs) {
         source: null,
       });
       store.stats.rejected += 1;
+      return;
+    }
+    if (store.mode === "ids") {
+      const ts = item.timestamp !== undefined && item.timestamp !== null ? parseEventTimestamp(item.timestamp) : null;
+      if (ts !== null && ts < ingestMs - MAX_AGE_MS) {
+        store.stats.droppedOld += 1;
+        return;
+      }
+      const id = item["event.id"];
+      store.ids.add(id === undefined || id === null || id === "" ? randomUUID() : id);
+      const type = item["event.type"] ?? null;
+      store.types.set(type, (store.types.get(type) ?? 0) + 1);
+      store.stats.stored += 1;
       return;
     }
     const event = {};

@@ -135,7 +135,79 @@ export function environmentView(account, sub, kind, { envIdx, capIdx, first, nDa
     return data;
   }
 
-  return { total, recordAt, grouped };
+  // The same records as JSON text, built by string concatenation (no per-record objects, one
+  // timestamp string per day): what the v3 pages of the large profile are served with.
+  const jsonDays = [];
+  const capJson = new Map();
+  const envJson = new Map();
+  const currencyJson = JSON.stringify(account.currencyCode);
+  function dayJson(di) {
+    let d = jsonDays[di];
+    if (d === undefined) {
+      const day = first + di;
+      const start = JSON.stringify(dayTimestamp(day, style));
+      const end = JSON.stringify(dayTimestamp(day + 1, style));
+      d = { day, start, end };
+      jsonDays[di] = d;
+    }
+    return d;
+  }
+  function capFragment(c) {
+    let f = capJson.get(c);
+    if (f === undefined) {
+      const cap = account.capabilityDefs[c];
+      f = {
+        names: `"capabilityKey":${JSON.stringify(cap.key)},"capabilityName":${JSON.stringify(cap.name)}`,
+        unit: `,"unitMeasure":${JSON.stringify(cap.unit)}}`,
+      };
+      capJson.set(c, f);
+    }
+    return f;
+  }
+  function envFragment(e, withCluster) {
+    const k = withCluster ? e : -1 - e;
+    let f = envJson.get(k);
+    if (f === undefined) {
+      const id = JSON.stringify(account.environments[e].id);
+      f = `{${withCluster ? '"clusterId":null,' : ""}"environmentId":${id},"${kind}":[`;
+      envJson.set(k, f);
+    }
+    return f;
+  }
+
+  /** `JSON.stringify(grouped(from, to, withCluster))`, without building the objects. */
+  function groupedJson(from, to, withCluster) {
+    const nCap = capIdx.length;
+    let out = "[";
+    let lastE = -1;
+    for (let o = from; o < to; o++) {
+      const ei = Math.floor(o / perEnv);
+      const r = o - ei * perEnv;
+      const di = Math.floor(r / nCap);
+      const c = capIdx[r - di * nCap];
+      const e = envIdx[ei];
+      if (ei !== lastE) {
+        if (lastE !== -1) out += "]},";
+        out += envFragment(e, withCluster);
+        lastE = ei;
+      } else {
+        out += ",";
+      }
+      const d = dayJson(di);
+      const f = capFragment(c);
+      if (kind === "usage") {
+        const value = trial ? 0 : account.usageAt(e, c, d.day);
+        out += `{${f.names},"startTime":${d.start},"endTime":${d.end},"value":${value}${f.unit}`;
+      } else {
+        const value = trial ? 0 : account.costAt(e, c, d.day);
+        out += `{"startTime":${d.start},"endTime":${d.end},"value":${value},"currencyCode":${currencyJson},${f.names},"bookingDate":${d.start}}`;
+      }
+    }
+    if (lastE !== -1) out += "]}";
+    return `${out}]`;
+  }
+
+  return { total, recordAt, grouped, groupedJson };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -146,7 +146,10 @@ function controlEvents(ctx) {
   const events = store.events.filter(
     (e) => (type === null || e["event.type"] === type) && (provider === null || e["event.provider"] === provider),
   );
-  sendJson(ctx.res, 200, { events, stats: { ...store.stats }, distinctIds: store.distinctIds() });
+  const body = { events, stats: { ...store.stats }, distinctIds: store.distinctIds() };
+  // "ids" mode keeps no events: counts per event.type instead (type/provider filters do not apply).
+  if (store.mode === "ids") body.types = Object.fromEntries([...store.types].map(([t, n]) => [String(t), n]));
+  sendJson(ctx.res, 200, body);
 }
 
 /** `POST /__emulator/reject {"eventIds"?: [...], "eventTypes"?: [...]}`: those events get a partial 400. */

@@ -1791,6 +1791,56 @@ describe("large profile", () => {
     }
     await assert.rejects(startEmulator({ now: NOW, profile: "huge" }), /profile/);
   });
+
+  test("v3 pages are the same JSON as the object-built records", async () => {
+    const { createDataset } = await import("../../js/emulator/data.js");
+    const { largeProfile } = await import("../../js/emulator/large.js");
+    const { environmentView } = await import("../../js/emulator/reports.js");
+    for (const profile of [undefined, largeProfile()]) {
+      const ds = createDataset({ now: NOW, ...(profile ? { profile } : {}) });
+      for (const account of ds.accounts.slice(0, 2)) {
+        for (const sub of account.subscriptions) {
+          for (const kind of ["cost", "usage"]) {
+            const envIdx = account.environments.map((_, i) => i).slice(0, 3);
+            const v = environmentView(account, sub, kind, { envIdx, capIdx: [2, 0, 1], first: account.lastDay - 34, nDays: 35 });
+            for (const [from, to] of [[0, v.total], [7, Math.min(173, v.total)], [0, 1], [5, 5]]) {
+              for (const withCluster of [true, false]) {
+                assert.equal(v.groupedJson(from, to, withCluster), JSON.stringify(v.grouped(from, to, withCluster)));
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+
+  test('storeEvents: "ids" keeps only distinct ids and counts per type', async () => {
+    const e = await startEmulator({ now: NOW, storeEvents: "ids" });
+    try {
+      const auth = `Api-Token ${e.config.ingest.apiToken}`;
+      const ts = new Date(Date.parse(NOW) - 3_600_000).toISOString();
+      const events = [
+        { "event.id": "a", "event.type": "t1", timestamp: ts },
+        { "event.id": "b", "event.type": "t1", timestamp: ts },
+        { "event.id": "a", "event.type": "t1", timestamp: ts },
+        { "event.type": "t2" },
+        { "event.id": "old", "event.type": "t2", timestamp: "2020-01-01T00:00:00Z" },
+        7,
+      ];
+      const res = await postEvents(e, ingestPath, events, auth);
+      assert.equal(res.status, 400);
+      const body = await storedEvents(e);
+      assert.deepEqual(body.events, []);
+      assert.equal(body.distinctIds, 3);
+      assert.deepEqual(body.stats, { requests: 1, received: 6, stored: 4, droppedOld: 1, rejected: 1 });
+      assert.deepEqual(body.types, { t1: 3, t2: 1 });
+      await fetch(`${e.url}/__emulator/events`, { method: "DELETE" });
+      assert.equal((await storedEvents(e)).distinctIds, 0);
+    } finally {
+      await e.close();
+    }
+    await assert.rejects(startEmulator({ now: NOW, storeEvents: "all" }), /storeEvents/);
+  });
 });
 
 describe("CLI", () => {
