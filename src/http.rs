@@ -400,7 +400,25 @@ pub fn error_message(body: &str) -> String {
             .and_then(|m| m.as_str());
         let flat = v.get("message").and_then(|m| m.as_str());
         let oauth = v.get("error_description").and_then(|m| m.as_str());
-        nested.or(flat).or(oauth).map(str::to_string)
+        nested.or(flat).or(oauth).map(str::to_string).or_else(|| {
+            // JSON:API (Datadog): {"errors": ["Bad Request"]} or {"errors": [{"title", "detail"}]}
+            let errors = v.get("errors")?.as_array()?;
+            let parts: Vec<String> = errors
+                .iter()
+                .filter_map(|e| match e {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    o => {
+                        let title = o.get("title").and_then(|t| t.as_str());
+                        let detail = o.get("detail").and_then(|t| t.as_str());
+                        match (title, detail) {
+                            (Some(t), Some(d)) => Some(format!("{t}: {d}")),
+                            (t, d) => t.or(d).map(str::to_string),
+                        }
+                    }
+                })
+                .collect();
+            (!parts.is_empty()).then(|| parts.join("; "))
+        })
     });
     match from_json {
         Some(m) => m,
@@ -568,6 +586,16 @@ mod tests {
         assert_eq!(
             error_message(r#"{"error":{"code":400,"message":"Bad"}}"#),
             "Bad"
+        );
+        assert_eq!(
+            error_message(r#"{"errors":["Bad Request"]}"#),
+            "Bad Request"
+        );
+        assert_eq!(
+            error_message(
+                r#"{"errors":[{"status":"404","title":"Not found","detail":"The requested resource was not found"}]}"#
+            ),
+            "Not found: The requested resource was not found"
         );
         assert_eq!(error_message(""), "(empty body)");
         assert_eq!(error_message("<html>oops"), "<html>oops");

@@ -679,3 +679,134 @@ fn timeouts_are_retried_for_reads_and_every_request_carries_the_timeout() {
         .iter()
         .all(|r| r.timeout_ms == Some(5_000)));
 }
+
+mod datadog {
+    use super::*;
+    use dps_cost::api::datadog::{api_base, DatadogApi};
+    use dps_cost::auth::Secret;
+
+    const DD: &str = "https://api.datadoghq.eu";
+
+    fn dd(http: &Replay) -> DatadogApi<&Replay, FixedClock> {
+        let base = api_base(Some("datadoghq.eu"), None).unwrap_or_else(|e| panic!("{e}"));
+        DatadogApi::new(
+            http,
+            FixedClock(0),
+            base,
+            Secret::new("DDAPIKEY0123"),
+            Secret::new("DDAPPKEY4567"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_retry(RetryPolicy {
+            max_attempts: 3,
+            base_delay_ms: 10,
+            max_delay_ms: 5_000,
+            budget_ms: 60_000,
+            timeout_ms: 5_000,
+        })
+    }
+
+    #[test]
+    fn sites_by_name_or_base_url() {
+        for (site, base) in [
+            ("datadoghq.com", "https://api.datadoghq.com"),
+            ("us3", "https://api.us3.datadoghq.com"),
+            ("us5.datadoghq.com", "https://api.us5.datadoghq.com"),
+            ("datadoghq.eu", "https://api.datadoghq.eu"),
+            ("ap1", "https://api.ap1.datadoghq.com"),
+            ("ap2", "https://api.ap2.datadoghq.com"),
+            ("ddog-gov.com", "https://api.ddog-gov.com"),
+            ("app.datadoghq.eu", "https://api.datadoghq.eu"),
+        ] {
+            assert_eq!(ok(api_base(Some(site), None)).as_str(), base, "{site}");
+        }
+        assert_eq!(
+            ok(api_base(None, None)).as_str(),
+            "https://api.datadoghq.com"
+        );
+        assert_eq!(
+            ok(api_base(None, Some("http://127.0.0.1:9"))).as_str(),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(
+            err(api_base(Some("datadoghq.cn"), None)).field(),
+            Some("site")
+        );
+        assert_eq!(
+            err(api_base(None, Some("http://evil.example"))).field(),
+            Some("baseUrl")
+        );
+    }
+
+    #[test]
+    fn list_and_get_send_both_keys_and_retry_429() {
+        let http = Replay::new();
+        http.on(
+            Method::Get,
+            &format!("{DD}/api/v2/cost/arbitrary_rule"),
+            vec![
+                Ok(
+                    HttpResponse::new(429, r#"{"errors":["Too many requests"]}"#)
+                        .with_header("Retry-After", "1"),
+                ),
+                Ok(HttpResponse::new(200, r#"{"data":[]}"#)),
+            ],
+        );
+        let api = dd(&http);
+        assert_eq!(ok(block_on(api.list_rules_json())), r#"{"data":[]}"#);
+        let sent = &http.log.borrow()[1];
+        assert_eq!(sent.header_value("dd-api-key"), Some("DDAPIKEY0123"));
+        assert_eq!(
+            sent.header_value("dd-application-key"),
+            Some("DDAPPKEY4567")
+        );
+        assert!(
+            !format!("{sent:?}").contains("DDAPIKEY0123")
+                && !format!("{sent:?}").contains("DDAPPKEY4567")
+        );
+        assert_eq!(*http.sleeps.borrow(), vec![1_000]);
+    }
+
+    #[test]
+    fn both_404_shapes_are_not_found_with_the_reason() {
+        for (body, reason) in [
+            (
+                r#"{"errors":[{"title":"Generic Error","detail":"rpc error: code = NotFound desc = error getting arbitrary cost rule: record not found"}]}"#,
+                "record not found",
+            ),
+            (
+                r#"{"errors":[{"status":"404","title":"Not found","detail":"The requested resource was not found"}]}"#,
+                "The requested resource was not found",
+            ),
+        ] {
+            let http = Replay::new();
+            http.ok(
+                Method::Get,
+                &format!("{DD}/api/v2/cost/arbitrary_rule/683"),
+                404,
+                body,
+            );
+            let e = err(block_on(dd(&http).rule_json("683")));
+            assert_eq!((e.code(), e.status()), ("NOT_FOUND", Some(404)));
+            assert!(e.to_string().contains(reason), "{e}");
+            assert!(!e.to_string().contains("DDAPIKEY"));
+        }
+        let http = Replay::new();
+        assert_eq!(
+            err(block_on(dd(&http).rule_json("../x"))).field(),
+            Some("ruleId")
+        );
+        assert!(http.log.borrow().is_empty());
+        let base = ok(api_base(None, None));
+        let e = DatadogApi::new(
+            &http,
+            FixedClock(0),
+            base,
+            Secret::new(""),
+            Secret::new("x"),
+        )
+        .err()
+        .unwrap_or_else(|| panic!("empty key accepted"));
+        assert_eq!(e.field(), Some("apiKey"));
+    }
+}

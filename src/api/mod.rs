@@ -3,6 +3,7 @@
 
 pub mod allocation;
 pub mod cost;
+pub mod datadog;
 pub mod environments;
 pub mod forecast;
 pub mod paging;

@@ -416,3 +416,52 @@ pub fn sync(#[wasm_bindgen(unchecked_param_type = "SyncConfig")] config: JsValue
         Ok(run_sync(&transport, &JsClock, &cfg, retry).await)
     })
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DatadogOptions {
+    api_key: Secret,
+    application_key: Secret,
+    #[serde(default)]
+    site: Option<String>,
+    #[serde(default)]
+    base_url: Option<String>,
+    #[serde(default)]
+    rule_id: Option<String>,
+    #[serde(default)]
+    retry: Option<RetryOptions>,
+}
+
+/// Datadog custom allocation rules as Datadog returns them (`ArbitraryRuleResponseArray`, or
+/// `ArbitraryRuleResponse` with `ruleId`). `site`: `datadoghq.com` (default), `datadoghq.eu`,
+/// `us3`, `us5`, `ap1`, `ap2`, `ddog-gov.com`, …; or `baseUrl`.
+#[wasm_bindgen(js_name = datadogRules, unchecked_return_type = "Promise<unknown>")]
+pub fn datadog_rules(
+    #[wasm_bindgen(
+        unchecked_param_type = "{ apiKey: string; applicationKey: string; site?: string; baseUrl?: string; ruleId?: string; retry?: RetryOptions; fetch?: FetchLike }"
+    )]
+    options: JsValue,
+) -> Promise {
+    let parts = from_js::<DatadogOptions>("options", &options).and_then(|o| {
+        let transport = Transport::from_options(&options)?;
+        let base = crate::api::datadog::api_base(o.site.as_deref(), o.base_url.as_deref())?;
+        let retry = o.retry.unwrap_or_default().policy()?;
+        let api = crate::api::datadog::DatadogApi::new(
+            transport,
+            JsClock,
+            base,
+            o.api_key,
+            o.application_key,
+        )?
+        .with_retry(retry);
+        Ok((api, o.rule_id))
+    });
+    promise(async move {
+        let (api, rule_id) = parts?;
+        let body = match rule_id {
+            Some(id) => api.rule_json(&id).await?,
+            None => api.list_rules_json().await?,
+        };
+        crate::model::decode::<serde_json::Value>("Datadog rules", &body)
+    })
+}
