@@ -12,7 +12,7 @@ export const NOT_FOUND = "Cannot get requested resource.";
 
 export function setCors(res) {
   res.setHeader("Access-Control-Allow-Origin", "*");
-  res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type");
+  res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, DD-API-KEY, DD-APPLICATION-KEY");
   res.setHeader("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
   res.setHeader("Access-Control-Expose-Headers", "Retry-After");
 }

@@ -9,6 +9,7 @@
 
 import { createServer } from "node:http";
 import { createAllowLists } from "./allowlists.js";
+import { defaultDatadogRules } from "./datadog.js";
 import { createTokenStore } from "./auth.js";
 import { API_TOKEN, DEFAULT_PROFILE, createDataset, parseNow } from "./data.js";
 import { createEventStore } from "./ingest.js";
@@ -51,6 +52,10 @@ export function createEmulatorState(options = {}) {
     throw new TypeError("emulator: tokenTtlSeconds must be a positive number");
   }
   const dataset = createDataset({ now: startNow, seed: options.seed, profile });
+  const datadogRules = options.datadogRules ?? defaultDatadogRules();
+  if (!datadogRules || typeof datadogRules !== "object" || !Array.isArray(datadogRules.data)) {
+    throw new TypeError("emulator: datadogRules must be an ArbitraryRuleResponseArray ({data: [...]})");
+  }
   const clients = profile.clients;
   let faultCounter = 0;
 
@@ -78,6 +83,11 @@ export function createEmulatorState(options = {}) {
     baseUrl: options.baseUrl ?? "http://127.0.0.1",
     clock,
     dataset,
+    datadog: {
+      apiKey: "ddemulatorapikey00000000000000000",
+      applicationKey: "ddemulatorappkey000000000000000000000000",
+      rules: datadogRules,
+    },
     apiToken: API_TOKEN,
     credentials,
     profile: profileName,
@@ -125,6 +135,7 @@ function buildConfig(state) {
         environments: a.environments.map(({ id, name }) => ({ id, name })),
       };
     }),
+    datadog: { baseUrl: url, apiKey: state.datadog.apiKey, applicationKey: state.datadog.applicationKey },
     ingest: {
       accountUuid: ingestClient.accountUuid,
       clientId: ingestClient.clientId,

@@ -24,6 +24,7 @@ import {
 } from "./common.js";
 import { ACCOUNT_ROUTES } from "./dps.js";
 import { MAX_INGEST_BYTES, checkIngestContentType, ingestParsed } from "./ingest.js";
+import { handleDatadogGet, handleDatadogList } from "./datadog.js";
 
 const INGEST_SCOPES = ["storage:events:write", "openpipeline:bizevents:ingest"];
 const API_TOKEN_ON_PLATFORM =
@@ -392,6 +393,8 @@ const ROUTES = [
     methods: { POST: (ctx, p) => handleIngest(ctx, p, { platform: true }) },
   },
   { re: /^\/platform\/classic\/environment-api\/v2\/credentials\/([^/]+)\/details$/, methods: { GET: handleCredentialDetails } },
+  { re: /^\/api\/v2\/cost\/arbitrary_rule$/, methods: { GET: handleDatadogList } },
+  { re: /^\/api\/v2\/cost\/arbitrary_rule\/([^/]+)$/, methods: { GET: handleDatadogGet } },
   { re: /^\/__emulator\/config$/, methods: { GET: controlConfig } },
   { re: /^\/__emulator\/health$/, methods: { GET: controlHealth } },
   { re: /^\/__emulator\/events$/, methods: { GET: controlEvents, DELETE: controlClearEvents } },

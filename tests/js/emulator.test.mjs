@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { once } from "node:events";
 import { request as httpRequest } from "node:http";
 import { Writable } from "node:stream";
@@ -560,6 +561,7 @@ function urls(e) {
     apiUrl: e.url,
     ingestUrl: `${e.url}/api/v2/bizevents/ingest`,
     platformIngestUrl: `${e.url}/platform/classic/environment-api/v2/bizevents/ingest`,
+    datadog: { ...e.config.datadog, baseUrl: e.url },
   };
 }
 
@@ -1897,5 +1899,43 @@ describe("CLI", () => {
     child.kill("SIGTERM");
     const [code] = await once(child, "exit");
     assert.equal(code, 0);
+  });
+});
+
+describe("Datadog custom allocation rules", () => {
+  const fixture = JSON.parse(
+    readFileSync(new URL("../../../shared/fixtures/datadog/openapi-examples/ArbitraryRuleResponseArray.example.json", import.meta.url), "utf8"),
+  );
+  let dd;
+  before(async () => {
+    dd = await startEmulator({ port: 0, now: "2026-11-23T10:00:00Z", datadogRules: fixture });
+  });
+  after(() => dd.close());
+  const headers = (over = {}) => ({ "DD-API-KEY": dd.config.datadog.apiKey, "DD-APPLICATION-KEY": dd.config.datadog.applicationKey, ...over });
+
+  test("list and get serve the recorded rules; keys are checked; both 404 bodies are JSON:API", async () => {
+    const list = await fetch(`${dd.url}/api/v2/cost/arbitrary_rule`, { headers: headers() });
+    assert.equal(list.status, 200);
+    assert.match(list.headers.get("content-type"), /application\/vnd\.api\+json/);
+    assert.deepEqual(await list.json(), fixture);
+    const one = await fetch(`${dd.url}/api/v2/cost/arbitrary_rule/${fixture.data[0].id}`, { headers: headers() });
+    assert.deepEqual((await one.json()).data, fixture.data[0]);
+    const missing = await fetch(`${dd.url}/api/v2/cost/arbitrary_rule/999999`, { headers: headers() });
+    assert.equal(missing.status, 404);
+    assert.equal((await missing.json()).errors[0].title, "Not found");
+    const wrong = await fetch(`${dd.url}/api/v2/cost/arbitrary_rule`, { headers: headers({ "DD-API-KEY": "nope" }) });
+    assert.equal(wrong.status, 403);
+    assert.deepEqual(await wrong.json(), { errors: ["Forbidden"] });
+  });
+
+  test("the default rules target Dynatrace cost-line tags", async () => {
+    const d = await startEmulator({ port: 0, now: "2026-11-23T10:00:00Z" });
+    try {
+      const r = await (await fetch(`${d.url}/api/v2/cost/arbitrary_rule`, { headers: { "DD-API-KEY": d.config.datadog.apiKey, "DD-APPLICATION-KEY": d.config.datadog.applicationKey } })).json();
+      assert.deepEqual(r.data.map((x) => x.attributes.strategy.method), ["percent", "proportional", "even"]);
+      assert.ok(r.data.every((x) => x.attributes.provider.includes("dynatrace")));
+    } finally {
+      await d.close();
+    }
   });
 });
