@@ -78,6 +78,14 @@ pub enum Error {
         message: String,
     },
 
+    /// A cost allocation rule is malformed or uses what dps-cost does not support.
+    #[error("allocation rule {rule} is invalid at `{field}`: {message}")]
+    RuleInvalid {
+        rule: String,
+        field: String,
+        message: String,
+    },
+
     /// A bug: an invariant of dps-cost itself did not hold.
     #[error("internal error: {message}")]
     Internal { message: String },
@@ -105,6 +113,7 @@ impl Error {
             Error::NoActiveSubscription { .. } => "NO_ACTIVE_SUBSCRIPTION",
             Error::IngestFailed { .. } => "INGEST_FAILED",
             Error::IngestPartial { .. } => "INGEST_PARTIAL",
+            Error::RuleInvalid { .. } => "RULE_INVALID",
             Error::Internal { .. } => "INTERNAL",
         }
     }
@@ -126,6 +135,7 @@ impl Error {
         match self {
             Error::InvalidInput { field, .. } => Some(field),
             Error::Decode { path, .. } => Some(path),
+            Error::RuleInvalid { field, .. } => Some(field),
             Error::AuthMissingScope { .. } => Some("scope"),
             _ => None,
         }

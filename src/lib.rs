@@ -4,6 +4,7 @@
 //! only module that knows about JavaScript. Transport ([`http::HttpClient`]) and time
 //! ([`clock::Clock`]) are injected.
 
+pub mod allocate;
 pub mod api;
 pub mod auth;
 pub mod clock;

@@ -1,0 +1,782 @@
+//! The allocation engine (contract §2): cost lines in, allocated lines out, money conserved to
+//! the micro-unit. Pure: no I/O, no clock.
+//!
+//! Per source line (one day, one currency): its owner is the first enabled rule (§2a order)
+//! whose `provider` contains the line's `provider` tag and whose `costs_to_allocate` all hold
+//! (§2b). The owner splits the line over its destinations by the method's weights (computed per
+//! day or per calendar month, per partition); what cannot be split stays as an `unallocated`
+//! line with a reason (§2e). Output order: input line order, each source line's allocated lines
+//! in destination value order, then its unallocated remainder.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::filter::matches_all;
+use super::money::{
+    bound_weights, largest_remainder, micros_from_f64, micros_to_f64, ONE_SHARE, SHARE_TOLERANCE,
+};
+use super::rules::{rule_order, ArbitraryRule, Filter, Strategy};
+use super::validate::{query_group_by, validate_rule};
+use crate::error::{Error, Result};
+use crate::money::Amount;
+use crate::time::{civil_from_days, parse_date};
+
+/// Tag: the rule that allocated the line (Datadog's result tag).
+pub const TAG_RULE: &str = "allocated_by_rule";
+/// Tag: that rule's id.
+pub const TAG_RULE_ID: &str = "allocated_by_rule_id";
+/// Tag: that rule's method.
+pub const TAG_METHOD: &str = "allocation_method";
+/// Tag: the line's share of the source line (decimal text).
+pub const TAG_RATIO: &str = "allocation_ratio";
+/// Tag: `allocated` or `unallocated`.
+pub const TAG_STATUS: &str = "allocation_status";
+/// Tag: why cost stayed unallocated.
+pub const TAG_REASON: &str = "allocation_reason";
+
+/// Largest |cost| accepted per line (keeps every product of the split inside i128).
+pub const MAX_COST: f64 = 1e12;
+
+/// One input cost line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CostLine {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub cost: f64,
+    pub currency: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One point of a driver series (`proportional_timeseries`): the metric value of one group on
+/// one day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriverPoint {
+    pub date: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// Driver series keyed by query name (or by formula text).
+pub type Drivers = BTreeMap<String, Vec<DriverPoint>>;
+
+/// Everything [`allocate`] needs. `rules` are Datadog rule objects (`{id, type, attributes}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AllocationInput {
+    pub lines: Vec<CostLine>,
+    #[serde(default)]
+    pub rules: Vec<ArbitraryRule>,
+    #[serde(default)]
+    pub drivers: Drivers,
+}
+
+/// What became of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LineStatus {
+    /// No rule matched: the input line, unchanged.
+    Unchanged,
+    /// A share of a source line given to a destination.
+    Allocated,
+    /// Cost a rule owned but could not allocate.
+    Unallocated,
+}
+
+/// One output line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocatedLine {
+    /// Index of the source line in the input.
+    pub source_index: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    pub date: String,
+    /// The nearest `f64` to `cost_micros` × 10⁻⁶.
+    pub cost: f64,
+    /// Exact cost in micro-units of the currency.
+    pub cost_micros: i64,
+    pub currency: String,
+    /// Source tags, then destination tags, then the audit tags.
+    pub tags: BTreeMap<String, String>,
+    pub status: LineStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The share of the source line (weight / total weight).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Matched, allocated and unallocated cost of one rule in one currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CostTotals {
+    pub matched_micros: i128,
+    pub allocated_micros: i128,
+    pub unallocated_micros: i128,
+}
+
+/// Per-rule summary, in execution order (disabled rules last, with `position: None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleSummary {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub method: String,
+    pub enabled: bool,
+    /// 0-based place in the execution order; `None` for disabled rules.
+    pub position: Option<usize>,
+    pub lines_matched: usize,
+    /// Allocated output lines produced.
+    pub lines_allocated: usize,
+    /// Source lines (or remainders) left unallocated.
+    pub lines_unallocated: usize,
+    /// Per currency.
+    pub costs: BTreeMap<String, CostTotals>,
+}
+
+/// Input and output totals per currency (always equal; checked).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrencyTotals {
+    pub input_micros: i128,
+    pub output_micros: i128,
+}
+
+/// The result of [`allocate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocationResult {
+    pub lines: Vec<AllocatedLine>,
+    pub rules: Vec<RuleSummary>,
+    pub totals: BTreeMap<String, CurrencyTotals>,
+}
+
+struct Prepared<'a> {
+    line: &'a CostLine,
+    micros: i128,
+    day: i64,
+    month: i64,
+}
+
+struct Point<'a> {
+    tags: &'a BTreeMap<String, String>,
+    units: i128,
+    day: i64,
+    month: i64,
+}
+
+/// Weights of one (window, partition, currency) group: destination values → weight.
+type Weights = BTreeMap<Vec<String>, i128>;
+type GroupKey = (i64, Vec<Option<String>>, String);
+
+/// A rule's weights: the destination keys, the weights per group, and whether a driver series
+/// was found (timeseries methods).
+struct RuleWeights {
+    keys: Vec<String>,
+    groups: BTreeMap<GroupKey, Weights>,
+    has_driver: bool,
+}
+
+/// A rule's plan for one source line.
+enum Plan {
+    Split {
+        /// Destination tags, in destination value order.
+        dests: Vec<Vec<(String, String)>>,
+        weights: Vec<i128>,
+        denominator: i128,
+        /// Reason for any remainder (percent < 1).
+        remainder_reason: &'static str,
+    },
+    Unallocated(String),
+}
+
+/// Applies `rules` to `lines` (contract §2). Enabled rules are validated first (`RULE_INVALID`);
+/// lines and driver points with a bad date or a non-finite cost are `INVALID_INPUT` naming
+/// `lines[i].cost` / `drivers.<query>[i].value`.
+pub fn allocate(input: &AllocationInput) -> Result<AllocationResult> {
+    let prepared = prepare_lines(&input.lines)?;
+    let points = prepare_drivers(&input.drivers)?;
+
+    let mut enabled: Vec<&ArbitraryRule> = input.rules.iter().filter(|r| r.enabled()).collect();
+    enabled.sort_by(|a, b| rule_order(a, b));
+    for r in &enabled {
+        validate_rule(r)?;
+    }
+    let mut disabled: Vec<&ArbitraryRule> = input.rules.iter().filter(|r| !r.enabled()).collect();
+    disabled.sort_by(|a, b| rule_order(a, b));
+
+    // §2b: first match wins.
+    let owner: Vec<Option<usize>> = prepared
+        .iter()
+        .map(|p| enabled.iter().position(|r| rule_matches(r, &p.line.tags)))
+        .collect();
+
+    let mut summaries: Vec<RuleSummary> = enabled
+        .iter()
+        .enumerate()
+        .map(|(i, r)| summary_of(r, Some(i)))
+        .chain(disabled.iter().map(|r| summary_of(r, None)))
+        .collect();
+
+    // Weights per rule, built once for rules that own a line.
+    let mut weight_cache: BTreeMap<usize, RuleWeights> = BTreeMap::new();
+    let mut out = Vec::with_capacity(prepared.len());
+    let mut totals: BTreeMap<String, CurrencyTotals> = BTreeMap::new();
+    for (i, p) in prepared.iter().enumerate() {
+        totals
+            .entry(p.line.currency.clone())
+            .or_default()
+            .input_micros += p.micros;
+        let Some(ri) = owner[i] else {
+            out.push(output_line(
+                i,
+                p,
+                p.micros,
+                p.line.tags.clone(),
+                LineStatus::Unchanged,
+            )?);
+            continue;
+        };
+        let rule = enabled[ri];
+        let weights = weight_cache
+            .entry(ri)
+            .or_insert_with(|| rule_weights(rule, ri, &prepared, &owner, &points, &input.drivers));
+        let plan = plan_for(rule, p, weights);
+        let summary = &mut summaries[ri];
+        summary.lines_matched += 1;
+        let totals_rule = summary.costs.entry(p.line.currency.clone()).or_default();
+        totals_rule.matched_micros += p.micros;
+        match plan {
+            Plan::Unallocated(reason) => {
+                let tags = audit_tags(&p.line.tags, &[], rule, None, Some(&reason));
+                let mut line = output_line(i, p, p.micros, tags, LineStatus::Unallocated)?;
+                set_rule(&mut line, rule, None, Some(reason));
+                totals_rule.unallocated_micros += p.micros;
+                summary.lines_unallocated += 1;
+                out.push(line);
+            }
+            Plan::Split {
+                dests,
+                weights,
+                denominator,
+                remainder_reason,
+            } => {
+                let shares = largest_remainder(p.micros, &weights, denominator);
+                let mut allocated = 0i128;
+                for ((dest, w), share) in dests.iter().zip(&weights).zip(&shares) {
+                    let ratio = *w as f64 / denominator as f64;
+                    let tags = audit_tags(&p.line.tags, dest, rule, Some(ratio), None);
+                    let mut line = output_line(i, p, *share, tags, LineStatus::Allocated)?;
+                    set_rule(&mut line, rule, Some(ratio), None);
+                    allocated += share;
+                    summary.lines_allocated += 1;
+                    out.push(line);
+                }
+                totals_rule.allocated_micros += allocated;
+                let rest = p.micros - allocated;
+                let weight_sum: i128 = weights.iter().sum();
+                if rest != 0 || weight_sum < denominator {
+                    let ratio = (denominator - weight_sum) as f64 / denominator as f64;
+                    let reason = remainder_reason.to_string();
+                    let tags = audit_tags(&p.line.tags, &[], rule, Some(ratio), Some(&reason));
+                    let mut line = output_line(i, p, rest, tags, LineStatus::Unallocated)?;
+                    set_rule(&mut line, rule, Some(ratio), Some(reason));
+                    totals_rule.unallocated_micros += rest;
+                    summary.lines_unallocated += 1;
+                    out.push(line);
+                }
+            }
+        }
+    }
+    for l in &out {
+        totals.entry(l.currency.clone()).or_default().output_micros += i128::from(l.cost_micros);
+    }
+    if let Some((c, t)) = totals
+        .iter()
+        .find(|(_, t)| t.input_micros != t.output_micros)
+    {
+        return Err(Error::Internal {
+            message: format!(
+                "allocation did not conserve {c}: {} in, {} out (micro-units)",
+                t.input_micros, t.output_micros
+            ),
+        });
+    }
+    Ok(AllocationResult {
+        lines: out,
+        rules: summaries,
+        totals,
+    })
+}
+
+fn prepare_lines(lines: &[CostLine]) -> Result<Vec<Prepared<'_>>> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let day = parse_date(&line.date).ok_or_else(|| {
+                Error::invalid(format!("lines[{i}].date"), "is not a YYYY-MM-DD date")
+            })?;
+            if !line.cost.is_finite() || line.cost.abs() > MAX_COST {
+                return Err(Error::invalid(
+                    format!("lines[{i}].cost"),
+                    format!("must be a finite number within ±1e12, got {}", line.cost),
+                ));
+            }
+            let micros = micros_from_f64(line.cost).ok_or_else(|| {
+                Error::invalid(format!("lines[{i}].cost"), "is not a representable amount")
+            })?;
+            Ok(Prepared {
+                line,
+                micros,
+                day,
+                month: month_of(day),
+            })
+        })
+        .collect()
+}
+
+fn prepare_drivers(drivers: &Drivers) -> Result<BTreeMap<&str, Vec<Point<'_>>>> {
+    let mut out = BTreeMap::new();
+    for (name, series) in drivers {
+        let mut points = Vec::with_capacity(series.len());
+        for (i, p) in series.iter().enumerate() {
+            let day = parse_date(&p.date).ok_or_else(|| {
+                Error::invalid(
+                    format!("drivers.{name}[{i}].date"),
+                    "is not a YYYY-MM-DD date",
+                )
+            })?;
+            let units = Amount::from_f64(p.value).ok_or_else(|| {
+                Error::invalid(
+                    format!("drivers.{name}[{i}].value"),
+                    "must be a finite number (NaN, Infinity and null are not allowed)",
+                )
+            })?;
+            points.push(Point {
+                tags: &p.tags,
+                units: units.0,
+                day,
+                month: month_of(day),
+            });
+        }
+        out.insert(name.as_str(), points);
+    }
+    Ok(out)
+}
+
+fn month_of(day: i64) -> i64 {
+    let (y, m, _) = civil_from_days(day);
+    y * 12 + i64::from(m)
+}
+
+fn rule_matches(rule: &ArbitraryRule, tags: &BTreeMap<String, String>) -> bool {
+    let a = &rule.attributes;
+    let provider_ok = match tags.get("provider") {
+        Some(p) => a.provider.iter().flatten().any(|x| x == p),
+        None => false,
+    };
+    provider_ok && matches_all(a.costs_to_allocate.as_deref().unwrap_or(&[]), tags)
+}
+
+fn summary_of(r: &ArbitraryRule, position: Option<usize>) -> RuleSummary {
+    RuleSummary {
+        rule_id: r.id.clone(),
+        rule_name: r.name().to_string(),
+        method: r.method().to_string(),
+        enabled: r.enabled(),
+        position,
+        lines_matched: 0,
+        lines_allocated: 0,
+        lines_unallocated: 0,
+        costs: BTreeMap::new(),
+    }
+}
+
+fn strategy(rule: &ArbitraryRule) -> Strategy {
+    rule.attributes.strategy.clone().unwrap_or_default()
+}
+
+fn monthly(s: &Strategy) -> bool {
+    s.granularity.as_deref() == Some("monthly")
+}
+
+fn partition_of(keys: &[String], tags: &BTreeMap<String, String>) -> Vec<Option<String>> {
+    keys.iter().map(|k| tags.get(k).cloned()).collect()
+}
+
+fn dest_of(keys: &[String], tags: &BTreeMap<String, String>) -> Option<Vec<String>> {
+    keys.iter().map(|k| tags.get(k).cloned()).collect()
+}
+
+/// Weights of every (window, partition, currency) group for one rule. Timeseries rules use the
+/// currency key "" (metric weights apply to every currency).
+fn rule_weights(
+    rule: &ArbitraryRule,
+    ri: usize,
+    lines: &[Prepared<'_>],
+    owner: &[Option<usize>],
+    points: &BTreeMap<&str, Vec<Point<'_>>>,
+    drivers: &Drivers,
+) -> RuleWeights {
+    let s = strategy(rule);
+    let method = s.method.as_deref().unwrap_or("");
+    let monthly = monthly(&s);
+    let part_keys = s.evaluate_grouped_by_tag_keys.clone().unwrap_or_default();
+    let narrow: Vec<Filter> = s
+        .allocated_by_filters
+        .iter()
+        .flatten()
+        .chain(s.evaluate_grouped_by_filters.iter().flatten())
+        .cloned()
+        .collect();
+    let mut groups: BTreeMap<GroupKey, Weights> = BTreeMap::new();
+    let mut keys: Vec<String> = Vec::new();
+    let mut has_driver = false;
+    match method {
+        "even" | "proportional" => {
+            keys = s.allocated_by_tag_keys.clone().unwrap_or_default();
+            let based: &[Filter] = s.based_on_costs.as_deref().unwrap_or(&[]);
+            for (j, c) in lines.iter().enumerate() {
+                if owner[j] == Some(ri) {
+                    continue; // the rule's own source lines are not destinations
+                }
+                let Some(dest) = dest_of(&keys, &c.line.tags) else {
+                    continue;
+                };
+                if !matches_all(based, &c.line.tags) || !matches_all(&narrow, &c.line.tags) {
+                    continue;
+                }
+                let window = if monthly { c.month } else { c.day };
+                let key = (
+                    window,
+                    partition_of(&part_keys, &c.line.tags),
+                    c.line.currency.clone(),
+                );
+                let w = groups.entry(key).or_default().entry(dest).or_insert(0);
+                if method == "even" {
+                    *w = 1;
+                } else {
+                    *w += c.micros;
+                }
+            }
+        }
+        "proportional_timeseries" | "even_timeseries" => {
+            let Some((query, series)) = driver_series(&s, points) else {
+                return RuleWeights {
+                    keys,
+                    groups,
+                    has_driver,
+                };
+            };
+            has_driver = true;
+            keys = timeseries_dest_keys(&s, query, &part_keys, drivers);
+            if keys.is_empty() {
+                return RuleWeights {
+                    keys,
+                    groups,
+                    has_driver,
+                };
+            }
+            for p in series {
+                let Some(dest) = dest_of(&keys, p.tags) else {
+                    continue;
+                };
+                if !matches_all(&narrow, p.tags) {
+                    continue;
+                }
+                let window = if monthly { p.month } else { p.day };
+                let key = (window, partition_of(&part_keys, p.tags), String::new());
+                let w = groups.entry(key).or_default().entry(dest).or_insert(0);
+                *w = w.saturating_add(p.units);
+            }
+            if method == "even_timeseries" {
+                for g in groups.values_mut() {
+                    for w in g.values_mut() {
+                        *w = i128::from(*w > 0);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    RuleWeights {
+        keys,
+        groups,
+        has_driver,
+    }
+}
+
+/// The driver series of a timeseries rule: the first formula's text, else the query it names,
+/// else the first query with a series.
+fn driver_series<'p, 'a>(
+    s: &Strategy,
+    points: &'p BTreeMap<&'a str, Vec<Point<'a>>>,
+) -> Option<(&'a str, &'p Vec<Point<'a>>)> {
+    let ts = s.based_on_timeseries.as_ref()?;
+    let parsed;
+    let ts = match ts {
+        serde_json::Value::String(t) => {
+            parsed = serde_json::from_str::<serde_json::Value>(t).ok()?;
+            &parsed
+        }
+        v => v,
+    };
+    let mut names: Vec<String> = Vec::new();
+    if let Some(f) = ts
+        .get("formulas")
+        .and_then(|f| f.get(0))
+        .and_then(|f| f.get("formula"))
+        .and_then(|f| f.as_str())
+    {
+        names.push(f.trim().to_string());
+    }
+    if let Some(serde_json::Value::Array(qs)) = ts.get("queries") {
+        names.extend(
+            qs.iter()
+                .filter_map(|q| q.get("name").and_then(|n| n.as_str()))
+                .map(str::to_string),
+        );
+    }
+    names
+        .iter()
+        .find_map(|n| points.get_key_value(n.as_str()))
+        .map(|(k, v)| (*k, v))
+}
+
+/// Destination keys of a timeseries rule: `allocated_by_tag_keys`, else the query's group-by,
+/// else every tag key of the series; partition keys excluded in the last two cases.
+fn timeseries_dest_keys(
+    s: &Strategy,
+    query: &str,
+    part_keys: &[String],
+    drivers: &Drivers,
+) -> Vec<String> {
+    if let Some(keys) = s.allocated_by_tag_keys.as_ref().filter(|k| !k.is_empty()) {
+        return keys.clone();
+    }
+    let mut keys: Vec<String> = Vec::new();
+    let ts = s.based_on_timeseries.as_ref().and_then(|v| match v {
+        serde_json::Value::String(t) => serde_json::from_str::<serde_json::Value>(t).ok(),
+        v => Some(v.clone()),
+    });
+    if let Some(serde_json::Value::Array(qs)) = ts.as_ref().and_then(|t| t.get("queries")) {
+        if let Some(q) = qs
+            .iter()
+            .find(|q| q.get("name").and_then(|n| n.as_str()) == Some(query))
+        {
+            if let Some(facets) = q.get("group_by").and_then(|g| g.as_array()) {
+                keys.extend(
+                    facets
+                        .iter()
+                        .filter_map(|g| g.get("facet").and_then(|f| f.as_str()))
+                        .map(str::to_string),
+                );
+            }
+            for text in [
+                q.get("query").and_then(|t| t.as_str()),
+                q.get("base_query")
+                    .and_then(|b| b.get("query"))
+                    .and_then(|t| t.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if keys.is_empty() {
+                    keys.extend(query_group_by(text));
+                }
+            }
+        }
+    }
+    if keys.is_empty() {
+        let mut all: Vec<String> = drivers
+            .get(query)
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p.tags.keys().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        keys = all;
+    }
+    keys.retain(|k| !part_keys.contains(k));
+    let mut seen = Vec::new();
+    keys.retain(|k| {
+        let new = !seen.contains(k);
+        seen.push(k.clone());
+        new
+    });
+    keys
+}
+
+fn plan_for(rule: &ArbitraryRule, p: &Prepared<'_>, rw: &RuleWeights) -> Plan {
+    let s = strategy(rule);
+    let method = s.method.as_deref().unwrap_or("");
+    if method == "percent" {
+        let mut entries: Vec<(Vec<(String, String)>, i128)> = s
+            .allocated_by
+            .iter()
+            .flatten()
+            .map(|share| {
+                let tags = share
+                    .allocated_tags
+                    .iter()
+                    .map(|t| (t.key.clone(), t.value.clone()))
+                    .collect();
+                let w = share
+                    .percentage
+                    .and_then(Amount::from_f64)
+                    .map_or(0, |a| a.0.max(0));
+                (tags, w)
+            })
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let sum: i128 = entries.iter().map(|e| e.1).sum();
+        let denominator = if sum >= ONE_SHARE - SHARE_TOLERANCE {
+            sum
+        } else {
+            ONE_SHARE
+        };
+        let (dests, weights) = entries.into_iter().unzip();
+        return Plan::Split {
+            dests,
+            weights,
+            denominator,
+            remainder_reason: "percentages sum to less than 1",
+        };
+    }
+    let part_keys = s.evaluate_grouped_by_tag_keys.clone().unwrap_or_default();
+    let timeseries = method.ends_with("_timeseries");
+    let window = if monthly(&s) { p.month } else { p.day };
+    let key = (
+        window,
+        partition_of(&part_keys, &p.line.tags),
+        if timeseries {
+            String::new()
+        } else {
+            p.line.currency.clone()
+        },
+    );
+    let Some(group) = rw.groups.get(&key).filter(|g| !g.is_empty()) else {
+        let reason = if timeseries && !rw.has_driver {
+            "no driver data"
+        } else if part_keys.is_empty() {
+            "no destinations"
+        } else {
+            "no destinations in partition"
+        };
+        return Plan::Unallocated(reason.to_string());
+    };
+    let mut dests = Vec::new();
+    let mut weights = Vec::new();
+    for (values, w) in group {
+        if *w <= 0 {
+            continue;
+        }
+        dests.push(
+            rw.keys
+                .iter()
+                .cloned()
+                .zip(values.iter().cloned())
+                .collect(),
+        );
+        weights.push(*w);
+    }
+    bound_weights(&mut weights);
+    let denominator: i128 = weights.iter().sum();
+    if denominator <= 0 {
+        return Plan::Unallocated("zero total weight".to_string());
+    }
+    Plan::Split {
+        dests,
+        weights,
+        denominator,
+        remainder_reason: "rounding",
+    }
+}
+
+fn audit_tags(
+    source: &BTreeMap<String, String>,
+    dest: &[(String, String)],
+    rule: &ArbitraryRule,
+    ratio: Option<f64>,
+    reason: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut tags = source.clone();
+    for (k, v) in dest {
+        tags.insert(k.clone(), v.clone());
+    }
+    tags.insert(TAG_RULE.into(), rule.name().to_string());
+    tags.insert(TAG_RULE_ID.into(), rule.id.clone());
+    tags.insert(TAG_METHOD.into(), rule.method().to_string());
+    if let Some(r) = ratio {
+        tags.insert(TAG_RATIO.into(), format!("{r}"));
+    }
+    match reason {
+        Some(reason) => {
+            tags.insert(TAG_STATUS.into(), "unallocated".into());
+            tags.insert(TAG_REASON.into(), reason.to_string());
+        }
+        None => {
+            tags.insert(TAG_STATUS.into(), "allocated".into());
+        }
+    }
+    tags
+}
+
+fn output_line(
+    index: usize,
+    p: &Prepared<'_>,
+    micros: i128,
+    tags: BTreeMap<String, String>,
+    status: LineStatus,
+) -> Result<AllocatedLine> {
+    let cost_micros = i64::try_from(micros).map_err(|_| Error::Internal {
+        message: format!("line {index}: {micros} micro-units exceed i64"),
+    })?;
+    Ok(AllocatedLine {
+        source_index: index,
+        source_id: p.line.id.clone(),
+        date: p.line.date.clone(),
+        cost: if status == LineStatus::Unchanged {
+            p.line.cost
+        } else {
+            micros_to_f64(micros)
+        },
+        cost_micros,
+        currency: p.line.currency.clone(),
+        tags,
+        status,
+        rule_id: None,
+        rule_name: None,
+        method: None,
+        ratio: None,
+        reason: None,
+    })
+}
+
+fn set_rule(
+    line: &mut AllocatedLine,
+    rule: &ArbitraryRule,
+    ratio: Option<f64>,
+    reason: Option<String>,
+) {
+    line.rule_id = Some(rule.id.clone());
+    line.rule_name = Some(rule.name().to_string());
+    line.method = Some(rule.method().to_string());
+    line.ratio = ratio;
+    line.reason = reason;
+}

@@ -1,0 +1,25 @@
+//! Cost allocation with Datadog custom allocation rules ("arbitrary rules"), under the contract
+//! of `reference/allocation.md` §2. Pure: no I/O, no clock.
+//!
+//! - [`rules`]: the rule model, parsed exactly as Datadog's API sends it, and the §2a order;
+//! - [`validate`]: per-method validation (`RULE_INVALID`, naming rule and field);
+//! - [`filter`]: filter conditions;
+//! - [`money`]: micro-units and the largest-remainder split;
+//! - [`engine`]: the engine, [`allocate()`].
+
+pub mod engine;
+pub mod filter;
+pub mod money;
+pub mod rules;
+pub mod validate;
+
+pub use engine::{
+    allocate, AllocatedLine, AllocationInput, AllocationResult, CostLine, CostTotals,
+    CurrencyTotals, DriverPoint, Drivers, LineStatus, RuleSummary,
+};
+pub use rules::{
+    parse_rules, rule_order, sort_rules, AllocatedBy, AllocatedTag, ArbitraryCostUpsertRequest,
+    ArbitraryRule, ArbitraryRuleResponse, ArbitraryRuleResponseArray, Filter, RuleAttributes,
+    Strategy,
+};
+pub use validate::{check_based_on_timeseries, validate_rule, TimeseriesError};
