@@ -1230,3 +1230,140 @@ proptest! {
         prop_assert!(idx.windows(2).all(|w| w[0] <= w[1]));
     }
 }
+
+#[test]
+fn openapi_rule_523_null_conditions() {
+    let list: ArbitraryRuleResponseArray = serde_json::from_value(read_json(
+        "openapi-examples/ArbitraryRuleResponseArray.example.json",
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    // All four example rules together: 289 is disabled (and invalid), so it is skipped.
+    let d = "2025-02-03";
+    let lines = vec![
+        // msk without a product tag: source of 523.
+        line(d, 12.0, &[("provider", "aws"), ("aws_product", "msk")]),
+        // msk with a product tag: a destination of 523 (based_on_costs `product is not "null"`).
+        line(
+            d,
+            30.0,
+            &[
+                ("provider", "aws"),
+                ("aws_product", "msk"),
+                ("product", "P1"),
+            ],
+        ),
+        // s3 in staging: source of 311 (even over teams with s3 spend).
+        line(
+            d,
+            9.0,
+            &[
+                ("provider", "aws"),
+                ("env", "staging"),
+                ("aws_product", "ec2"),
+            ],
+        ),
+        line(
+            d,
+            4.0,
+            &[("provider", "aws"), ("aws_product", "s3"), ("team", "X")],
+        ),
+        line(
+            d,
+            5.0,
+            &[("provider", "aws"), ("aws_product", "s3"), ("team", "Y")],
+        ),
+    ];
+    let out = run(lines.clone(), list.data.clone());
+    assert_conserved(&lines, &out);
+    let src0: Vec<&AllocatedLine> = out.lines.iter().filter(|l| l.source_index == 0).collect();
+    assert_eq!(src0.len(), 1);
+    assert_eq!(src0[0].status, LineStatus::Allocated);
+    assert_eq!(src0[0].rule_id.as_deref(), Some("523"));
+    assert_eq!(src0[0].cost_micros, 12_000_000);
+    let src2: Vec<(String, i64)> = out
+        .lines
+        .iter()
+        .filter(|l| l.source_index == 2)
+        .map(|l| (l.tags["team"].clone(), l.cost_micros))
+        .collect();
+    assert_eq!(src2, [("X".into(), 4_500_000), ("Y".into(), 4_500_000)]);
+    assert_eq!(out.lines[1].status, LineStatus::Unchanged);
+    let ids: Vec<(&str, Option<usize>)> = out
+        .rules
+        .iter()
+        .map(|s| (s.rule_id.as_str(), s.position))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("19", Some(0)),
+            ("311", Some(1)),
+            ("523", Some(2)),
+            ("289", None)
+        ]
+    );
+}
+
+#[test]
+fn currencies_are_weighted_apart_and_even_timeseries() {
+    let mut eur = ec2(100.0, "B");
+    eur.currency = "EUR".into();
+    let mut src_eur = line(
+        "2025-01-01",
+        10.0,
+        &[("provider", "aws"), ("aws_product", "support")],
+    );
+    src_eur.currency = "EUR".into();
+    let lines = vec![
+        line(
+            "2025-01-01",
+            10.0,
+            &[("provider", "aws"), ("aws_product", "support")],
+        ),
+        src_eur,
+        ec2(100.0, "A"),
+        eur,
+    ];
+    let out = run(lines.clone(), vec![even_or_prop("proportional")]);
+    assert_conserved(&lines, &out);
+    let teams: Vec<(usize, String, String)> = out
+        .lines
+        .iter()
+        .filter(|l| l.status == LineStatus::Allocated)
+        .map(|l| (l.source_index, l.currency.clone(), l.tags["team"].clone()))
+        .collect();
+    assert_eq!(
+        teams,
+        [(0, "USD".into(), "A".into()), (1, "EUR".into(), "B".into())]
+    );
+    assert_eq!(out.totals["EUR"].input_micros, 110_000_000);
+
+    let mut r = ts_rule("daily");
+    if let Some(s) = r.attributes.strategy.as_mut() {
+        s.method = Some("even_timeseries".into());
+    }
+    let lines = vec![line(
+        "2025-03-01",
+        1.0,
+        &[("provider", "aws"), ("service", "shared")],
+    )];
+    let drivers = BTreeMap::from([(
+        "query1".to_string(),
+        vec![
+            point("2025-03-01", "A", 300.0),
+            point("2025-03-01", "B", 100.0),
+            point("2025-03-01", "C", 0.0),
+        ],
+    )]);
+    let out = allocate(&AllocationInput {
+        lines: lines.clone(),
+        rules: vec![r],
+        drivers,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_conserved(&lines, &out);
+    assert_eq!(
+        by_tag(&out.lines, "user"),
+        BTreeMap::from([("A".into(), 500_000), ("B".into(), 500_000)])
+    );
+}
