@@ -9,6 +9,7 @@
 
 pub mod engine;
 pub mod filter;
+pub mod lines;
 pub mod money;
 pub mod rules;
 pub mod validate;
