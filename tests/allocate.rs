@@ -1367,3 +1367,104 @@ fn currencies_are_weighted_apart_and_even_timeseries() {
         BTreeMap::from([("A".into(), 500_000), ("B".into(), 500_000)])
     );
 }
+
+/// A line as JSON without `sourceIndex`, for comparing outputs as multisets.
+fn without_index(l: &AllocatedLine) -> String {
+    let mut v = serde_json::to_value(l).unwrap_or_else(|e| panic!("{e}"));
+    if let Some(o) = v.as_object_mut() {
+        o.remove("sourceIndex");
+    }
+    v.to_string()
+}
+
+fn arb_rules() -> impl Strategy<Value = Vec<ArbitraryRule>> {
+    proptest::collection::vec(
+        (arb_rule(), prop_oneof![Just("shared"), Just("direct")]),
+        1..4,
+    )
+    .prop_map(|rs| {
+        rs.into_iter()
+            .enumerate()
+            .map(|(i, (mut r, kind))| {
+                r.id = format!("{}", 10 + i);
+                r.attributes.rule_name = Some(format!("rule{i}"));
+                r.attributes.costs_to_allocate =
+                    Some(vec![dps_cost::allocate::Filter::value("kind", "is", kind)]);
+                r
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn output_independent_of_input_order(
+        (lines, shuffled) in proptest::collection::vec(arb_line(), 0..40)
+            .prop_flat_map(|l| (Just(l.clone()), Just(l).prop_shuffle())),
+        rules in arb_rules(),
+    ) {
+        let a = allocate(&AllocationInput { lines, rules: rules.clone(), drivers: BTreeMap::new() })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let b = allocate(&AllocationInput { lines: shuffled, rules, drivers: BTreeMap::new() })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut la: Vec<String> = a.lines.iter().map(without_index).collect();
+        let mut lb: Vec<String> = b.lines.iter().map(without_index).collect();
+        la.sort();
+        lb.sort();
+        prop_assert_eq!(la, lb);
+        prop_assert_eq!(a.rules, b.rules);
+        prop_assert_eq!(a.totals, b.totals);
+    }
+
+    #[test]
+    fn audit_fields_on_every_touched_line(
+        lines in proptest::collection::vec(arb_line(), 0..40),
+        rules in arb_rules(),
+    ) {
+        let result = allocate(&AllocationInput { lines: lines.clone(), rules, drivers: BTreeMap::new() })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let audit = [
+            "allocated_by_rule",
+            "allocated_by_rule_id",
+            "allocation_method",
+            "allocation_ratio",
+            "allocation_status",
+            "allocation_reason",
+        ];
+        for l in &result.lines {
+            let tag = |k: &str| l.tags.get(k).map(String::as_str);
+            match l.status {
+                LineStatus::Unchanged => {
+                    prop_assert!(audit.iter().all(|k| !l.tags.contains_key(*k)), "{:?}", l.tags);
+                    prop_assert!(l.rule_id.is_none() && l.method.is_none() && l.ratio.is_none() && l.reason.is_none());
+                    prop_assert_eq!(&l.tags, &lines[l.source_index].tags);
+                }
+                LineStatus::Allocated => {
+                    let id = l.rule_id.clone().unwrap_or_default();
+                    prop_assert!(!id.is_empty());
+                    prop_assert_eq!(tag("allocated_by_rule_id"), Some(id.as_str()));
+                    prop_assert_eq!(tag("allocated_by_rule"), l.rule_name.as_deref());
+                    prop_assert!(tag("allocated_by_rule").is_some_and(|n| n.starts_with("rule")));
+                    prop_assert_eq!(tag("allocation_method"), l.method.as_deref());
+                    prop_assert!(l.method.as_deref().is_some_and(|m| !m.is_empty()));
+                    let ratio = l.ratio.unwrap_or(f64::NAN);
+                    // A `percent` share of 0 gives a 0 line with ratio 0.
+                    prop_assert!((0.0..=1.0 + 1e-9).contains(&ratio), "ratio {}", ratio);
+                    prop_assert_eq!(tag("allocation_ratio").map(str::parse::<f64>), Some(Ok(ratio)));
+                    prop_assert_eq!(tag("allocation_status"), Some("allocated"));
+                    prop_assert!(tag("allocation_reason").is_none() && l.reason.is_none());
+                }
+                LineStatus::Unallocated => {
+                    prop_assert_eq!(tag("allocation_status"), Some("unallocated"));
+                    let reason = l.reason.clone().unwrap_or_default();
+                    prop_assert!(!reason.is_empty());
+                    prop_assert_eq!(tag("allocation_reason"), Some(reason.as_str()));
+                    prop_assert!(l.rule_id.is_some());
+                    prop_assert_eq!(tag("allocated_by_rule_id"), l.rule_id.as_deref());
+                }
+            }
+        }
+    }
+}
