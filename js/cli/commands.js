@@ -1,6 +1,7 @@
 // The Account Management commands of the dps-cost command line. Each command declares its
 // options, checks them (usage errors before any request), calls one DpsClient method and renders
 // the result: with --json exactly the method's result as one JSON document, otherwise a table.
+import { readFileSync } from "node:fs";
 import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
@@ -25,6 +26,10 @@ import { day, fields, money, num, pct, sumBy, table, text } from "./table.js";
 // Option sets and their help lines.
 
 const OPT = {
+  rules: { type: "string" },
+  breakdown: { type: "string" },
+  tag: { type: "string", multiple: true },
+  "datadog-site": { type: "string" },
   subscription: { type: "string" },
   from: { type: "string" },
   to: { type: "string" },
@@ -359,6 +364,43 @@ export const COMMANDS = {
     run: (client, input, { subscription }) => client.costAllocation(subscription, input.query),
     text: allocationText,
   },
+  allocate: {
+    summary: "split per-environment cost with Datadog custom allocation rules (exact micro-units)",
+    about:
+      "Rules: --rules <file> (a Datadog list/single-rule response, an upsert request or an array of rules),\n" +
+      "or read from Datadog with DD_API_KEY + DD_APP_KEY (site: --datadog-site or DD_SITE, e.g. datadoghq.eu).\n" +
+      "--json prints the whole allocation result: every line with its audit tags, per-rule summaries, totals.",
+    options: pick("subscription", "from", "to", "now", "environment", "capability", "cluster", "rules", "breakdown", "tag", "datadog-site"),
+    help: [
+      HELP_LINE.subscription,
+      "--from <iso> --to <iso>  window (default: the 35 days ending today 00:00Z)",
+      "--rules <file>           Datadog custom allocation rules as JSON",
+      "--datadog-site <site>    Datadog site for DD_API_KEY/DD_APP_KEY [DD_SITE]",
+      "--breakdown <field>      costcenter or product: tag the lines from the cost-allocation API",
+      "--tag <env>:<key>=<v>    an extra tag on an environment's lines (repeatable), e.g. abc12345:team=shop",
+      HELP_LINE.environment,
+      HELP_LINE.capability,
+    ],
+    subscription: true,
+    prepareWithEnv: allocatePrepare,
+    run: async (client, input, { lib, subscription, account }) => {
+      const environments = await client.environmentCost(subscription, input.query);
+      let breakdown;
+      if (input.breakdown) {
+        const day = (iso) => iso.slice(0, 10);
+        const to = new Date(Date.parse(input.query.endTime) - DAY_MS).toISOString();
+        breakdown = { field: input.breakdown, environments: [] };
+        for (const e of environments) {
+          const records = await client.costAllocation(subscription, { field: input.breakdown, environmentId: e.environmentId, from: day(input.query.startTime), to: day(to) });
+          breakdown.environments.push({ environmentId: e.environmentId, records });
+        }
+      }
+      const rules = input.rules ?? (await lib.datadogRules(input.datadog));
+      const lines = lib.costLines({ accountUuid: account, subscriptionUuid: subscription, environments, environmentTags: input.environmentTags, ...(breakdown ? { breakdown } : {}) });
+      return lib.allocate({ lines, rules });
+    },
+    text: allocateText,
+  },
   environments: {
     summary: "the account's environments (scope account-env-read)",
     options: {},
@@ -367,6 +409,67 @@ export const COMMANDS = {
     text: environmentsText,
   },
 };
+
+// Allocation: `dps-cost allocate (--rules FILE | DD_API_KEY + DD_APP_KEY) [window, filters]`.
+function allocatePrepare(values, env) {
+  const { query } = envPrepare(values);
+  let breakdown;
+  if (values.breakdown !== undefined) {
+    breakdown = { costcenter: "COSTCENTER", product: "PRODUCT" }[values.breakdown.toLowerCase()];
+    if (!breakdown) throw new UsageError(`--breakdown must be costcenter or product, got ${JSON.stringify(values.breakdown)}`);
+  }
+  const environmentTags = {};
+  for (const t of values.tag ?? []) {
+    const m = /^([^:=]+):([^=]+)=(.*)$/.exec(t);
+    if (!m) throw new UsageError(`--tag must be <environment>:<key>=<value>, got ${JSON.stringify(t)}`);
+    (environmentTags[m[1]] ??= {})[m[2]] = m[3];
+  }
+  let rules;
+  let datadog;
+  if (values.rules !== undefined) {
+    let text;
+    try {
+      text = readFileSync(values.rules, "utf8");
+    } catch (e) {
+      throw new UsageError(`--rules: cannot read ${values.rules}: ${e.code ?? e.message}`);
+    }
+    try {
+      rules = JSON.parse(text);
+    } catch (e) {
+      throw new UsageError(`--rules: ${values.rules} is not JSON: ${e.message}`);
+    }
+  } else {
+    const apiKey = env.DD_API_KEY;
+    const applicationKey = env.DD_APP_KEY ?? env.DD_APPLICATION_KEY;
+    if (!apiKey || !applicationKey) {
+      throw new UsageError("give --rules <file> (Datadog's rule JSON) or DD_API_KEY and DD_APP_KEY to read the rules from Datadog");
+    }
+    datadog = { apiKey, applicationKey };
+    if (env.DD_API_URL) datadog.baseUrl = env.DD_API_URL;
+    else if (values["datadog-site"] ?? env.DD_SITE) datadog.site = values["datadog-site"] ?? env.DD_SITE;
+  }
+  return { query, breakdown, environmentTags, rules, datadog };
+}
+
+function allocateText(r) {
+  const rows = r.rules.map((x) => {
+    const c = Object.values(x.costs ?? {});
+    const sum = (k) => c.reduce((n, v) => n + Number(v[k] ?? 0), 0) / 1e6;
+    return [x.ruleName, x.method, x.enabled ? String(x.linesMatched) : "disabled", money(sum("allocatedMicros")), money(sum("unallocatedMicros"))];
+  });
+  const columns = [
+    { title: "rule" },
+    { title: "method" },
+    { title: "lines", align: "right" },
+    { title: "allocated", align: "right" },
+    { title: "unallocated", align: "right" },
+  ];
+  const lines = [table(columns, rows).trimEnd()];
+  for (const [cur, t] of Object.entries(r.totals)) {
+    lines.push(`total ${cur}: in ${money(Number(t.inputMicros) / 1e6)}, out ${money(Number(t.outputMicros) / 1e6)}${t.inputMicros === t.outputMicros ? " (conserved)" : " (MISMATCH)"}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
 
 function envPrepare(values) {
   const query = { ...envWindow(values), ...filterOf(values) };
@@ -440,7 +543,7 @@ export async function runCommand(name, args, { stdout, stderr, env }) {
     stdout.write(commandHelp(name));
     return 0;
   }
-  const input = cmd.prepare ? cmd.prepare(values, positionals) : {};
+  const input = cmd.prepareWithEnv ? cmd.prepareWithEnv(values, env) : cmd.prepare ? cmd.prepare(values, positionals) : {};
   const log = values.quiet ? () => {} : (line) => stderr.write(`${line}\n`);
   const options = clientOptions(values, env, (line) => stderr.write(`${line}\n`));
   const lib = await import("../node.js");
@@ -459,7 +562,7 @@ export async function runCommand(name, args, { stdout, stderr, env }) {
         log(`active subscription: ${text(active.name)} (${active.uuid})`);
       }
     }
-    const result = await cmd.run(client, input, { lib, subscription, log });
+    const result = await cmd.run(client, input, { lib, subscription, log, account: options.accountUuid });
     stdout.write(values.json ? `${JSON.stringify(result ?? null, null, 2)}\n` : cmd.text(result, input));
     return 0;
   } catch (e) {
