@@ -1468,3 +1468,73 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn destination_summary_per_rule_and_tag_value() {
+    // Two rules: percent over products (0.6 / 0.3, 0.1 unallocated), and vector 5's
+    // partitioned proportional split over teams.
+    let mut pct = percent_rule(&[0.6, 0.3]);
+    pct.attributes.order_id = Some(1);
+    let mut part = shared_rule(json!({"method":"proportional","granularity":"daily",
+        "allocated_by_tag_keys":["team"],"evaluate_grouped_by_tag_keys":["env"]}));
+    part.attributes.order_id = Some(2);
+    let mut lines = vector5_lines();
+    lines.push(line(
+        "2025-01-01",
+        10.0,
+        &[("provider", "aws"), ("aws_product", "support")],
+    ));
+    // 1 micro-unit × 0.9 rounds down to 0 allocated: the line stays unallocated.
+    lines.push(line(
+        "2025-01-02",
+        0.000001,
+        &[("provider", "aws"), ("aws_product", "support")],
+    ));
+    let out = run(lines.clone(), vec![part, pct]);
+    assert_conserved(&lines, &out);
+    type Dest = (String, Vec<(String, String)>, usize, BTreeMap<String, i128>);
+    let got: Vec<Dest> = out
+        .destinations
+        .iter()
+        .map(|d| {
+            (
+                d.rule_id.clone(),
+                d.tags.clone().into_iter().collect(),
+                d.lines,
+                d.costs.clone(),
+            )
+        })
+        .collect();
+    let usd = |m: i128| BTreeMap::from([("USD".to_string(), m)]);
+    let kv = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    assert_eq!(
+        got,
+        [
+            ("5".into(), kv("team", "t0"), 2, usd(6_000_000)),
+            ("5".into(), kv("team", "t1"), 2, usd(3_000_000)),
+            ("50".into(), kv("team", "A"), 2, usd(85_000_000)),
+            ("50".into(), kv("team", "B"), 2, usd(65_000_000)),
+        ]
+    );
+    assert_eq!(out.destinations[0].rule_name, "pct");
+    assert_eq!(out.destinations[2].method, "proportional");
+    // Destinations equal the allocated lines, exactly.
+    let allocated: i128 = out
+        .lines
+        .iter()
+        .filter(|l| l.status == LineStatus::Allocated)
+        .map(|l| i128::from(l.cost_micros))
+        .sum();
+    let summed: i128 = out.destinations.iter().map(|d| d.costs["USD"]).sum();
+    assert_eq!(allocated, summed);
+    let roll = dps_cost::allocate::summary::by_tag(&out.destinations);
+    assert_eq!(roll["team"]["A"]["USD"], 85_000_000);
+    assert_eq!(roll["team"]["t0"]["USD"], 6_000_000);
+    // In the JSON result.
+    let v = serde_json::to_value(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        v["destinations"][2],
+        json!({"ruleId":"50","ruleName":"shared","method":"proportional",
+            "tags":{"team":"A"},"lines":2,"costs":{"USD":85_000_000}})
+    );
+}

@@ -17,6 +17,7 @@ use super::money::{
     bound_weights, largest_remainder, micros_from_f64, micros_to_f64, ONE_SHARE, SHARE_TOLERANCE,
 };
 use super::rules::{rule_order, ArbitraryRule, Filter, Strategy};
+use super::summary::{DestinationSummary, DestinationTotals};
 use super::validate::{query_group_by, validate_rule};
 use crate::error::{Error, Result};
 use crate::money::Amount;
@@ -162,6 +163,9 @@ pub struct AllocationResult {
     pub lines: Vec<AllocatedLine>,
     pub rules: Vec<RuleSummary>,
     pub totals: BTreeMap<String, CurrencyTotals>,
+    /// What each destination received, per rule (execution order) and destination tags.
+    #[serde(default)]
+    pub destinations: Vec<DestinationSummary>,
 }
 
 struct Prepared<'a> {
@@ -235,6 +239,7 @@ pub fn allocate(input: &AllocationInput) -> Result<AllocationResult> {
     let mut weight_cache: BTreeMap<usize, RuleWeights> = BTreeMap::new();
     let mut out = Vec::with_capacity(prepared.len());
     let mut totals: BTreeMap<String, CurrencyTotals> = BTreeMap::new();
+    let mut dest_totals = DestinationTotals::default();
     for (i, p) in prepared.iter().enumerate() {
         totals
             .entry(p.line.currency.clone())
@@ -282,6 +287,7 @@ pub fn allocate(input: &AllocationInput) -> Result<AllocationResult> {
                     let mut line = output_line(i, p, *share, tags, LineStatus::Allocated)?;
                     set_rule(&mut line, rule, Some(ratio), None);
                     allocated += share;
+                    dest_totals.add(ri, dest, &p.line.currency, *share);
                     summary.lines_allocated += 1;
                     out.push(line);
                 }
@@ -315,10 +321,16 @@ pub fn allocate(input: &AllocationInput) -> Result<AllocationResult> {
             ),
         });
     }
+    let destinations = dest_totals.finish(|pos| {
+        enabled
+            .get(pos)
+            .map(|r| (r.id.as_str(), r.name(), r.method()))
+    });
     Ok(AllocationResult {
         lines: out,
         rules: summaries,
         totals,
+        destinations,
     })
 }
 
@@ -454,12 +466,12 @@ fn rule_weights(
                 if owner[j] == Some(ri) {
                     continue; // the rule's own source lines are not destinations
                 }
-                let Some(dest) = dest_of(&keys, &c.line.tags) else {
-                    continue;
-                };
                 if !matches_all(based, &c.line.tags) || !matches_all(&narrow, &c.line.tags) {
                     continue;
                 }
+                let Some(dest) = dest_of(&keys, &c.line.tags) else {
+                    continue;
+                };
                 let window = if monthly { c.month } else { c.day };
                 let key = (
                     window,
@@ -623,7 +635,8 @@ fn timeseries_dest_keys(
 }
 
 fn plan_for(rule: &ArbitraryRule, p: &Prepared<'_>, rw: &RuleWeights) -> Plan {
-    let s = strategy(rule);
+    let none = Strategy::default();
+    let s = rule.attributes.strategy.as_ref().unwrap_or(&none);
     let method = s.method.as_deref().unwrap_or("");
     if method == "percent" {
         let mut entries: Vec<(Vec<(String, String)>, i128)> = s
@@ -658,12 +671,12 @@ fn plan_for(rule: &ArbitraryRule, p: &Prepared<'_>, rw: &RuleWeights) -> Plan {
             remainder_reason: "percentages sum to less than 1",
         };
     }
-    let part_keys = s.evaluate_grouped_by_tag_keys.clone().unwrap_or_default();
+    let part_keys: &[String] = s.evaluate_grouped_by_tag_keys.as_deref().unwrap_or(&[]);
     let timeseries = method.ends_with("_timeseries");
-    let window = if monthly(&s) { p.month } else { p.day };
+    let window = if monthly(s) { p.month } else { p.day };
     let key = (
         window,
-        partition_of(&part_keys, &p.line.tags),
+        partition_of(part_keys, &p.line.tags),
         if timeseries {
             String::new()
         } else {

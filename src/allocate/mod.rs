@@ -12,6 +12,7 @@ pub mod filter;
 pub mod lines;
 pub mod money;
 pub mod rules;
+pub mod summary;
 pub mod validate;
 
 pub use engine::{
@@ -23,4 +24,5 @@ pub use rules::{
     ArbitraryRule, ArbitraryRuleResponse, ArbitraryRuleResponseArray, Filter, RuleAttributes,
     Strategy,
 };
+pub use summary::DestinationSummary;
 pub use validate::{check_based_on_timeseries, validate_rule, TimeseriesError};

@@ -1,0 +1,92 @@
+//! What each destination received: per rule and destination tag set (the tags a rule gives its
+//! allocated lines, e.g. `{costcenter: "cc-01"}` or `{product: "search"}`), the allocated cost
+//! per currency in exact micro-units. Built by [`super::allocate`] as it splits, so it is
+//! independent of the input line order.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Cost one rule allocated to one destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationSummary {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub method: String,
+    /// The destination tags only (not the source line's tags).
+    pub tags: BTreeMap<String, String>,
+    /// Allocated output lines.
+    pub lines: usize,
+    /// Allocated micro-units per currency.
+    pub costs: BTreeMap<String, i128>,
+}
+
+/// Accumulates [`DestinationSummary`] entries; keys are (rule position, destination tags), so
+/// the result is ordered by rule execution order, then destination tags.
+#[derive(Debug, Default)]
+pub(crate) struct DestinationTotals {
+    entries: BTreeMap<DestKey, (usize, BTreeMap<String, i128>)>,
+}
+
+/// (rule position, destination tags).
+type DestKey = (usize, Vec<(String, String)>);
+
+impl DestinationTotals {
+    pub(crate) fn add(
+        &mut self,
+        rule_position: usize,
+        dest: &[(String, String)],
+        currency: &str,
+        micros: i128,
+    ) {
+        let e = self
+            .entries
+            .entry((rule_position, dest.to_vec()))
+            .or_default();
+        e.0 += 1;
+        *e.1.entry(currency.to_string()).or_insert(0) += micros;
+    }
+
+    /// The entries; `rule(position)` gives (id, name, method) of the rule at that position.
+    pub(crate) fn finish<'a>(
+        self,
+        rule: impl Fn(usize) -> Option<(&'a str, &'a str, &'a str)>,
+    ) -> Vec<DestinationSummary> {
+        self.entries
+            .into_iter()
+            .filter_map(|((pos, dest), (lines, costs))| {
+                let (id, name, method) = rule(pos)?;
+                Some(DestinationSummary {
+                    rule_id: id.to_string(),
+                    rule_name: name.to_string(),
+                    method: method.to_string(),
+                    tags: dest.into_iter().collect(),
+                    lines,
+                    costs,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Roll-up over all rules: tag key → tag value → currency → allocated micro-units, from
+/// [`DestinationSummary`] entries (a destination over several keys counts under each key).
+pub fn by_tag(
+    destinations: &[DestinationSummary],
+) -> BTreeMap<String, BTreeMap<String, BTreeMap<String, i128>>> {
+    let mut out: BTreeMap<String, BTreeMap<String, BTreeMap<String, i128>>> = BTreeMap::new();
+    for d in destinations {
+        for (k, v) in &d.tags {
+            let per_cur = out
+                .entry(k.clone())
+                .or_default()
+                .entry(v.clone())
+                .or_default();
+            for (cur, m) in &d.costs {
+                *per_cur.entry(cur.clone()).or_insert(0) += m;
+            }
+        }
+    }
+    out
+}
