@@ -1538,3 +1538,86 @@ fn destination_summary_per_rule_and_tag_value() {
             "tags":{"team":"A"},"lines":2,"costs":{"USD":85_000_000}})
     );
 }
+
+#[test]
+fn focus_allocation_columns() {
+    use dps_cost::allocate::focus_allocation_rows;
+    // percent 0.6 / 0.3 of a support line (0.1 stays as the remainder row), one unchanged line.
+    let mut src = line(
+        "2025-01-01",
+        10.0,
+        &[
+            ("provider", "aws"),
+            ("aws_product", "support"),
+            ("team", "ops"),
+        ],
+    );
+    src.id = Some("L1".into());
+    let lines = vec![
+        src,
+        line(
+            "2025-01-01",
+            250.0,
+            &[("provider", "aws"), ("aws_product", "ec2")],
+        ),
+    ];
+    let out = run(lines.clone(), vec![percent_rule(&[0.6, 0.3])]);
+    assert_conserved(&lines, &out);
+    let rows = focus_allocation_rows(&out);
+    assert_eq!(rows.len(), out.lines.len());
+    assert_eq!(rows.len(), 4);
+    let v = serde_json::to_value(&rows).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        v[0],
+        json!({"AllocatedMethodId":"5",
+            "AllocatedMethodDetails":"{\"Elements\":[{\"AllocatedRatio\":0.6,\"x_AllocationMethod\":\"percent\",\"x_RuleName\":\"pct\",\"x_SourceIndex\":0,\"x_SourceLineId\":\"L1\"}]}",
+            "AllocatedResourceId":null,"AllocatedResourceName":null,
+            "AllocatedTags":"{\"team\":\"t0\"}",
+            // The source's own `team` is replaced by the destination's: not repeated in Tags.
+            "Tags":"{\"aws_product\":\"support\",\"provider\":\"aws\"}"})
+    );
+    // The remainder row keeps the ratios of the origin summing to 1.
+    let details: Vec<Value> = rows[..3]
+        .iter()
+        .map(|r| {
+            serde_json::from_str(r.allocated_method_details.as_deref().unwrap_or("null"))
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    let sum: f64 = details
+        .iter()
+        .map(|d| {
+            d["Elements"][0]["AllocatedRatio"]
+                .as_f64()
+                .unwrap_or(f64::NAN)
+        })
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-9, "{sum}");
+    assert_eq!(
+        details[2]["Elements"][0]["x_AllocationStatus"],
+        "unallocated"
+    );
+    assert_eq!(
+        details[2]["Elements"][0]["x_AllocationReason"],
+        "percentages sum to less than 1"
+    );
+    assert_eq!(rows[2].allocated_tags.as_deref(), Some("{}"));
+    // Allocated tags never repeat a tag of Tags; audit tags are not in Tags.
+    for r in &rows[..3] {
+        let at: BTreeMap<String, String> =
+            serde_json::from_str(r.allocated_tags.as_deref().unwrap_or("{}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        let t: BTreeMap<String, String> =
+            serde_json::from_str(&r.tags).unwrap_or_else(|e| panic!("{e}"));
+        assert!(at.keys().all(|k| !t.contains_key(k)));
+        assert!(t.keys().all(|k| !k.starts_with("allocat")));
+    }
+    // The unchanged line: no allocation columns, its own tags.
+    assert_eq!(
+        v[3],
+        json!({"AllocatedMethodId":null,"AllocatedMethodDetails":null,"AllocatedResourceId":null,
+            "AllocatedResourceName":null,"AllocatedTags":null,
+            "Tags":"{\"aws_product\":\"ec2\",\"provider\":\"aws\"}"})
+    );
+    assert_eq!(rows[3].line_index, 3);
+}

@@ -118,6 +118,9 @@ pub struct AllocatedLine {
     pub ratio: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Allocated lines: the destination tags the rule gave the line (also in `tags`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub destination_tags: BTreeMap<String, String>,
 }
 
 /// Matched, allocated and unallocated cost of one rule in one currency.
@@ -286,6 +289,7 @@ pub fn allocate(input: &AllocationInput) -> Result<AllocationResult> {
                     let tags = audit_tags(&p.line.tags, dest, rule, Some(ratio), None);
                     let mut line = output_line(i, p, *share, tags, LineStatus::Allocated)?;
                     set_rule(&mut line, rule, Some(ratio), None);
+                    line.destination_tags = dest.iter().cloned().collect();
                     allocated += share;
                     dest_totals.add(ri, dest, &p.line.currency, *share);
                     summary.lines_allocated += 1;
@@ -778,6 +782,7 @@ fn output_line(
         method: None,
         ratio: None,
         reason: None,
+        destination_tags: BTreeMap::new(),
     })
 }
 

@@ -9,6 +9,7 @@
 
 pub mod engine;
 pub mod filter;
+pub mod focus;
 pub mod lines;
 pub mod money;
 pub mod rules;
@@ -19,6 +20,7 @@ pub use engine::{
     allocate, AllocatedLine, AllocationInput, AllocationResult, CostLine, CostTotals,
     CurrencyTotals, DriverPoint, Drivers, LineStatus, RuleSummary,
 };
+pub use focus::{focus_allocation_row, focus_allocation_rows, FocusAllocationRow};
 pub use rules::{
     parse_rules, rule_order, sort_rules, AllocatedBy, AllocatedTag, ArbitraryCostUpsertRequest,
     ArbitraryRule, ArbitraryRuleResponse, ArbitraryRuleResponseArray, Filter, RuleAttributes,
