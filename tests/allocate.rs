@@ -1621,3 +1621,86 @@ fn focus_allocation_columns() {
     );
     assert_eq!(rows[3].line_index, 3);
 }
+
+#[test]
+fn allocation_bizevents() {
+    use dps_cost::events::allocation::cost_allocated_events;
+    let mut part = shared_rule(json!({"method":"proportional","granularity":"daily",
+        "allocated_by_tag_keys":["team"],"evaluate_grouped_by_tag_keys":["env"]}));
+    part.attributes.order_id = Some(2);
+    let mut lines = vector5_lines();
+    let mut support = line(
+        "2025-01-01",
+        10.0,
+        &[("provider", "aws"), ("aws_product", "support")],
+    );
+    support.id = Some("S1".into());
+    lines.push(support);
+    let rules = vec![part, percent_rule(&[0.6, 0.3])];
+    let out = run(lines.clone(), rules.clone());
+    let events = cost_allocated_events(&out);
+    // 2 × 2 partitioned shares, 2 percent shares + 1 remainder; unchanged lines are no events.
+    assert_eq!(events.len(), 7);
+    let ids: std::collections::BTreeSet<&str> =
+        events.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(ids.len(), events.len(), "ids are distinct");
+    // Deterministic: the same input, or the lines in another order, give the same events.
+    let again = cost_allocated_events(&run(lines.clone(), rules.clone()));
+    assert_eq!(events, again);
+    let mut reversed = lines.clone();
+    reversed.reverse();
+    let mut a: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .collect();
+    let mut b: Vec<String> = cost_allocated_events(&run(reversed, rules))
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    // Flat, with tags as `tag.<key>` / `destination.<key>`, no timestamp.
+    let v = serde_json::to_value(&events[0]).unwrap_or_else(|e| panic!("{e}"));
+    let id = v["event.id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(id.len(), 36);
+    assert_eq!(
+        v,
+        json!({"event.id": id, "event.type":"dps.cost.allocated","event.provider":"dps4ma.ingester",
+            "schemaVersion":1,"date":"2025-01-01","startTime":"2025-01-01T00:00:00.000Z",
+            "endTime":"2025-01-02T00:00:00.000Z","cost":75.0,"costMicros":75_000_000,
+            "currency":"USD","allocationStatus":"allocated","ruleId":"50","ruleName":"shared",
+            "method":"proportional","ratio":0.75,
+            "tag.env":"prod","tag.provider":"aws","tag.service":"shared","tag.team":"A",
+            "destination.team":"A"})
+    );
+    assert!(v.get("timestamp").is_none());
+    assert!(v
+        .as_object()
+        .is_some_and(|o| o.values().all(|x| !x.is_object() && !x.is_array())));
+    let rest = events
+        .iter()
+        .find(|e| e.allocation_status == "unallocated")
+        .unwrap_or_else(|| panic!("no remainder"));
+    assert_eq!(rest.cost_micros, 1_000_000);
+    assert_eq!(rest.source_line_id.as_deref(), Some("S1"));
+    assert_eq!(
+        rest.reason.as_deref(),
+        Some("percentages sum to less than 1")
+    );
+    assert!(!rest.tags.keys().any(|k| k.starts_with("destination.")));
+    // Ids pinned: they must never change between releases.
+    assert_eq!(
+        dps_cost::events::event_id::event_id(&[
+            "dps.cost.allocated",
+            "2025-01-01",
+            "USD",
+            "id:S1",
+            "5",
+            "unallocated",
+            "{}"
+        ]),
+        rest.event_id
+    );
+    assert_eq!(rest.event_id, "5e8a0428-54a8-8fe3-af97-c39e187c3980");
+}
