@@ -486,11 +486,15 @@ export interface AllocationInput {
   rules: unknown;
   /** Driver series of proportional_timeseries rules, by query name. */
   drivers?: Record<string, { date: string; tags: Record<string, string>; value: number }[]>;
+  /** Also return `dps.cost.allocated` bizevents (ready for `ingest`) and/or FOCUS 1.3 allocation columns. */
+  output?: { events?: boolean; focus?: boolean };
 }
 export interface AllocatedLine {
   sourceIndex: number; sourceId?: string; date: string; cost: number; costMicros: number; currency: string;
   tags: Record<string, string>; status: "unchanged" | "allocated" | "unallocated";
   ruleId?: string; ruleName?: string; method?: string; ratio?: number; reason?: string;
+  /** The destination's own tags (e.g. team), on allocated lines. */
+  destinationTags?: Record<string, string>;
 }
 export interface AllocationResult {
   lines: AllocatedLine[];
@@ -498,7 +502,13 @@ export interface AllocationResult {
     linesAllocated: number; linesUnallocated: number;
     costs: Record<string, { matchedMicros: number; allocatedMicros: number; unallocatedMicros: number }> }[];
   totals: Record<string, { inputMicros: number; outputMicros: number }>;
-  [more: string]: unknown;
+  /** What each destination received, per rule. */
+  destinations: { ruleId: string; ruleName: string; method: string; tags: Record<string, string>; lines: number;
+    costs: Record<string, number> }[];
+  /** With `output.events`. */
+  events?: Bizevent[];
+  /** With `output.focus`: AllocatedMethodId, AllocatedMethodDetails, AllocatedResourceId/Name, AllocatedTags, Tags … */
+  focus?: Record<string, unknown>[];
 }
 "#;
 
@@ -519,6 +529,30 @@ struct AllocateOptions {
     rules: serde_json::Value,
     #[serde(default)]
     drivers: Option<serde_json::Value>,
+    #[serde(default)]
+    output: Option<AllocateOutput>,
+}
+
+/// Extra outputs of `allocate`.
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AllocateOutput {
+    /// `dps.cost.allocated` bizevents, one per allocated or unallocated line.
+    #[serde(default)]
+    events: bool,
+    /// FOCUS 1.3 allocation columns, one row per output line.
+    #[serde(default)]
+    focus: bool,
+}
+
+#[derive(Serialize)]
+struct AllocateResponse {
+    #[serde(flatten)]
+    result: crate::allocate::AllocationResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<Vec<crate::events::allocation::CostAllocatedEvent>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    focus: Option<Vec<crate::allocate::focus::FocusAllocationRow>>,
 }
 
 /// Splits cost lines with Datadog custom allocation rules (reference/allocation.md §2): exact to
@@ -527,8 +561,9 @@ struct AllocateOptions {
 pub fn allocate_js(
     #[wasm_bindgen(unchecked_param_type = "AllocationInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let run = || -> Result<crate::allocate::AllocationResult, Error> {
+    let run = || -> Result<AllocateResponse, Error> {
         let o: AllocateOptions = from_js("input", &input)?;
+        let output = o.output.unwrap_or_default();
         let rules = crate::allocate::parse_rules(&o.rules.to_string())?;
         let lines: Vec<crate::allocate::CostLine> =
             crate::model::decode_input("lines", &o.lines.to_string()).map_err(|e| match e {
@@ -542,10 +577,21 @@ pub fn allocate_js(
             Some(d) => crate::model::decode_input("drivers", &d.to_string())?,
             None => Default::default(),
         };
-        crate::allocate::allocate(&crate::allocate::AllocationInput {
+        let result = crate::allocate::allocate(&crate::allocate::AllocationInput {
             lines,
             rules,
             drivers,
+        })?;
+        let events = output
+            .events
+            .then(|| crate::events::allocation::cost_allocated_events(&result));
+        let focus = output
+            .focus
+            .then(|| crate::allocate::focus::focus_allocation_rows(&result));
+        Ok(AllocateResponse {
+            result,
+            events,
+            focus,
         })
     };
     to_js(&run().map_err(js_err)?)

@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { ACCOUNT_A, NOW, installedPackage, startPackagedEmulator } from "./helpers.mjs";
 
 const pkg = await installedPackage();
-const { DpsClient, allocate, costLines, datadogRules, isDpsCostError } = await pkg.import("dps-cost");
+const { DpsClient, allocate, costLines, datadogRules, ingest, isDpsCostError } = await pkg.import("dps-cost");
 
 let emu;
 let lines;
@@ -66,6 +66,37 @@ test("allocate conserves every micro-unit, tags what it allocated and keeps what
   }
   const staging = r.lines.filter((l) => l.ruleName === "staging-by-production-spend" && l.status === "allocated");
   assert.ok(staging.every((l) => l.tags.costcenter), "staging cost went to production's cost centers");
+});
+
+test("per-destination summary, allocation bizevents (ingested once each) and FOCUS columns", async () => {
+  const r = allocate({ lines, rules, output: { events: true, focus: true } });
+  // what each team received equals the allocated lines of that destination
+  for (const d of r.destinations) {
+    const got = r.lines
+      .filter((l) => l.status === "allocated" && l.ruleId === d.ruleId && JSON.stringify(l.destinationTags) === JSON.stringify(d.tags))
+      .reduce((n, l) => n + l.costMicros, 0);
+    assert.equal(got, Object.values(d.costs).reduce((n, c) => n + c, 0), JSON.stringify(d.tags));
+  }
+  const touched = r.lines.filter((l) => l.status !== "unchanged");
+  assert.equal(r.events.length, touched.length);
+  assert.equal(new Set(r.events.map((e) => e["event.id"])).size, r.events.length, "distinct ids");
+  for (const e of r.events) {
+    assert.equal(e["event.type"], "dps.cost.allocated");
+    assert.ok(Object.values(e).every((v) => v === null || typeof v !== "object"), "flat");
+  }
+  await fetch(`${emu.url}/__emulator/events`, { method: "DELETE" });
+  const report = await ingest({ url: emu.config.ingestUrl, apiToken: emu.config.ingest.apiToken, events: r.events });
+  assert.equal(report.accepted, r.events.length);
+  const stored = await (await fetch(`${emu.url}/__emulator/events?type=dps.cost.allocated`)).json();
+  assert.equal(stored.distinctIds, r.events.length);
+  assert.equal(r.focus.length, r.lines.length);
+  const allocatedRows = r.focus.filter((row, i) => r.lines[i].status === "allocated");
+  assert.ok(allocatedRows.length > 0);
+  for (const row of allocatedRows) {
+    assert.ok(row.AllocatedMethodId, JSON.stringify(row));
+    const details = JSON.parse(row.AllocatedMethodDetails);
+    assert.ok(Array.isArray(details.Elements) && typeof details.Elements[0].AllocatedRatio === "number");
+  }
 });
 
 test("bad input is a typed error naming the field", () => {
