@@ -107,7 +107,7 @@ impl Amount {
 }
 
 /// `n / d` rounded half to even (`d > 0`).
-fn div_round_half_even(n: i128, d: i128) -> i128 {
+pub(crate) fn div_round_half_even(n: i128, d: i128) -> i128 {
     let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
     let twice = r * 2;
     if twice > d || (twice == d && q % 2 != 0) {

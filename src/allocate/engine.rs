@@ -35,6 +35,15 @@ pub const TAG_RATIO: &str = "allocation_ratio";
 pub const TAG_STATUS: &str = "allocation_status";
 /// Tag: why cost stayed unallocated.
 pub const TAG_REASON: &str = "allocation_reason";
+/// Every tag the engine adds to an output line (left out where the source tags are wanted).
+pub const AUDIT_TAGS: [&str; 6] = [
+    TAG_RULE,
+    TAG_RULE_ID,
+    TAG_METHOD,
+    TAG_RATIO,
+    TAG_STATUS,
+    TAG_REASON,
+];
 
 /// Largest |cost| accepted per line (keeps every product of the split inside i128).
 pub const MAX_COST: f64 = 1e12;

@@ -23,10 +23,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::engine::{
-    AllocatedLine, AllocationResult, LineStatus, TAG_METHOD, TAG_RATIO, TAG_REASON, TAG_RULE,
-    TAG_RULE_ID, TAG_STATUS,
-};
+use super::engine::{AllocatedLine, AllocationResult, LineStatus, AUDIT_TAGS};
 
 /// The FOCUS 1.3 `Allocated*` column names, in the header's order.
 pub const ALLOCATED_COLUMNS: [&str; 5] = [
@@ -35,15 +32,6 @@ pub const ALLOCATED_COLUMNS: [&str; 5] = [
     "AllocatedResourceId",
     "AllocatedResourceName",
     "AllocatedTags",
-];
-
-const AUDIT_TAGS: [&str; 6] = [
-    TAG_RULE,
-    TAG_RULE_ID,
-    TAG_METHOD,
-    TAG_RATIO,
-    TAG_STATUS,
-    TAG_REASON,
 ];
 
 /// The allocation columns of one output line.

@@ -1,6 +1,6 @@
 //! Integer micro-units (10⁻⁶ of the currency) and the largest-remainder split (contract §2f).
 
-use crate::money::Amount;
+use crate::money::{div_round_half_even, Amount};
 
 /// 10⁻¹² units of [`Amount`] per micro-unit.
 const AMOUNT_PER_MICRO: i128 = 1_000_000;
@@ -33,16 +33,6 @@ pub fn micros_to_string(micros: i128) -> String {
     }
     let f = format!("{frac:06}");
     format!("{sign}{int}.{}", f.trim_end_matches('0'))
-}
-
-fn div_round_half_even(n: i128, d: i128) -> i128 {
-    let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
-    let twice = r * 2;
-    if twice > d || (twice == d && q % 2 != 0) {
-        q + 1
-    } else {
-        q
-    }
 }
 
 /// Scales non-negative weights down (by powers of ten, rounding half to even) until the largest

@@ -20,10 +20,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::allocate::engine::{
-    AllocatedLine, AllocationResult, LineStatus, TAG_METHOD, TAG_RATIO, TAG_REASON, TAG_RULE,
-    TAG_RULE_ID, TAG_STATUS,
-};
+use crate::allocate::engine::{AllocatedLine, AllocationResult, LineStatus, AUDIT_TAGS};
 use crate::events::bizevents::{PROVIDER, SCHEMA_VERSION};
 use crate::events::event_id::event_id;
 use crate::time::{format_date, parse_date};
@@ -34,15 +31,6 @@ pub const TYPE_COST_ALLOCATED: &str = "dps.cost.allocated";
 pub const TAG_PREFIX: &str = "tag.";
 /// Prefix of the flattened destination tags.
 pub const DESTINATION_PREFIX: &str = "destination.";
-
-const AUDIT_TAGS: [&str; 6] = [
-    TAG_RULE,
-    TAG_RULE_ID,
-    TAG_METHOD,
-    TAG_RATIO,
-    TAG_STATUS,
-    TAG_REASON,
-];
 
 /// `dps.cost.allocated`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
