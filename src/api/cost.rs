@@ -1,13 +1,12 @@
 //! `GET /sub/v2/accounts/{a}/subscriptions/{s}/cost`: daily cost of the subscription.
 
-use crate::auth::SCOPE_ACCOUNT_READ;
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::HttpClient;
-use crate::model::cost::{CostRecord, CostResponse};
+use crate::model::cost::CostRecord;
 use crate::validate::check_id;
 
-use super::{require, AccountApi};
+use super::AccountApi;
 
 /// Optional filters of the cost and usage endpoints.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,27 +44,7 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         subscription_uuid: &str,
         filter: &CostFilter,
     ) -> Result<Vec<CostRecord>> {
-        let sub = require("subscriptionUuid", subscription_uuid)?;
-        let query = filter.query()?;
-        let account = self.account_uuid().to_string();
-        let reply: CostResponse = self
-            .get_json(
-                "daily cost",
-                SCOPE_ACCOUNT_READ,
-                &[
-                    "sub",
-                    "v2",
-                    "accounts",
-                    &account,
-                    "subscriptions",
-                    &sub,
-                    "cost",
-                ],
-                &query,
-            )
-            .await?;
-        reply
-            .data
-            .ok_or_else(|| Error::decode("daily cost", "data", "missing", None))
+        self.subscription_records("daily cost", subscription_uuid, "cost", filter)
+            .await
     }
 }

@@ -225,6 +225,44 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
     }
 }
 
+/// `{"data": [...], "lastModifiedTime"}`: the reply of the subscription-wide `/cost` and `/usage`.
+#[derive(serde::Deserialize)]
+#[serde(bound(deserialize = "T: serde::Deserialize<'de>"))]
+struct DataReply<T> {
+    #[serde(default)]
+    data: Option<Vec<T>>,
+}
+
+impl<C: HttpClient, K: Clock> AccountApi<C, K> {
+    /// `GET /sub/v2/accounts/{a}/subscriptions/{s}/{leaf}` with the filter: the `data` records.
+    pub(crate) async fn subscription_records<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        subscription_uuid: &str,
+        leaf: &str,
+        filter: &cost::CostFilter,
+    ) -> Result<Vec<T>> {
+        let sub = require("subscriptionUuid", subscription_uuid)?;
+        let query = filter.query()?;
+        let account = self.account_uuid().to_string();
+        let segments = [
+            "sub",
+            "v2",
+            "accounts",
+            &account,
+            "subscriptions",
+            &sub,
+            leaf,
+        ];
+        let reply: DataReply<T> = self
+            .get_json(what, SCOPE_ACCOUNT_READ, &segments, &query)
+            .await?;
+        reply
+            .data
+            .ok_or_else(|| crate::error::Error::decode(what, "data", "missing", None))
+    }
+}
+
 /// Checks the path identifiers of one call.
 pub(crate) fn require(field: &str, value: &str) -> Result<String> {
     crate::validate::check_uuid(field, value)

@@ -7,9 +7,7 @@ use crate::auth::SCOPE_ACCOUNT_READ;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::http::{status_error, HttpClient, HttpRequest};
-use crate::model::usage::{
-    EnvCostRecord, EnvironmentPage, EnvironmentRecords, UsageRecord, UsageResponse,
-};
+use crate::model::usage::{EnvCostRecord, EnvironmentPage, EnvironmentRecords, UsageRecord};
 use crate::time::{format_iso_ms, parse_timestamp_ms};
 
 use super::cost::CostFilter;
@@ -121,28 +119,8 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         subscription_uuid: &str,
         filter: &CostFilter,
     ) -> Result<Vec<UsageRecord>> {
-        let sub = require("subscriptionUuid", subscription_uuid)?;
-        let query = filter.query()?;
-        let account = self.account_uuid().to_string();
-        let reply: UsageResponse = self
-            .get_json(
-                "subscription usage",
-                SCOPE_ACCOUNT_READ,
-                &[
-                    "sub",
-                    "v2",
-                    "accounts",
-                    &account,
-                    "subscriptions",
-                    &sub,
-                    "usage",
-                ],
-                &query,
-            )
-            .await?;
-        reply
-            .data
-            .ok_or_else(|| Error::decode("subscription usage", "data", "missing", None))
+        self.subscription_records("subscription usage", subscription_uuid, "usage", filter)
+            .await
     }
 
     /// One page of `/sub/v3/…/environments/{cost|usage}`.

@@ -16,16 +16,6 @@ pub struct CostRecord {
     pub last_booking_date: Option<String>,
 }
 
-/// The `/cost` reply.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CostResponse {
-    #[serde(default)]
-    pub data: Option<Vec<CostRecord>>,
-    #[serde(default)]
-    pub last_modified_time: Option<String>,
-}
-
 /// A cost record with its running total, in start-time order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -17,15 +17,6 @@ pub struct UsageRecord {
     pub unit_measure: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UsageResponse {
-    #[serde(default)]
-    pub data: Option<Vec<UsageRecord>>,
-    #[serde(default)]
-    pub last_modified_time: Option<String>,
-}
-
 /// One day of one capability's cost in one environment (v3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
