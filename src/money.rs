@@ -85,8 +85,37 @@ impl Amount {
             let v = int as f64;
             return if self.0 < 0 { -v } else { v };
         }
-        let text = format!("{}{int}.{frac:012}", if self.0 < 0 { "-" } else { "" });
-        text.parse::<f64>().unwrap_or(f64::NAN)
+        // `-int.frac` written on the stack (hot: once per cost record), then read by the
+        // correctly rounded `str::parse`. int < 10²⁴ needs at most two u64 chunks.
+        fn push_digits(buf: &mut [u8; 48], i: &mut usize, mut n: u64, min: usize) {
+            let mut written = 0;
+            while n > 0 || written < min {
+                *i -= 1;
+                buf[*i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                written += 1;
+            }
+        }
+        const E18: u128 = 1_000_000_000_000_000_000;
+        let mut buf = [0u8; 48];
+        let mut i = buf.len();
+        push_digits(&mut buf, &mut i, frac as u64, 12);
+        i -= 1;
+        buf[i] = b'.';
+        if int >= E18 {
+            push_digits(&mut buf, &mut i, (int % E18) as u64, 18);
+            push_digits(&mut buf, &mut i, (int / E18) as u64, 1);
+        } else {
+            push_digits(&mut buf, &mut i, int as u64, 1);
+        }
+        if self.0 < 0 {
+            i -= 1;
+            buf[i] = b'-';
+        }
+        std::str::from_utf8(&buf[i..])
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
     }
 
     /// `self` as a percentage of `whole`, exact to 10⁻¹² before the final rounding to `f64`.
@@ -157,6 +186,30 @@ mod tests {
         assert_eq!(a(3.5).percent_of(a(1000.0)), Some(0.35));
         assert_eq!(a(1.0).percent_of(a(3.0)), Some(33.333333333333));
         assert_eq!(a(1.0).percent_of(Amount::ZERO), None);
+    }
+
+    #[test]
+    fn to_f64_matches_the_decimal_text() {
+        for units in [
+            1i128,
+            -1,
+            999_999_999_999,
+            1_000_000_000_001,
+            -123_456_789_012_345_678,
+            (1i128 << 53) * SCALE + 1,
+            1_000_000_000_000_000_000 * SCALE + 5,
+            MAX_UNITS,
+            -MAX_UNITS + 7,
+        ] {
+            let abs = units.unsigned_abs();
+            let sign = if units < 0 { "-" } else { "" };
+            let text = format!("{sign}{}.{:012}", abs / SCALE as u128, abs % SCALE as u128);
+            assert_eq!(
+                Amount(units).to_f64(),
+                text.parse::<f64>().unwrap_or(f64::NAN),
+                "{text}"
+            );
+        }
     }
 
     #[test]
