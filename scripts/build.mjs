@@ -30,6 +30,7 @@ import {
   root,
   run,
 } from "./lib.mjs";
+import { bundleReport } from "../js/report/bundle.mjs";
 
 const log = logger("build");
 const p = (...parts) => join(root, ...parts);
@@ -208,6 +209,8 @@ function assemble(optWasm) {
   cpSync(p("js", "cli.js"), join(PKG, "cli.js"));
   cpSync(p("js", "cli"), join(PKG, "cli"), { recursive: true });
   cpSync(p("js", "format.js"), join(PKG, "format.js"));
+  // dps-cost/report: the HTML cost report, Chart.js inlined (see js/report/bundle.mjs).
+  bundleReport(PKG, root);
 
   const emulatorDir = p("js", "emulator");
   if (existsSync(join(emulatorDir, "index.js"))) {
