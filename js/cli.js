@@ -17,6 +17,7 @@ commands:
 ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${pad(name)}${c.summary}`)
   .join("\n")}
+  ${pad("report")}write the cost report (key figures and charts) as one self-contained HTML file
   ${pad("emulator")}run the local Dynatrace emulator (see: dps-cost emulator --help)
 
 common options (environment variable in brackets):
@@ -61,6 +62,7 @@ export async function runCli(argv, io = { stdout: process.stdout, stderr: proces
       return 0;
     }
     if (command === "sync") return await runSync(rest, io);
+    if (command === "report") return await (await import("./cli/report.js")).report(rest, io);
     if (Object.hasOwn(COMMANDS, command)) return await runCommand(command, rest, io);
     if (command === "emulator") {
       const { runEmulatorCli } = await import("./emulator/cli.js");
