@@ -80,9 +80,13 @@ const LAYERS = [
   {
     name: "package",
     what: "npm pack + install into a temp project; node --test tests/js/*.test.mjs",
-    run: () => nodeTest(jsTests((f) => f !== "browser.test.mjs" && !f.startsWith("workflow"))),
+    run: () => nodeTest(jsTests((f) => f !== "browser.test.mjs" && f !== "report.test.mjs" && !f.startsWith("workflow"))),
   },
-  { name: "browser", what: "node --test tests/js/browser.test.mjs", run: () => nodeTest(jsTests((f) => f === "browser.test.mjs")) },
+  {
+    name: "browser",
+    what: "node --test tests/js/browser.test.mjs tests/js/report.test.mjs",
+    run: () => nodeTest(jsTests((f) => f === "browser.test.mjs" || f === "report.test.mjs")),
+  },
   {
     name: "dt-runtime",
     what: "node --test tests/js/workflow*.test.mjs (@dynatrace/js-runtime; workflow-large: 1.4 M events, ~1.5 min)",
