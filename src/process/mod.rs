@@ -1,3 +1,5 @@
 //! Pure, synchronous processing: no I/O, no clock.
 
 pub mod cost_to_date;
+pub mod forecast;
+pub mod pipeline;
