@@ -3,6 +3,7 @@
 
 mod client;
 mod convert;
+mod pipeline;
 mod transport;
 
 pub use client::DpsClient;

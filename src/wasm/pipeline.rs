@@ -1,0 +1,68 @@
+//! `costEventsFromJson`: the cost pipeline with text on both sides of the boundary. The reply
+//! text crosses once (`TextEncoder.encodeInto` into wasm memory), the events come back as one
+//! string (`TextDecoder`): no JS objects are built or walked per record. Measured against the
+//! value-passing exports in BENCHMARKS.md.
+
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use crate::error::Error;
+use crate::model::subscription::SubscriptionDetails;
+use crate::process::pipeline::{cost_events_json, PipelineContext};
+use crate::validate::check_uuid;
+
+use super::convert::from_js;
+use super::js_err;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_PIPELINE_TYPES: &str = r#"
+export interface CostEventsOptions {
+  accountUuid: string;
+  /** Shown in dashboards; default the account UUID. */
+  accountName?: string;
+  subscription: SubscriptionDetails;
+  /** ISO-8601; default now. Picks the day of the subscription snapshot's event.id. */
+  now?: string;
+}
+"#;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CostEventsOptions {
+    account_uuid: String,
+    #[serde(default)]
+    account_name: Option<String>,
+    subscription: SubscriptionDetails,
+    #[serde(default)]
+    now: Option<String>,
+}
+
+/// `buildBizevents` from the `/cost` reply's JSON text (`{"data":[…]}` or the record array) to
+/// the events' JSON text (the same events, byte for byte `JSON.stringify`-compatible): the
+/// fast path for large histories. Errors name the JSON path (`data[3].value`).
+#[wasm_bindgen(js_name = costEventsFromJson)]
+pub fn cost_events_from_json(
+    reply: &str,
+    #[wasm_bindgen(unchecked_param_type = "CostEventsOptions")] options: JsValue,
+) -> Result<String, JsValue> {
+    let run = || -> Result<String, Error> {
+        let o: CostEventsOptions = from_js("options", &options)?;
+        let account = check_uuid("options.accountUuid", &o.account_uuid)?;
+        let now_ms = match &o.now {
+            Some(n) => crate::time::parse_timestamp_ms(n)
+                .ok_or_else(|| Error::invalid("options.now", "is not an ISO-8601 timestamp"))?,
+            None => js_sys::Date::now() as i64,
+        };
+        let name = o.account_name.clone().unwrap_or_else(|| account.clone());
+        cost_events_json(
+            reply,
+            &PipelineContext {
+                subscription: &o.subscription,
+                account_uuid: &account,
+                account_name: &name,
+                now_ms,
+            },
+        )
+    };
+    run().map_err(js_err)
+}
