@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod http;
 pub mod model;
 pub mod money;

@@ -1,0 +1,521 @@
+//! FinOps FOCUS 1.2 rows from DPS cost lines (`reference/focus.md`).
+//!
+//! One row per cost line (environment × capability × day, or a piece of one split by cost
+//! center / product or by allocation rules). All 57 FOCUS 1.2 columns, in [`FOCUS_COLUMNS`]
+//! order; rows built from allocation output add the five FOCUS 1.3 `Allocated*` columns.
+//!
+//! Mapping (see the reference for why):
+//! - `BilledCost` = `EffectiveCost` = `ListCost` = `ContractedCost` = the line's cost, exact to
+//!   the micro-unit, written as a plain decimal with a point (`12.5`, `7.0`).
+//! - `BillingAccountId`/`Name`: the account; `SubAccountId`/`Name`/`Type`: the environment.
+//! - `ChargePeriodStart`/`End`: the day, `T00:00:00Z` → next day (end exclusive);
+//!   `BillingPeriodStart`/`End`: the calendar month containing the day.
+//! - `ChargeCategory` `Usage`, `ChargeClass` null, `ChargeFrequency` `Usage-Based`.
+//! - `ServiceName`, `ChargeDescription`: the capability's name (its key when unknown);
+//!   `ServiceCategory` `Management and Governance`, `ServiceSubcategory` `Observability`;
+//!   `ProviderName` = `PublisherName` = `InvoiceIssuerName` = `Dynatrace`.
+//! - `PricingQuantity`/`ConsumedQuantity`: the day's usage of the environment × capability (when
+//!   given), shared between the pieces of a split in proportion to their cost, so the pieces add
+//!   back up to the origin; `PricingUnit`/`ConsumedUnit`: its unit in UnitFormat (`GiB-Hours`).
+//! - `Tags`: the line's tags without the ones that became columns (provider, account,
+//!   subscription, environment, cluster, capability) — e.g. `{"costcenter":"finance"}` or `{}`.
+//! - Everything else is null.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use crate::allocate::engine::{AllocationResult, CostLine};
+use crate::allocate::focus::{focus_allocation_row, ALLOCATED_COLUMNS};
+use crate::allocate::money::micros_from_f64;
+use crate::error::{Error, Result};
+use crate::time::{civil_from_days, days_from_civil, format_date, parse_date};
+
+/// The 57 FOCUS 1.2 columns, alphabetically (the specification's order).
+pub const FOCUS_COLUMNS: [&str; 57] = [
+    "AvailabilityZone",
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingAccountType",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "CapacityReservationId",
+    "CapacityReservationStatus",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountId",
+    "CommitmentDiscountName",
+    "CommitmentDiscountQuantity",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountType",
+    "CommitmentDiscountUnit",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "ContractedUnitPrice",
+    "EffectiveCost",
+    "InvoiceId",
+    "InvoiceIssuerName",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCategory",
+    "PricingCurrency",
+    "PricingCurrencyContractedUnitPrice",
+    "PricingCurrencyEffectiveCost",
+    "PricingCurrencyListUnitPrice",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "RegionName",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "ServiceCategory",
+    "ServiceName",
+    "ServiceSubcategory",
+    "SkuId",
+    "SkuMeter",
+    "SkuPriceDetails",
+    "SkuPriceId",
+    "SubAccountId",
+    "SubAccountName",
+    "SubAccountType",
+    "Tags",
+];
+
+/// Tags that became columns and are left out of `Tags`.
+const COLUMN_TAGS: [&str; 7] = [
+    "provider",
+    "account",
+    "account_name",
+    "subscription",
+    "environment",
+    "cluster",
+    "capability",
+];
+
+/// One cell of a row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Text(String),
+    /// A decimal as text (`12.5`): a number in JSON, unquoted in CSV.
+    Decimal(String),
+    /// A JSON object as text (`Tags`, `AllocatedMethodDetails`, `AllocatedTags`).
+    Json(String),
+}
+
+/// The rows of an export with their header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FocusTable {
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Names and usage the cost lines do not carry.
+#[derive(Debug, Clone, Default)]
+pub struct FocusContext {
+    /// Capability key → name.
+    pub capability_names: BTreeMap<String, String>,
+    /// Environment id → name.
+    pub environment_names: BTreeMap<String, String>,
+    /// (environment id, capability key, `YYYY-MM-DD`) → (quantity, unit as the API writes it).
+    pub usage: HashMap<(String, String, String), (f64, String)>,
+}
+
+/// A unit in FOCUS UnitFormat: words capitalised, time units plural (`GiB-hour` → `GiB-Hours`,
+/// `host-hour` → `Host-Hours`, `session` → `Sessions`, `GiB scanned` → `GiB Scanned`).
+pub fn unit_format(unit: &str) -> String {
+    const PLURAL: [(&str, &str); 12] = [
+        ("second", "Seconds"),
+        ("minute", "Minutes"),
+        ("hour", "Hours"),
+        ("day", "Days"),
+        ("week", "Weeks"),
+        ("month", "Months"),
+        ("year", "Years"),
+        ("session", "Sessions"),
+        ("request", "Requests"),
+        ("event", "Events"),
+        ("host", "Hosts"),
+        ("span", "Spans"),
+    ];
+    let word = |w: &str, last: bool| -> String {
+        let lower = w.to_ascii_lowercase();
+        if let Some((_, p)) = PLURAL
+            .iter()
+            .find(|(s, p)| lower == *s || lower == p.to_ascii_lowercase())
+        {
+            // A count noun is plural when it is the whole unit or its last part; a time unit always.
+            let time = matches!(
+                lower.trim_end_matches('s'),
+                "second" | "minute" | "hour" | "day" | "week" | "month" | "year"
+            );
+            if time || last {
+                return (*p).to_string();
+            }
+            let mut s = p.to_string();
+            s.pop();
+            return s;
+        }
+        let mut c = w.chars();
+        match c.next() {
+            Some(f) => f.to_uppercase().chain(c).collect(),
+            None => String::new(),
+        }
+    };
+    let parts: Vec<&str> = unit.split_whitespace().collect();
+    let n = parts.len();
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let pieces: Vec<&str> = part.split('-').collect();
+            let m = pieces.len();
+            pieces
+                .iter()
+                .enumerate()
+                .map(|(j, p)| word(p, i + 1 == n && j + 1 == m))
+                .collect::<Vec<_>>()
+                .join("-")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A decimal with a point: `7` → `7.0`, `12.5` stays.
+fn decimal(s: String) -> Cell {
+    if s.contains('.') || s.contains('e') || s.contains('E') {
+        Cell::Decimal(s)
+    } else {
+        Cell::Decimal(format!("{s}.0"))
+    }
+}
+
+fn micros_decimal(micros: i128) -> Cell {
+    decimal(crate::allocate::money::micros_to_string(micros))
+}
+
+fn f64_decimal(v: f64) -> Cell {
+    // Display of f64 never uses an exponent and round-trips.
+    decimal(format!("{v}"))
+}
+
+fn instant(day: i64) -> String {
+    format!("{}T00:00:00Z", format_date(day))
+}
+
+fn month_bounds(day: i64) -> (i64, i64) {
+    let (y, m, _) = civil_from_days(day);
+    let start = days_from_civil(y, m, 1);
+    let end = if m == 12 {
+        days_from_civil(y + 1, 1, 1)
+    } else {
+        days_from_civil(y, m + 1, 1)
+    };
+    (start, end)
+}
+
+/// What a row is made of.
+struct Line<'a> {
+    date: &'a str,
+    micros: i128,
+    currency: &'a str,
+    tags: &'a BTreeMap<String, String>,
+    /// Tags for the `Tags` column (allocation rows: without destination and audit tags).
+    tag_column: Option<String>,
+}
+
+fn tag<'a>(tags: &'a BTreeMap<String, String>, k: &str) -> Option<&'a str> {
+    tags.get(k).map(String::as_str)
+}
+
+/// Share of the day's usage per line: (environment, capability, date) → total micros of the
+/// lines, so each piece gets usage × its cost / total.
+fn group_totals(lines: &[Line<'_>]) -> HashMap<(String, String, String), (i128, usize)> {
+    let mut out: HashMap<(String, String, String), (i128, usize)> = HashMap::new();
+    for l in lines {
+        if let (Some(e), Some(c)) = (tag(l.tags, "environment"), tag(l.tags, "capability")) {
+            let slot = out
+                .entry((e.to_string(), c.to_string(), l.date.to_string()))
+                .or_default();
+            slot.0 += l.micros;
+            slot.1 += 1;
+        }
+    }
+    out
+}
+
+fn row(
+    n: usize,
+    l: &Line<'_>,
+    ctx: &FocusContext,
+    groups: &HashMap<(String, String, String), (i128, usize)>,
+) -> Result<Vec<Cell>> {
+    let day = parse_date(l.date)
+        .ok_or_else(|| Error::invalid(format!("lines[{n}].date"), "is not a YYYY-MM-DD date"))?;
+    let account = tag(l.tags, "account").ok_or_else(|| {
+        Error::invalid(
+            format!("lines[{n}].tags.account"),
+            "is required (the billing account)",
+        )
+    })?;
+    if l.currency.len() != 3 || !l.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(Error::invalid(
+            format!("lines[{n}].currency"),
+            "must be an ISO 4217 code such as USD",
+        ));
+    }
+    let capability = tag(l.tags, "capability");
+    let service = capability
+        .map(|c| ctx.capability_names.get(c).map_or(c, String::as_str))
+        .unwrap_or("Dynatrace Platform Subscription");
+    let environment = tag(l.tags, "environment");
+    let (mut quantity, mut unit) = (Cell::Null, Cell::Null);
+    if let (Some(e), Some(c)) = (environment, capability) {
+        let key = (e.to_string(), c.to_string(), l.date.to_string());
+        if let Some((q, u)) = ctx.usage.get(&key) {
+            let (total, count) = groups.get(&key).copied().unwrap_or((l.micros, 1));
+            let share = if count <= 1 {
+                Some(*q)
+            } else if total != 0 {
+                Some(*q * (l.micros as f64 / total as f64))
+            } else {
+                None
+            };
+            if let Some(s) = share.filter(|s| s.is_finite()) {
+                quantity = f64_decimal(s);
+                unit = Cell::Text(unit_format(u));
+            }
+        }
+    }
+    let tags_json = match &l.tag_column {
+        Some(t) => t.clone(),
+        None => {
+            let rest: BTreeMap<&str, &str> = l
+                .tags
+                .iter()
+                .filter(|(k, _)| !COLUMN_TAGS.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            json!(rest).to_string()
+        }
+    };
+    let (bp_start, bp_end) = month_bounds(day);
+    let cost = micros_decimal(l.micros);
+    let text = |s: &str| Cell::Text(s.to_string());
+    let opt = |s: Option<&str>| s.map_or(Cell::Null, |v| Cell::Text(v.to_string()));
+    let mut cells = Vec::with_capacity(FOCUS_COLUMNS.len());
+    for col in FOCUS_COLUMNS {
+        cells.push(match col {
+            "BilledCost" | "EffectiveCost" | "ListCost" | "ContractedCost" => cost.clone(),
+            "BillingAccountId" => text(account),
+            "BillingAccountName" => opt(tag(l.tags, "account_name")),
+            "BillingAccountType" => text("Account"),
+            "BillingCurrency" => text(l.currency),
+            "BillingPeriodStart" => Cell::Text(instant(bp_start)),
+            "BillingPeriodEnd" => Cell::Text(instant(bp_end)),
+            "ChargeCategory" => text("Usage"),
+            "ChargeDescription" => text(service),
+            "ChargeFrequency" => text("Usage-Based"),
+            "ChargePeriodStart" => Cell::Text(instant(day)),
+            "ChargePeriodEnd" => Cell::Text(instant(day + 1)),
+            "ConsumedQuantity" | "PricingQuantity" => quantity.clone(),
+            "ConsumedUnit" | "PricingUnit" => unit.clone(),
+            "InvoiceIssuerName" | "ProviderName" | "PublisherName" => text("Dynatrace"),
+            "ServiceCategory" => text("Management and Governance"),
+            "ServiceName" => text(service),
+            "ServiceSubcategory" => text("Observability"),
+            "SubAccountId" => opt(environment),
+            "SubAccountName" => {
+                opt(environment.map(|e| ctx.environment_names.get(e).map_or(e, String::as_str)))
+            }
+            "SubAccountType" => {
+                if environment.is_some() {
+                    text("Environment")
+                } else {
+                    Cell::Null
+                }
+            }
+            "Tags" => Cell::Json(tags_json.clone()),
+            _ => Cell::Null,
+        });
+    }
+    Ok(cells)
+}
+
+/// FOCUS 1.2 rows of cost lines (as `costLines` builds them), in input order.
+pub fn focus_from_lines(lines: &[CostLine], ctx: &FocusContext) -> Result<FocusTable> {
+    let mut prepared = Vec::with_capacity(lines.len());
+    for (n, l) in lines.iter().enumerate() {
+        let micros = micros_from_f64(l.cost).ok_or_else(|| {
+            Error::invalid(
+                format!("lines[{n}].cost"),
+                "must be a finite amount below 1e24",
+            )
+        })?;
+        prepared.push(Line {
+            date: &l.date,
+            micros,
+            currency: &l.currency,
+            tags: &l.tags,
+            tag_column: None,
+        });
+    }
+    let groups = group_totals(&prepared);
+    let rows = prepared
+        .iter()
+        .enumerate()
+        .map(|(n, l)| row(n, l, ctx, &groups))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(FocusTable {
+        columns: FOCUS_COLUMNS.to_vec(),
+        rows,
+    })
+}
+
+/// FOCUS rows of allocation output: the 57 columns plus the five FOCUS 1.3 `Allocated*`
+/// columns (see `allocate::focus`). Each row's cost is the output line's exact cost.
+pub fn focus_from_allocation(result: &AllocationResult, ctx: &FocusContext) -> Result<FocusTable> {
+    let allocation: Vec<_> = result
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| focus_allocation_row(i, l))
+        .collect();
+    let mut prepared = Vec::with_capacity(result.lines.len());
+    for (l, a) in result.lines.iter().zip(&allocation) {
+        // `a.tags` drops destination/audit tags; drop the column tags too.
+        let tags: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(&a.tags).unwrap_or_default();
+        let rest: BTreeMap<&String, &serde_json::Value> = tags
+            .iter()
+            .filter(|(k, _)| !COLUMN_TAGS.contains(&k.as_str()))
+            .collect();
+        prepared.push(Line {
+            date: &l.date,
+            micros: i128::from(l.cost_micros),
+            currency: &l.currency,
+            tags: &l.tags,
+            tag_column: Some(json!(rest).to_string()),
+        });
+    }
+    let groups = group_totals(&prepared);
+    let mut rows = Vec::with_capacity(prepared.len());
+    for (n, (l, a)) in prepared.iter().zip(&allocation).enumerate() {
+        let mut cells = row(n, l, ctx, &groups)?;
+        let opt = |s: &Option<String>| s.clone().map_or(Cell::Null, Cell::Text);
+        let json_opt = |s: &Option<String>| s.clone().map_or(Cell::Null, Cell::Json);
+        cells.push(opt(&a.allocated_method_id));
+        cells.push(json_opt(&a.allocated_method_details));
+        cells.push(opt(&a.allocated_resource_id));
+        cells.push(opt(&a.allocated_resource_name));
+        cells.push(json_opt(&a.allocated_tags));
+        rows.push(cells);
+    }
+    let mut columns = FOCUS_COLUMNS.to_vec();
+    columns.extend(ALLOCATED_COLUMNS);
+    Ok(FocusTable { columns, rows })
+}
+
+fn csv_field(out: &mut String, s: &str) {
+    if s.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
+}
+
+impl FocusTable {
+    /// RFC 4180 CSV with a header line, CRLF line ends; null is an empty field.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::with_capacity(64 + self.rows.len() * 700);
+        out.push_str(&self.columns.join(","));
+        out.push_str("\r\n");
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                match c {
+                    Cell::Null => {}
+                    Cell::Text(s) | Cell::Decimal(s) | Cell::Json(s) => csv_field(&mut out, s),
+                }
+            }
+            out.push_str("\r\n");
+        }
+        out
+    }
+
+    /// A JSON array of objects (every column present; null as `null`, decimals as numbers,
+    /// `Tags` and the other JSON columns as objects).
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(64 + self.rows.len() * 1400);
+        out.push('[');
+        for (n, r) in self.rows.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            for (i, (col, c)) in self.columns.iter().zip(r).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "\"{col}\":");
+                match c {
+                    Cell::Null => out.push_str("null"),
+                    Cell::Text(s) => out.push_str(&json!(s).to_string()),
+                    Cell::Decimal(s) | Cell::Json(s) => out.push_str(s),
+                }
+            }
+            out.push('}');
+        }
+        out.push(']');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_in_unit_format() {
+        assert_eq!(unit_format("GiB-hour"), "GiB-Hours");
+        assert_eq!(unit_format("host-hour"), "Host-Hours");
+        assert_eq!(unit_format("GiB-day"), "GiB-Days");
+        assert_eq!(unit_format("session"), "Sessions");
+        assert_eq!(unit_format("GiB scanned"), "GiB Scanned");
+        assert_eq!(unit_format("GiB"), "GiB");
+    }
+
+    #[test]
+    fn decimals_always_have_a_point() {
+        assert_eq!(micros_decimal(7_000_000), Cell::Decimal("7.0".into()));
+        assert_eq!(micros_decimal(-500_000), Cell::Decimal("-0.5".into()));
+        assert_eq!(micros_decimal(1), Cell::Decimal("0.000001".into()));
+        assert_eq!(f64_decimal(1e-7), Cell::Decimal("0.0000001".into()));
+    }
+
+    #[test]
+    fn billing_period_is_the_calendar_month() {
+        let d = parse_date("2024-12-31").unwrap_or(0);
+        let (s, e) = month_bounds(d);
+        assert_eq!(
+            (format_date(s).as_str(), format_date(e).as_str()),
+            ("2024-12-01", "2025-01-01")
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Exports of cost data in formats other tools read.
+
+pub mod focus;
