@@ -147,29 +147,33 @@ function drawnPlugin(box, points) {
   };
 }
 
-/** A vertical dotted line at a category label (the burn-up's "as of" day). */
-function markerPlugin(label, text) {
+/** Vertical dotted lines at category labels (the burn-up's "as of" day, the exhaustion date). */
+function markerPlugin(markers) {
   return {
     id: "dpsCostMarker",
     afterDatasetsDraw(chart) {
-      const x = chart.scales.x.getPixelForValue(chart.data.labels.indexOf(label));
-      if (!isNum(x)) return;
       const { top, bottom } = chart.chartArea;
       const ctx = chart.ctx;
-      ctx.save();
-      ctx.strokeStyle = BURNUP_COLORS.today;
-      ctx.lineWidth = 1;
-      ctx.setLineDash([2, 3]);
-      ctx.beginPath();
-      ctx.moveTo(x, top);
-      ctx.lineTo(x, bottom);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      ctx.fillStyle = "#6b7280";
-      ctx.font = `11px ${FONT_FAMILY}`;
-      ctx.textAlign = "right";
-      ctx.fillText(text, x - 4, top + 12);
-      ctx.restore();
+      markers.forEach(({ label, text, color }, i) => {
+        const index = chart.data.labels.indexOf(label);
+        if (index < 0) return;
+        const x = chart.scales.x.getPixelForValue(index);
+        if (!isNum(x)) return;
+        ctx.save();
+        ctx.strokeStyle = color;
+        ctx.lineWidth = 1;
+        ctx.setLineDash([2, 3]);
+        ctx.beginPath();
+        ctx.moveTo(x, top);
+        ctx.lineTo(x, bottom);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.fillStyle = color;
+        ctx.font = `11px ${FONT_FAMILY}`;
+        ctx.textAlign = "right";
+        ctx.fillText(text, x - 4, bottom - 6 - 14 * i);
+        ctx.restore();
+      });
     },
   };
 }
@@ -213,7 +217,7 @@ function burnUpConfig(account, fmt, base) {
     return data;
   };
   const c = BURNUP_COLORS;
-  const line = { pointRadius: 0, pointHoverRadius: 3, tension: 0, spanGaps: false };
+  const line = { pointRadius: 0, pointHoverRadius: 0, pointStyle: "line", tension: 0, spanGaps: false };
   const datasets = [
     { label: "Actual (cumulative)", data: series(b.actual, (p) => p.cumulative), borderColor: c.actual, backgroundColor: c.actual, borderWidth: 2.5, ...line, order: 1, dpsPoints: b.actual.length },
     {
@@ -235,6 +239,7 @@ function burnUpConfig(account, fmt, base) {
       borderWidth: 0,
       fill: "-1",
       ...line,
+      pointStyle: "rect",
       order: 4,
       dpsPoints: 0,
     },
@@ -263,7 +268,7 @@ function burnUpConfig(account, fmt, base) {
       ...options,
       plugins: {
         ...options.plugins,
-        legend: { ...options.plugins.legend, labels: { ...options.plugins.legend.labels, filter: (item, d) => d.datasets[item.datasetIndex].dpsLegend !== false, sort: (a, b) => a.datasetIndex - b.datasetIndex } },
+        legend: { ...options.plugins.legend, labels: { ...options.plugins.legend.labels, usePointStyle: true, pointStyleWidth: 22, filter: (item, d) => d.datasets[item.datasetIndex].dpsLegend !== false, sort: (a, b) => a.datasetIndex - b.datasetIndex } },
         tooltip: {
           ...options.plugins.tooltip,
           filter: (item) => item.dataset.dpsLegend !== false && isNum(item.parsed.y),
@@ -288,7 +293,12 @@ function burnUpConfig(account, fmt, base) {
         y: { beginAtZero: true, grid: { color: GRID_COLOR }, ticks: { color: TEXT_COLOR, font: options.font, callback: (v) => fmt.compact(v) } },
       },
     },
-    plugins: last ? [markerPlugin(last.date, "as of")] : [],
+    plugins: [
+      markerPlugin([
+        ...(last ? [{ label: last.date, text: `as of ${dayLabel.format(parseDay(last.date))}`, color: "#6b7280" }] : []),
+        ...(account.figures?.exhaustionDate ? [{ label: account.figures.exhaustionDate, text: `budget exhausted ${dayLabel.format(parseDay(account.figures.exhaustionDate))}`, color: c.budget }] : []),
+      ]),
+    ],
   };
 }
 
