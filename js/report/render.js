@@ -155,7 +155,8 @@ export function renderReportHtml(data, options = {}) {
   const locale = options.locale ?? "en-US";
   // Fails early (RangeError) on a locale Intl does not know, rather than in the page.
   new Intl.NumberFormat(locale);
-  const title = options.title ?? `DPS cost report — ${data.asOf}`;
+  const asOf = data.asOf ?? "no cost data yet";
+  const title = options.title ?? `DPS cost report — ${asOf}`;
   const names = data.accounts.map((a) => a.accountName || a.accountUuid);
   const warnings = Array.isArray(data.warnings) && data.warnings.length
     ? `<section class="warnings" role="note"><h2>Warnings</h2><ul>${data.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")}</ul></section>`
@@ -188,7 +189,7 @@ export function renderReportHtml(data, options = {}) {
 <main>
 <header class="report">
   <div><div class="kicker">Dynatrace Platform Subscription · FinOps</div><h1>${escapeHtml(title)}</h1><div class="sub">${escapeHtml(names.join(" · "))}</div></div>
-  <dl><dt>Cost data as of</dt><dd>${escapeHtml(data.asOf)}</dd><dt>Generated</dt><dd>${escapeHtml(data.generatedAt)}</dd><dt>Currency</dt><dd>${escapeHtml(data.currency)}</dd><dt>Accounts</dt><dd>${data.accounts.length}</dd></dl>
+  <dl><dt>Cost data as of</dt><dd>${escapeHtml(asOf)}</dd><dt>Generated</dt><dd>${escapeHtml(data.generatedAt)}</dd><dt>Currency</dt><dd>${escapeHtml(data.currency)}</dd><dt>Accounts</dt><dd>${data.accounts.length}</dd></dl>
 </header>
 ${warnings}
 <section class="report-section" id="key-figures">

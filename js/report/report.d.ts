@@ -73,8 +73,8 @@ export interface ReportData {
   schemaVersion: 1;
   /** "2026-11-23T10:00:00Z" */
   generatedAt: string;
-  /** "2026-11-22": the last day with cost data. */
-  asOf: string;
+  /** "2026-11-22": the last day with cost data; null when there is none yet. */
+  asOf: string | null;
   /** ISO 4217, e.g. "USD". */
   currency: string;
   warnings: string[];
