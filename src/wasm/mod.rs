@@ -3,6 +3,8 @@
 
 mod client;
 mod convert;
+#[doc(hidden)]
+pub mod panic;
 mod pipeline;
 mod transport;
 
@@ -418,6 +420,7 @@ pub fn sync(#[wasm_bindgen(unchecked_param_type = "SyncConfig")] config: JsValue
     })
 }
 
+#[cfg(feature = "full")]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DatadogOptions {
@@ -436,6 +439,7 @@ struct DatadogOptions {
 /// Datadog custom allocation rules as Datadog returns them (`ArbitraryRuleResponseArray`, or
 /// `ArbitraryRuleResponse` with `ruleId`). `site`: `datadoghq.com` (default), `datadoghq.eu`,
 /// `us3`, `us5`, `ap1`, `ap2`, `ddog-gov.com`, …; or `baseUrl`.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = datadogRules, unchecked_return_type = "Promise<unknown>")]
 pub fn datadog_rules(
     #[wasm_bindgen(
@@ -467,6 +471,7 @@ pub fn datadog_rules(
     })
 }
 
+#[cfg(feature = "full")]
 #[wasm_bindgen(typescript_custom_section)]
 const TS_ALLOCATION_TYPES: &str = r#"
 /** A cost line for the allocation engine. */
@@ -515,6 +520,7 @@ export interface AllocationResult {
 
 /// Cost lines for `allocate` from Dynatrace data, with the tag model `provider=dynatrace`,
 /// `account`, `subscription`, `environment`, `capability`, `costcenter`/`product` and your tags.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = costLines, unchecked_return_type = "CostLine[]")]
 pub fn cost_lines_js(
     #[wasm_bindgen(unchecked_param_type = "CostLinesInput")] input: JsValue,
@@ -523,6 +529,7 @@ pub fn cost_lines_js(
     to_js(&crate::allocate::lines::cost_lines(&i).map_err(js_err)?)
 }
 
+#[cfg(feature = "full")]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct AllocateOptions {
@@ -535,6 +542,7 @@ struct AllocateOptions {
 }
 
 /// Extra outputs of `allocate`.
+#[cfg(feature = "full")]
 #[derive(Deserialize, Default, Clone, Copy)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct AllocateOutput {
@@ -546,6 +554,7 @@ struct AllocateOutput {
     focus: bool,
 }
 
+#[cfg(feature = "full")]
 #[derive(Serialize)]
 struct AllocateResponse {
     #[serde(flatten)]
@@ -558,6 +567,7 @@ struct AllocateResponse {
 
 /// Splits cost lines with Datadog custom allocation rules (reference/allocation.md §2): exact to
 /// the micro-unit, nothing dropped, every allocated line with its audit tags.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = allocate, unchecked_return_type = "AllocationResult")]
 pub fn allocate_js(
     #[wasm_bindgen(unchecked_param_type = "AllocationInput")] input: JsValue,
