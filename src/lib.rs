@@ -15,6 +15,7 @@ pub mod http;
 pub mod model;
 pub mod money;
 pub mod process;
+pub mod report;
 pub mod sync;
 pub mod time;
 pub mod validate;

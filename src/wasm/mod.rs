@@ -6,6 +6,8 @@ mod convert;
 #[doc(hidden)]
 pub mod panic;
 mod pipeline;
+#[cfg(feature = "full")]
+mod report;
 mod transport;
 
 pub use client::DpsClient;

@@ -1,0 +1,377 @@
+//! The cost report and the FOCUS export of one or more accounts: fetch, then the pure builders
+//! ([`crate::process::charts::build_report`], [`crate::export::focus`]).
+//!
+//! Per account: token → subscription (configured or active) → its details → daily cost of the
+//! subscription → per-environment cost (v3, every page) over the window → for the report the
+//! Dynatrace forecast, for the export the per-environment usage; environment names when the
+//! client may read them. Optional parts (forecast, names) that fail become `warnings`; anything
+//! else fails the whole call: a report or export never silently misses an account.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+use crate::allocate::engine::{allocate, AllocationInput, AllocationResult, CostLine};
+use crate::allocate::lines::{cost_lines, CostLinesInput};
+use crate::allocate::rules::parse_rules;
+use crate::api::usage::{EnvQuery, MAX_V3_PAGE_SIZE};
+use crate::api::AccountApi;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::export::focus::{focus_from_allocation, focus_from_lines, FocusContext, FocusTable};
+use crate::http::{HttpClient, RetryOptions};
+use crate::model::usage::{EnvironmentRecords, UsageRecord};
+use crate::process::charts::{build_report, AccountData, ReportData, ReportInput};
+use crate::sync::{AccountConfig, AccountOptions, SyncConfig, SyncOptions};
+use crate::time::{format_date, ms_per_day, parse_date, parse_timestamp_ms};
+
+/// Options of `reportData` and `exportFocus` (JS objects, CLI).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportOptions {
+    pub accounts: Vec<AccountOptions>,
+    #[serde(default)]
+    pub sso_url: Option<String>,
+    #[serde(default)]
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub environment_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub capability_keys: Option<Vec<String>>,
+    /// What "now" is (ISO-8601; default: the clock).
+    #[serde(default)]
+    pub now: Option<String>,
+    #[serde(default)]
+    pub retry: Option<RetryOptions>,
+    /// Days of per-environment data (default 35), ending yesterday; `from`/`to` override.
+    #[serde(default)]
+    pub window_days: Option<u32>,
+    /// First day (`YYYY-MM-DD`, inclusive) of the per-environment data.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Last day (`YYYY-MM-DD`, exclusive).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Datadog custom allocation rules (an array of rules, or `{data: [...]}`).
+    #[serde(default)]
+    pub rules: Option<serde_json::Value>,
+    /// Extra tags per environment id (as `costLines`).
+    #[serde(default)]
+    pub environment_tags: Option<BTreeMap<String, BTreeMap<String, String>>>,
+    /// Export only: `csv` (default) or `json`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// Checked options.
+pub struct ReportConfig {
+    pub sync: SyncConfig,
+    /// Day numbers: [from, to).
+    pub from_day: Option<i64>,
+    pub to_day: Option<i64>,
+    pub rules: Option<serde_json::Value>,
+    pub environment_tags: BTreeMap<String, BTreeMap<String, String>>,
+    pub json: bool,
+}
+
+fn day_flag(field: &str, v: &Option<String>) -> Result<Option<i64>> {
+    match v {
+        None => Ok(None),
+        Some(s) => parse_date(s)
+            .or_else(|| parse_timestamp_ms(s).map(|ms| ms.div_euclid(ms_per_day())))
+            .map(Some)
+            .ok_or_else(|| Error::invalid(field, "is not a date (YYYY-MM-DD)")),
+    }
+}
+
+impl ReportOptions {
+    /// Checks everything before any request.
+    pub fn validate(self) -> Result<ReportConfig> {
+        let from_day = day_flag("from", &self.from)?;
+        let to_day = day_flag("to", &self.to)?;
+        if let (Some(f), Some(t)) = (from_day, to_day) {
+            if t <= f {
+                return Err(Error::invalid("to", "must be after from"));
+            }
+            if t - f > 400 {
+                return Err(Error::invalid("to", "the window is at most 400 days"));
+            }
+        }
+        let json = match self.format.as_deref() {
+            None | Some("csv") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(Error::invalid(
+                    "format",
+                    format!(
+                        "must be csv or json, got `{}`",
+                        other.chars().take(20).collect::<String>()
+                    ),
+                ))
+            }
+        };
+        if let Some(r) = &self.rules {
+            parse_rules(&r.to_string()).map_err(|e| match e {
+                Error::InvalidInput { field, message } => Error::InvalidInput {
+                    field: format!(
+                        "rules{}",
+                        if field.starts_with('[') {
+                            field
+                        } else {
+                            format!(".{field}")
+                        }
+                    ),
+                    message,
+                },
+                other => other,
+            })?;
+        }
+        let sync = SyncOptions {
+            accounts: self.accounts,
+            sso_url: self.sso_url,
+            api_url: self.api_url,
+            environment_ids: self.environment_ids,
+            capability_keys: self.capability_keys,
+            now: self.now,
+            retry: self.retry,
+            window_days: self.window_days,
+            ..SyncOptions::default()
+        }
+        .validate()?;
+        Ok(ReportConfig {
+            sync,
+            from_day,
+            to_day,
+            rules: self.rules,
+            environment_tags: self.environment_tags.unwrap_or_default(),
+            json,
+        })
+    }
+}
+
+/// One account's data and what the export needs besides.
+struct Fetched {
+    data: AccountData,
+    usage: Vec<EnvironmentRecords<UsageRecord>>,
+    subscription_uuid: String,
+}
+
+impl ReportConfig {
+    /// The per-environment window [start, end) as day numbers.
+    fn window(&self, now_ms: i64) -> (i64, i64) {
+        let today = now_ms.div_euclid(ms_per_day());
+        let end = self.to_day.unwrap_or(today);
+        let start = self
+            .from_day
+            .unwrap_or(end - i64::from(self.sync.window_days));
+        (start, end)
+    }
+}
+
+async fn fetch_account<C: HttpClient>(
+    http: &C,
+    clock: &dyn Clock,
+    cfg: &ReportConfig,
+    account: &AccountConfig,
+    window: (i64, i64),
+    for_export: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Fetched> {
+    let api = AccountApi::new(
+        http,
+        clock,
+        cfg.sync.endpoints.clone(),
+        account.creds.clone(),
+        None,
+    )
+    .with_retry(cfg.sync.retry);
+    let uuid = account.creds.account_uuid.clone();
+    let sub_uuid = match &account.subscription_uuid {
+        Some(s) => s.clone(),
+        None => api.active_subscription().await?.uuid,
+    };
+    let subscription = api.subscription(&sub_uuid).await?;
+    let daily = if for_export {
+        Vec::new()
+    } else {
+        api.daily_cost(&sub_uuid, &cfg.sync.filter).await?
+    };
+    let query = EnvQuery {
+        start_ms: window.0 * ms_per_day(),
+        end_ms: window.1 * ms_per_day(),
+        filter: cfg.sync.filter.clone(),
+        page_size: MAX_V3_PAGE_SIZE,
+    };
+    let environments = api.environment_cost(&sub_uuid, &query).await?;
+    let usage = if for_export {
+        api.environment_usage(&sub_uuid, &query).await?
+    } else {
+        Vec::new()
+    };
+    let dynatrace_forecast = if for_export {
+        None
+    } else {
+        match api.forecast().await {
+            Ok(f) => Some(f),
+            Err(e) => {
+                warnings.push(format!(
+                    "account {uuid}: the Dynatrace forecast is not shown ({}: {})",
+                    e.code(),
+                    e
+                ));
+                None
+            }
+        }
+    };
+    let mut environment_names = BTreeMap::new();
+    match api.environments().await {
+        Ok(list) => {
+            for e in list {
+                if let Some(n) = e.name.filter(|n| !n.is_empty()) {
+                    environment_names.insert(e.id, n);
+                }
+            }
+        }
+        Err(e) => warnings.push(format!(
+            "account {uuid}: environment names are not shown ({})",
+            e.code()
+        )),
+    }
+    let account_name = account.name.clone().unwrap_or_else(|| uuid.clone());
+    Ok(Fetched {
+        data: AccountData {
+            account_uuid: uuid,
+            account_name,
+            subscription,
+            daily,
+            environments,
+            environment_names,
+            dynatrace_forecast,
+        },
+        usage,
+        subscription_uuid: sub_uuid,
+    })
+}
+
+async fn fetch_all<C: HttpClient>(
+    http: &C,
+    clock: &dyn Clock,
+    cfg: &ReportConfig,
+    for_export: bool,
+) -> Result<(Vec<Fetched>, Vec<String>, i64)> {
+    let now_ms = cfg.sync.now_ms.unwrap_or_else(|| clock.now_ms());
+    let window = cfg.window(now_ms);
+    let mut warnings = Vec::new();
+    let mut out = Vec::with_capacity(cfg.sync.accounts.len());
+    for account in &cfg.sync.accounts {
+        out.push(
+            fetch_account(http, clock, cfg, account, window, for_export, &mut warnings).await?,
+        );
+    }
+    Ok((out, warnings, now_ms))
+}
+
+/// Cost lines of every account (tags per `costLines`), in account order.
+fn lines_of(fetched: &[Fetched], cfg: &ReportConfig) -> Result<Vec<CostLine>> {
+    let mut lines = Vec::new();
+    for f in fetched {
+        let currency = f
+            .data
+            .subscription
+            .budget
+            .as_ref()
+            .and_then(|b| b.currency_code.clone());
+        lines.extend(cost_lines(&CostLinesInput {
+            account_uuid: f.data.account_uuid.clone(),
+            subscription_uuid: f.subscription_uuid.clone(),
+            account_name: Some(f.data.account_name.clone()),
+            environments: f.data.environments.clone(),
+            breakdown: None,
+            environment_tags: cfg.environment_tags.clone(),
+            currency,
+        })?);
+    }
+    Ok(lines)
+}
+
+fn allocation_of(lines: Vec<CostLine>, cfg: &ReportConfig) -> Result<Option<AllocationResult>> {
+    let Some(rules) = &cfg.rules else {
+        return Ok(None);
+    };
+    let rules = parse_rules(&rules.to_string())?;
+    Ok(Some(allocate(&AllocationInput {
+        lines,
+        rules,
+        drivers: Default::default(),
+    })?))
+}
+
+/// The report of every account (see the module documentation).
+pub async fn report_data<C: HttpClient>(
+    http: &C,
+    clock: &dyn Clock,
+    cfg: &ReportConfig,
+) -> Result<ReportData> {
+    let (fetched, warnings, now_ms) = fetch_all(http, clock, cfg, false).await?;
+    let allocation = if cfg.rules.is_some() {
+        allocation_of(lines_of(&fetched, cfg)?, cfg)?
+    } else {
+        None
+    };
+    let (start, end) = cfg.window(now_ms);
+    build_report(&ReportInput {
+        accounts: fetched.into_iter().map(|f| f.data).collect(),
+        allocation,
+        now_ms,
+        window_days: u32::try_from(end - start).unwrap_or(35),
+        warnings,
+    })
+}
+
+/// The FOCUS rows of every account's per-environment cost in the window (allocated by `rules`
+/// when given), with the warnings.
+pub async fn export_focus<C: HttpClient>(
+    http: &C,
+    clock: &dyn Clock,
+    cfg: &ReportConfig,
+) -> Result<(FocusTable, Vec<String>)> {
+    let (fetched, warnings, _) = fetch_all(http, clock, cfg, true).await?;
+    let mut ctx = FocusContext::default();
+    let mut usage: HashMap<(String, String, String), (f64, String)> = HashMap::new();
+    for f in &fetched {
+        for (id, name) in &f.data.environment_names {
+            ctx.environment_names.insert(id.clone(), name.clone());
+        }
+        for env in &f.data.environments {
+            for r in &env.records {
+                if let Some(n) = &r.capability_name {
+                    ctx.capability_names
+                        .insert(r.capability_key.clone(), n.clone());
+                }
+            }
+        }
+        for env in &f.usage {
+            for r in &env.records {
+                let Some(day) = parse_timestamp_ms(&r.start_time) else {
+                    continue;
+                };
+                let date = format_date(day.div_euclid(ms_per_day()));
+                let unit = r.unit_measure.clone().unwrap_or_default();
+                if unit.is_empty() || !r.value.is_finite() {
+                    continue;
+                }
+                let slot = usage
+                    .entry((env.environment_id.clone(), r.capability_key.clone(), date))
+                    .or_insert((0.0, unit));
+                slot.0 += r.value;
+            }
+        }
+    }
+    ctx.usage = usage;
+    let lines = lines_of(&fetched, cfg)?;
+    let table = match allocation_of(lines.clone(), cfg)? {
+        Some(result) => focus_from_allocation(&result, &ctx)?,
+        None => focus_from_lines(&lines, &ctx)?,
+    };
+    Ok((table, warnings))
+}
