@@ -30,7 +30,7 @@ impl Amount {
             Some(r) => (true, r),
             None => (false, s),
         };
-        let (digits_part, exp) = match s.find(['e', 'E']) {
+        let (digits_part, exp) = match s.bytes().position(|c| c == b'e' || c == b'E') {
             Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
             None => (s, 0),
         };
