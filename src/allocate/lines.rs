@@ -87,11 +87,18 @@ fn day_of(s: &str, field: &str) -> Result<String> {
 /// The engine's input lines from Dynatrace data. Deterministic: environments, then records, in
 /// input order; split pieces by key.
 pub fn cost_lines(input: &CostLinesInput) -> Result<Vec<CostLine>> {
+    // They become the `account` and `subscription` tags: the same checks as everywhere else.
+    crate::validate::check_uuid("accountUuid", &input.account_uuid)?;
+    crate::validate::check_uuid("subscriptionUuid", &input.subscription_uuid)?;
     let tag_key = match &input.breakdown {
-        Some(b) => Some(match AllocationField::parse(&b.field)? {
-            AllocationField::Costcenter => "costcenter",
-            AllocationField::Product => "product",
-        }),
+        Some(b) => Some(
+            match AllocationField::parse(&b.field)
+                .map_err(|_| Error::invalid("breakdown.field", "must be COSTCENTER or PRODUCT"))?
+            {
+                AllocationField::Costcenter => "costcenter",
+                AllocationField::Product => "product",
+            },
+        ),
         None => None,
     };
     for (env, tags) in &input.environment_tags {
@@ -208,7 +215,7 @@ mod tests {
 
     fn input(breakdown: Option<serde_json::Value>, env_tags: serde_json::Value) -> CostLinesInput {
         let mut v = serde_json::json!({
-            "accountUuid": "a", "subscriptionUuid": "s", "accountName": "ACME",
+            "accountUuid": "3f7c2d1e-8a4b-4c6d-9e0f-1a2b3c4d5e6f", "subscriptionUuid": "5d0c8a7e-1b2f-4c3d-8e4f-a0b1c2d3e4f5", "accountName": "ACME",
             "environments": [
                 {"environmentId": "prod", "records": [
                     {"startTime": "2026-11-01T00:00:00Z", "value": 10.0, "currencyCode": "EUR", "capabilityKey": "LOGS"},
@@ -232,9 +239,9 @@ mod tests {
         let t = &lines[0].tags;
         let want = [
             ("provider", "dynatrace"),
-            ("account", "a"),
+            ("account", "3f7c2d1e-8a4b-4c6d-9e0f-1a2b3c4d5e6f"),
             ("account_name", "ACME"),
-            ("subscription", "s"),
+            ("subscription", "5d0c8a7e-1b2f-4c3d-8e4f-a0b1c2d3e4f5"),
             ("environment", "prod"),
             ("capability", "LOGS"),
             ("team", "web"),
