@@ -24,6 +24,8 @@ import {
 } from "./lib.mjs";
 
 export const DT_RUNTIME_VERSION = "1.135.0";
+/** cargo deny for the `deny` test layer; builds from source for several minutes (25 min on a busy 2-core machine). */
+export const CARGO_DENY_VERSION = "0.20.2";
 const WASM_TARGET = "wasm32-unknown-unknown";
 const log = logger("setup");
 
@@ -103,6 +105,18 @@ function ensureChromium() {
   if (still.length) throw new ScriptError(`apt-get finished but ${still.join(", ")} is still missing`);
 }
 
+function ensureCargoDeny() {
+  const have = installedWasmBindgenVersion("cargo-deny"); // `cargo-deny 0.20.2`: the same version probe
+  if (have === CARGO_DENY_VERSION) {
+    log(`ok  cargo-deny ${CARGO_DENY_VERSION}`);
+    return;
+  }
+  log(`installing cargo-deny ${CARGO_DENY_VERSION} (found ${have ?? "none"}) — compiles from source, several minutes`);
+  run("cargo", ["install", "cargo-deny", "--version", CARGO_DENY_VERSION, "--locked", "--force"]);
+  const now = installedWasmBindgenVersion("cargo-deny");
+  if (now !== CARGO_DENY_VERSION) throw new ScriptError(`cargo-deny ${CARGO_DENY_VERSION} was installed but \`cargo-deny --version\` reports ${now ?? "nothing"}`);
+}
+
 function dtRuntimeInstalled() {
   const dir = join(root, "node_modules", "@dynatrace");
   const pkg = join(dir, "js-runtime", "package.json");
@@ -143,6 +157,7 @@ export function setup({ test = false } = {}) {
   ensureNodeModules();
   if (test) {
     ensureChromium();
+    ensureCargoDeny();
     // After npm ci: `npm ci`/`npm install` prune packages that are not in the lockfile.
     ensureDtRuntime();
   }

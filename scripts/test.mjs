@@ -5,7 +5,7 @@
 //
 //   node scripts/test.mjs [--from NAME] [--only NAME[,NAME…]] [--list]
 //
-// Layers: setup · fmt · clippy · cargo-test · wasm-node · wasm-chromium · build · package ·
+// Layers: setup · fmt · clippy · deny · cargo-test · wasm-node · wasm-chromium · build · package ·
 //         browser · dt-runtime
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -58,6 +58,11 @@ const LAYERS = [
     run: async () =>
       (await runAsync("cargo", ["clippy", "--all-targets", "--", "-D", "warnings"])) ||
       runAsync("cargo", ["clippy", "--target", "wasm32-unknown-unknown", "--lib", "--", "-D", "warnings"]),
+  },
+  {
+    name: "deny",
+    what: "cargo deny check licenses bans sources (deny.toml; advisories need GitHub: SECURITY.md)",
+    run: () => runAsync("cargo", ["deny", "check", "licenses", "bans", "sources"]),
   },
   { name: "cargo-test", what: "cargo test (native)", run: () => runAsync("cargo", ["test"]) },
   {
