@@ -323,7 +323,7 @@ pub fn retry_after_ms(response: &HttpResponse, now_ms: i64) -> Option<u64> {
         return Some(secs.saturating_mul(1000));
     }
     let at = crate::time::parse_http_date_ms(v)?;
-    Some(u64::try_from(at - now_ms).unwrap_or(0))
+    Some(u64::try_from(at.saturating_sub(now_ms)).unwrap_or(0))
 }
 
 /// `Retry-After` given in seconds, for errors.
