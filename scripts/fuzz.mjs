@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+// Coverage-guided fuzzing of dps-cost (cargo-fuzz / libFuzzer, nightly toolchain; the targets are
+// in fuzz/fuzz_targets, the committed seeds in fuzz/seeds from fuzz/seeds.mjs).
+//
+//   node scripts/fuzz.mjs smoke [--seconds 12] [--only a,b]       bounded run of every target
+//   node scripts/fuzz.mjs long  [--seconds 600] [--jobs 1] [--only a,b]
+//                                                                 long run under nice -n 19;
+//                                                                 writes fuzz/RESULTS.md
+//   node scripts/fuzz.mjs list
+//
+// smoke: builds all targets, runs each from the seeds in a fresh corpus, prints executions per
+// target; exit 1 on any crash (the reproducer lands in fuzz/artifacts/<target>/). long: keeps
+// the growing corpus in fuzz/corpus/<target> (not committed) and records target, seconds,
+// executions, exec/s, corpus size and crashes in fuzz/RESULTS.md.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { fmtMs, logger, main, root, runAsync, toolEnv } from "./lib.mjs";
+
+const log = logger("fuzz");
+const fuzzDir = join(root, "fuzz");
+const TRIPLE = "x86_64-unknown-linux-gnu";
+const USAGE = "usage: node scripts/fuzz.mjs smoke|long|list [--seconds N] [--jobs N] [--only a,b]";
+
+/** The `[[bin]]` names of fuzz/Cargo.toml, in file order. */
+export function targets() {
+  const toml = readFileSync(join(fuzzDir, "Cargo.toml"), "utf8");
+  return toml
+    .split(/^\[\[bin\]\]/m)
+    .slice(1)
+    .map((s) => /^name\s*=\s*"([^"]+)"/m.exec(s)?.[1])
+    .filter(Boolean);
+}
+
+function build() {
+  // Release with debug assertions (cargo-fuzz's default); fuzz/target stays separate.
+  return runAsync("cargo", ["+nightly", "fuzz", "build", "--fuzz-dir", "fuzz"], { env: toolEnv() });
+}
+
+const artifactsOf = (dir) =>
+  existsSync(dir) ? readdirSync(dir).filter((f) => /^(crash|leak|timeout|oom|slow-unit)-/.test(f)) : [];
+
+/** Runs one target for `seconds`; resolves to its stats. Output goes to `logFile`. */
+function runTarget(name, { seconds, corpus, nice, logFile }) {
+  const bin = join(fuzzDir, "target", TRIPLE, "release", name);
+  const artifacts = join(fuzzDir, "artifacts", name);
+  mkdirSync(artifacts, { recursive: true });
+  mkdirSync(corpus, { recursive: true });
+  const before = new Set(artifactsOf(artifacts));
+  const seeds = join(fuzzDir, "seeds", name);
+  const args = [
+    corpus,
+    ...(existsSync(seeds) ? [seeds] : []),
+    `-max_total_time=${seconds}`,
+    "-print_final_stats=1",
+    "-timeout=20",
+    "-rss_limit_mb=2048",
+    "-max_len=16384",
+    `-artifact_prefix=${artifacts}/`,
+  ];
+  const [cmd, argv] = nice ? ["nice", ["-n", "19", bin, ...args]] : [bin, args];
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(cmd, argv, { cwd: root, env: toolEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let text = "";
+    const take = (d) => {
+      text += d;
+      if (text.length > 4_000_000) text = text.slice(-2_000_000);
+    };
+    child.stdout.on("data", take);
+    child.stderr.on("data", take);
+    child.on("error", (e) => {
+      text += `could not run ${bin}: ${e.message}\n`;
+    });
+    child.on("close", (code) => {
+      if (logFile) writeFileSync(logFile, text);
+      const stat = (k) => Number(new RegExp(`stat::${k}:\\s*(\\d+)`).exec(text)?.[1] ?? NaN);
+      const crashes = artifactsOf(artifacts).filter((f) => !before.has(f));
+      const elapsed = (Date.now() - t0) / 1000;
+      const execs = stat("number_of_executed_units");
+      resolve({
+        name,
+        code: code ?? 1,
+        seconds: Math.round(elapsed),
+        execs,
+        perSec: Number.isFinite(execs) ? Math.round(execs / Math.max(elapsed, 1)) : NaN,
+        corpus: readdirSync(corpus).length,
+        crashes: crashes.map((f) => join("fuzz", "artifacts", name, f)),
+        tail: code === 0 ? "" : text.split("\n").slice(-40).join("\n"),
+      });
+    });
+  });
+}
+
+function failed(r) {
+  return r.code !== 0 || r.crashes.length > 0;
+}
+
+function line(r) {
+  const crash = failed(r) ? ` — CRASH (exit ${r.code}) ${r.crashes.join(" ")}` : "";
+  return `${r.name.padEnd(15)} ${String(r.seconds).padStart(4)} s  ${String(r.execs).padStart(11)} execs  ${String(r.perSec).padStart(7)}/s  corpus ${r.corpus}${crash}`;
+}
+
+async function smoke({ seconds, only }) {
+  const t0 = Date.now();
+  const code = await build();
+  if (code !== 0) return code;
+  log(`built in ${fmtMs(Date.now() - t0)}`);
+  const tmp = mkdtempSync(join(tmpdir(), "dps-cost-fuzz-"));
+  const results = [];
+  try {
+    for (const name of only) {
+      const r = await runTarget(name, { seconds, corpus: join(tmp, name), nice: false });
+      log(line(r));
+      if (failed(r)) process.stderr.write(`${r.tail}\n`);
+      results.push(r);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const bad = results.filter(failed);
+  const execs = results.reduce((s, r) => s + (r.execs || 0), 0);
+  log(`${results.length} targets, ${execs} executions, ${bad.length} crashed, ${fmtMs(Date.now() - t0)} in all`);
+  return bad.length ? 1 : 0;
+}
+
+/** Runs `items` through `worker` with at most `jobs` at a time, keeping the input order. */
+async function pool(items, jobs, worker) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await worker(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+async function long({ seconds, jobs, only }) {
+  const code = await build();
+  if (code !== 0) return code;
+  const logs = join(fuzzDir, "logs");
+  mkdirSync(logs, { recursive: true });
+  const started = new Date().toISOString();
+  const results = await pool(only, jobs, async (name) => {
+    log(`${name}: ${seconds} s under nice -n 19`);
+    const r = await runTarget(name, {
+      seconds,
+      corpus: join(fuzzDir, "corpus", name),
+      nice: true,
+      logFile: join(logs, `${name}.log`),
+    });
+    log(line(r));
+    return r;
+  });
+  writeResults(results, { seconds, jobs, started });
+  return results.some(failed) ? 1 : 0;
+}
+
+function writeResults(results, { seconds, jobs, started }) {
+  const file = join(fuzzDir, "RESULTS.md");
+  const rows = results.map(
+    (r) =>
+      `| ${r.name} | ${r.seconds} | ${r.execs} | ${r.perSec} | ${r.corpus} | ${r.crashes.length || (r.code !== 0 ? `exit ${r.code}` : 0)} |`,
+  );
+  const text = [
+    "# Fuzzing results",
+    "",
+    `Long run: \`node scripts/fuzz.mjs long --seconds ${seconds} --jobs ${jobs}\`, started ${started},`,
+    "each target under `nice -n 19` on a shared 2-core machine (exec/s is therefore a floor).",
+    "Corpus = files in `fuzz/corpus/<target>` after the run (seeds from `fuzz/seeds` not counted).",
+    "",
+    "| target | seconds | execs | exec/s | corpus | crashes |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ...rows,
+    "",
+  ].join("\n");
+  writeFileSync(file, text);
+  log(`wrote ${file}`);
+}
+
+main("fuzz", async () => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        seconds: { type: "string" },
+        jobs: { type: "string" },
+        only: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`fuzz: ${e.message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const mode = positionals[0];
+  if (values.help || !["smoke", "long", "list"].includes(mode)) {
+    process.stderr.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const all = targets();
+  if (mode === "list") {
+    process.stdout.write(`${all.join("\n")}\n`);
+    return 0;
+  }
+  const only = values.only ? values.only.split(",").map((s) => s.trim()) : all;
+  const unknown = only.filter((t) => !all.includes(t));
+  if (unknown.length) {
+    process.stderr.write(`fuzz: unknown target(s) ${unknown.join(", ")} (known: ${all.join(", ")})\n`);
+    return 2;
+  }
+  const seconds = Number(values.seconds ?? (mode === "smoke" ? 12 : 600));
+  const jobs = Number(values.jobs ?? 1);
+  if (!Number.isInteger(seconds) || seconds < 1 || !Number.isInteger(jobs) || jobs < 1) {
+    process.stderr.write(`fuzz: --seconds and --jobs must be positive integers\n`);
+    return 2;
+  }
+  return mode === "smoke" ? smoke({ seconds, only }) : long({ seconds, jobs, only });
+});
