@@ -34,14 +34,30 @@ impl Amount {
             Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
             None => (s, 0),
         };
-        let mut mantissa: i128 = 0;
+        // Digits in a u64 while they fit (17 significant digits always do; wasm has no native
+        // 128-bit multiply), in an i128 beyond.
+        let mut narrow: u64 = 0;
+        let mut wide: Option<i128> = None;
         let mut frac_digits = 0i32;
         let mut seen_dot = false;
         for c in digits_part.bytes() {
             match c {
                 b'.' => seen_dot = true,
                 b'0'..=b'9' => {
-                    mantissa = mantissa * 10 + i128::from(c - b'0');
+                    let d = c - b'0';
+                    wide = match wide {
+                        Some(w) => Some(w * 10 + i128::from(d)),
+                        None => match narrow
+                            .checked_mul(10)
+                            .and_then(|x| x.checked_add(u64::from(d)))
+                        {
+                            Some(x) => {
+                                narrow = x;
+                                None
+                            }
+                            None => Some(i128::from(narrow) * 10 + i128::from(d)),
+                        },
+                    };
                     if seen_dot {
                         frac_digits += 1;
                     }
@@ -49,6 +65,7 @@ impl Amount {
                 _ => return None,
             }
         }
+        let mantissa = wide.unwrap_or(i128::from(narrow));
         let shift = exp - frac_digits + SCALE_DIGITS;
         let units = if shift >= 0 {
             if shift > 36 {
@@ -179,6 +196,12 @@ mod tests {
         assert_eq!(Amount::from_f64(f64::INFINITY), None);
         assert_eq!(Amount::from_f64(1e30), None);
         assert_eq!(a(-1234.5678).to_f64(), -1234.5678);
+        // Digit strings past u64 (ryu prints 1e20 as 21 digits).
+        assert_eq!(a(1e20).0, 100_000_000_000_000_000_000 * SCALE);
+        assert_eq!(
+            a(123456789012345680000.0).0,
+            123_456_789_012_345_680_000 * SCALE
+        );
     }
 
     #[test]

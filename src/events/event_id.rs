@@ -102,5 +102,23 @@ mod tests {
             EventIdPrefix::new(&[]).id(&["x"]),
             event_id(&["x"]).as_bytes()
         );
+        // The limb arithmetic is the plain 128-bit FNV-1a.
+        let reference = |parts: &[&str]| {
+            let mut h = FNV128_OFFSET;
+            for p in parts {
+                for &b in p.as_bytes().iter().chain(std::iter::once(&0x1f)) {
+                    h ^= u128::from(b);
+                    h = h.wrapping_mul(FNV128_PRIME);
+                }
+            }
+            h
+        };
+        for parts in [
+            &["x"][..],
+            &["dps.cost2.booked", "ü€𝄞", "", "2024-10-22"],
+            &[],
+        ] {
+            assert_eq!(fnv1a128(parts), reference(parts));
+        }
     }
 }

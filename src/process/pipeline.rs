@@ -107,7 +107,8 @@ pub fn cost_events_json(reply: &str, ctx: &PipelineContext<'_>) -> Result<String
     );
     let ids = EventIdPrefix::new(&[TYPE_COST_BOOKED, ctx.account_uuid, sub_uuid]);
 
-    let per_event = head.len() + 36 + after_id.len() + owner.len() + 160;
+    // Generous: untouched capacity costs nothing, a regrowth copies the whole text.
+    let per_event = head.len() + 36 + after_id.len() + owner.len() + 240;
     let mut out = String::with_capacity(status_json.len() + 2 + n * per_event);
     out.push('[');
     out.push_str(&status_json);
@@ -119,7 +120,7 @@ pub fn cost_events_json(reply: &str, ctx: &PipelineContext<'_>) -> Result<String
         sum = sum
             .checked_add(amounts[i])
             .ok_or_else(|| Error::invalid("value", "the running total overflows"))?;
-        with_iso(start_ms, |start| -> Result<()> {
+        let mut event_start = |start: &str| -> Result<()> {
             out.push(',');
             out.push_str(head);
             out.push_str(std::str::from_utf8(&ids.id(&[start])).map_err(internal)?);
@@ -132,7 +133,12 @@ pub fn cost_events_json(reply: &str, ctx: &PipelineContext<'_>) -> Result<String
             out.push_str(&owner);
             out.push_str(start);
             Ok(())
-        })?;
+        };
+        if is_normal_form(&r.start_time) {
+            event_start(&r.start_time)?;
+        } else {
+            with_iso(start_ms, event_start)?;
+        }
         out.push_str(r#"","endTime":"#);
         match &r.end_time {
             Some(e) => push_time(&mut out, e)?,
@@ -192,6 +198,13 @@ fn parse_records(reply: &str) -> Result<Vec<RawRecord<'_>>> {
 /// Instants of the years 0000 to 9999, the ones `iso_ms` writes.
 const FOUR_DIGIT_YEARS: std::ops::Range<i64> = -62_167_219_200_000..253_402_300_800_000;
 
+/// Whether a text that parses as a timestamp is already what `time::format_iso_ms` would write
+/// for it (`YYYY-MM-DDTHH:MM:SS.sssZ`, seconds below 60), so it can be copied as it is.
+fn is_normal_form(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 24 && b[10] == b'T' && b[19] == b'.' && b[23] == b'Z' && b[17] < b'6'
+}
+
 /// Calls `f` with `time::format_iso_ms(ms)`, written on the stack for four-digit years.
 fn with_iso<R>(ms: i64, f: impl FnOnce(&str) -> R) -> R {
     if FOUR_DIGIT_YEARS.contains(&ms) {
@@ -229,6 +242,11 @@ fn iso_ms(ms: i64) -> [u8; 24] {
 /// kept as it is (escaped).
 fn push_time(out: &mut String, s: &str) -> Result<()> {
     match parse_timestamp_ms(s) {
+        Some(_) if is_normal_form(s) => {
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
+        }
         Some(ms) => with_iso(ms, |t| {
             out.push('"');
             out.push_str(t);
@@ -301,7 +319,8 @@ mod tests {
             {"startTime":"2024-10-22T00:00:00.000Z","endTime":"2024-10-23T00:00:00.000Z","value":0.1,"lastBookingDate":"2024-10-22T06:00:00.000+02:00"},
             {"startTime":"2024-10-24","value":1e21},
             {"startTime":"2024-10-22T00:00:00Z","endTime":"not a time \"q\"","value":-3,"lastBookingDate":null},
-            {"startTime":"2024-10-25T00:00:00.000Z","endTime":null,"value":12.5,"lastBookingDate":"later\u00e9"}
+            {"startTime":"2024-10-25T00:00:00.000Z","endTime":null,"value":12.5,"lastBookingDate":"later\u00e9"},
+            {"startTime":"2024-10-26t00:00:00.000Z","endTime":"2024-10-26T23:59:60.000Z","value":1,"lastBookingDate":"2024-10-26 01:02:03.000Z"}
         ],"lastModifiedTime":"2024-10-26T06:00:00Z"}"#;
         let s = sub();
         let want = general(reply, &s, "ACME \"Global\" ü", NOW).unwrap_or_else(|e| panic!("{e}"));
