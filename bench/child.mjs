@@ -1,0 +1,132 @@
+// One measurement in a fresh process (peak RSS per implementation × N, allocation, cold start).
+// Prints one JSON line on stdout. Used by bench/run.mjs; not a public interface.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { performance } from "node:perf_hooks";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const pkgDir = process.env.DPS_COST_BENCH_PKG || join(root, "dist", "pkg");
+const kb = () => process.resourceUsage().maxRSS;
+const rssKb = () => Math.round(process.memoryUsage.rss() / 1024);
+const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+const [task, ...args] = process.argv.slice(2);
+
+if (task === "pipeline") {
+  const [impl, file] = args;
+  const { ACCOUNT_UUID, ACCOUNT_NAME, NOW, SUBSCRIPTION } = await import("./data.mjs");
+  const impls = await import("./impls.mjs");
+  const pkg = await import(pathToFileURL(join(pkgDir, "node.js")).href);
+  const fn = {
+    seed: impls.seedPipeline,
+    tuned: impls.tunedPipeline,
+    "dps-cost": impls.dpsCostPipeline(pkg),
+    bare: impls.barePipeline,
+  }[impl];
+  const opts = { accountUuid: ACCOUNT_UUID, accountName: ACCOUNT_NAME, subscription: SUBSCRIPTION, now: NOW };
+  const text = readFileSync(file, "utf8");
+  globalThis.gc?.();
+  const rssBeforeKb = rssKb();
+  const t0 = performance.now();
+  const result = fn(text, opts);
+  const ms = performance.now() - t0;
+  out({ impl, ms, outChars: result.length, rssBeforeKb, maxRssKb: kb() });
+} else if (task === "alloc") {
+  const [lines, rules, focus] = args.map(Number);
+  const { allocationLines, allocationRules } = await import("./alloc-data.mjs");
+  const pkg = await import(pathToFileURL(join(pkgDir, "node.js")).href);
+  const input = {
+    lines: allocationLines(lines),
+    rules: allocationRules(rules),
+    ...(focus ? { output: { focus: true } } : {}),
+  };
+  globalThis.gc?.();
+  const rssBeforeKb = rssKb();
+  const t0 = performance.now();
+  let r;
+  try {
+    r = pkg.allocate(input);
+  } catch (e) {
+    out({ ok: false, lines, rules, focus: Boolean(focus), error: `${e.name}: ${e.message}`, ms: performance.now() - t0, rssBeforeKb, maxRssKb: kb() });
+    process.exit(0);
+  }
+  const ms = performance.now() - t0;
+  out({
+    ok: true,
+    lines,
+    rules,
+    focus: Boolean(focus),
+    ms,
+    outLines: r.lines.length,
+    focusRows: r.focus?.length ?? null,
+    rssBeforeKb,
+    maxRssKb: kb(),
+  });
+} else if (task === "focus") {
+  // focusExport (FOCUS 1.2 rows as CSV text; with rules, allocated + the 1.3 Allocated* columns).
+  const [lines, rules] = args.map(Number);
+  const { allocationLines, allocationRules } = await import("./alloc-data.mjs");
+  const pkg = await import(pathToFileURL(join(pkgDir, "node.js")).href);
+  if (typeof pkg.focusExport !== "function") {
+    out({ ok: false, lines, rules, error: "dist/pkg has no focusExport" });
+    process.exit(0);
+  }
+  const input = { lines: allocationLines(lines), format: "csv", ...(rules ? { rules: allocationRules(rules) } : {}) };
+  globalThis.gc?.();
+  const rssBeforeKb = rssKb();
+  const t0 = performance.now();
+  let r;
+  try {
+    r = pkg.focusExport(input);
+  } catch (e) {
+    out({ ok: false, lines, rules, error: `${e.name}: ${e.message}`, ms: performance.now() - t0, rssBeforeKb, maxRssKb: kb() });
+    process.exit(0);
+  }
+  const ms = performance.now() - t0;
+  out({ ok: true, lines, rules, ms, rows: r.rows, textMB: r.text.length / 1e6, rssBeforeKb, maxRssKb: kb() });
+} else if (task === "cold") {
+  const [entry] = args;
+  const { ACCOUNT_UUID, ACCOUNT_NAME, NOW, SUBSCRIPTION, costReplyText } = await import("./data.mjs");
+  const small = costReplyText(31);
+  const opts = { accountUuid: ACCOUNT_UUID, accountName: ACCOUNT_NAME, subscription: SUBSCRIPTION, now: NOW };
+  const r = { entry };
+  if (entry === "parts") {
+    // The node entry's steps one by one: read, compile, instantiate (initSync), first calls.
+    let t = performance.now();
+    const bytes = readFileSync(join(pkgDir, "dps_cost_bg.wasm"));
+    r.readMs = performance.now() - t;
+    t = performance.now();
+    const module = await WebAssembly.compile(bytes);
+    r.compileMs = performance.now() - t;
+    const glue = await import(pathToFileURL(join(pkgDir, "dps_cost.js")).href);
+    t = performance.now();
+    glue.initSync({ module });
+    r.instantiateMs = performance.now() - t;
+    t = performance.now();
+    glue.version();
+    r.firstVersionMs = performance.now() - t;
+    t = performance.now();
+    glue.costEventsFromJson(small, opts);
+    r.firstCallMs = performance.now() - t;
+    t = performance.now();
+    glue.costEventsFromJson(small, opts);
+    r.secondCallMs = performance.now() - t;
+  } else {
+    const file = { node: "node.js", inline: "inline.js" }[entry];
+    let t = performance.now();
+    const m = await import(pathToFileURL(join(pkgDir, file)).href);
+    r.importMs = performance.now() - t;
+    t = performance.now();
+    m.costEventsFromJson(small, opts);
+    r.firstCallMs = performance.now() - t;
+    t = performance.now();
+    m.costEventsFromJson(small, opts);
+    r.secondCallMs = performance.now() - t;
+  }
+  r.maxRssKb = kb();
+  out(r);
+} else {
+  process.stderr.write(`unknown task ${task}\n`);
+  process.exit(2);
+}
