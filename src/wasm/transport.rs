@@ -1,7 +1,8 @@
-//! Transports for wasm: the global `fetch` through gloo-net (the default), or a caller-supplied
-//! fetch-like function `(url, {method, headers, body}) => Promise<{status, headers.get, text()}>`.
-//! Relative URLs (a Workflow's `/platform/…` calls) go through the global `fetch` function
-//! directly, because gloo-net resolves URLs with `new Request()`, which needs a base URL.
+//! Transports for wasm: the global `fetch` (the default), or a caller-supplied fetch-like
+//! function `(url, {method, headers, body, signal}) => Promise<{status, headers.get, text()}>`.
+//! Both go through one path (`via_function`), called with plain JS values: no `Request` object
+//! is built, so relative URLs (a Workflow's `/platform/…` calls) reach the host's `fetch` as
+//! they are, and no HTTP crate is compiled into the module (it stays small).
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -9,7 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::http::{HttpClient, HttpRequest, HttpResponse, Method};
+use crate::http::{HttpClient, HttpRequest, HttpResponse};
 
 pub enum Transport {
     Fetch,
@@ -201,39 +202,6 @@ async fn via_function(f: &Function, request: &HttpRequest) -> Result<HttpRespons
     Ok(out)
 }
 
-async fn via_gloo(request: &HttpRequest) -> Result<HttpResponse> {
-    let deadline = Deadline::start(request.timeout_ms);
-    use gloo_net::http::{Method as M, RequestBuilder};
-    let method = match request.method {
-        Method::Get => M::GET,
-        Method::Post => M::POST,
-        Method::Put => M::PUT,
-        Method::Delete => M::DELETE,
-    };
-    let signal = deadline.signal();
-    let mut builder = RequestBuilder::new(&request.url)
-        .method(method)
-        .abort_signal(signal.as_ref());
-    for (k, v) in &request.headers {
-        builder = builder.header(k, v);
-    }
-    let net = |e: gloo_net::Error| deadline.error(request, e.to_string());
-    let built = match &request.body {
-        Some(b) => builder.body(b.as_str()).map_err(net)?,
-        None => builder.build().map_err(net)?,
-    };
-    let response = built.send().await.map_err(net)?;
-    let mut out = HttpResponse::new(response.status(), String::new());
-    let headers = response.headers();
-    for name in HttpResponse::READ_HEADERS {
-        if let Some(v) = headers.get(name) {
-            out.headers.push(((*name).to_string(), v));
-        }
-    }
-    out.body = response.text().await.map_err(net)?;
-    Ok(out)
-}
-
 fn global_fetch() -> Result<Function> {
     Reflect::get(&js_sys::global(), &JsValue::from_str("fetch"))
         .ok()
@@ -250,10 +218,7 @@ impl HttpClient for Transport {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse> {
         match self {
             Transport::Function(f) => via_function(f, request).await,
-            Transport::Fetch if request.url.starts_with('/') => {
-                via_function(&global_fetch()?, request).await
-            }
-            Transport::Fetch => via_gloo(request).await,
+            Transport::Fetch => via_function(&global_fetch()?, request).await,
         }
     }
 
