@@ -2,6 +2,8 @@
 // Builds the npm package into dist/pkg and the Workflow action file dist/dps-cost-workflow.js.
 //
 //   cargo build (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz (npm binaryen)
+//   (twice: the full module for the node/web entries; `--profile inline --no-default-features`,
+//   the contract's API only, for inline.js and the Workflow file, stored raw-deflated + base64)
 //   → dist/pkg: glue, wasm, node/web/inline entries, types, CLI (cli.js + cli/), emulator, package.json, README, LICENSE
 //   → dist/dps-cost-workflow.js → tsc --noEmit over the types → smoke test → sizes
 //
@@ -18,7 +20,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, relative } from "node:path";
-import { gzipSync } from "node:zlib";
+import { deflateRawSync, gzipSync } from "node:zlib";
 import {
   ScriptError,
   crateVersion,
@@ -36,9 +38,15 @@ const log = logger("build");
 const p = (...parts) => join(root, ...parts);
 
 const CRATE = "dps_cost";
-const WASM_IN = p("target", "wasm32-unknown-unknown", "release", `${CRATE}.wasm`);
-const BINDGEN_DIR = p("target", "wasm-bindgen");
-const OPT_DIR = p("target", "wasm-opt");
+/** The two module builds: `full` (node/web entries) and `inline` (inline.js, Workflow file). */
+const BUILDS = {
+  full: { profile: "release", features: [], sub: "" },
+  // Cargo.toml's `inline` profile; without the `full` feature (exports beyond CONTRACT_EXPORTS).
+  inline: { profile: "inline", features: ["--no-default-features"], sub: "inline" },
+};
+const wasmIn = (b) => p("target", "wasm32-unknown-unknown", b.profile, `${CRATE}.wasm`);
+const bindgenDir = (b) => p("target", "wasm-bindgen", b.sub);
+const optDir = (b) => p("target", "wasm-opt", b.sub);
 const PKG = p("dist", "pkg");
 const WORKFLOW = p("dist", "dps-cost-workflow.js");
 
@@ -47,6 +55,8 @@ const WORKFLOW = p("dist", "dps-cost-workflow.js");
 // build independent of that section and fails validation loudly if a new one appears.
 export const WASM_OPT_FLAGS = [
   "-Oz",
+  "--strip-debug",
+  "--strip-producers",
   "--enable-bulk-memory",
   "--enable-nontrapping-float-to-int",
   "--enable-sign-ext",
@@ -76,12 +86,12 @@ function step(name, fn) {
   return r;
 }
 
-function cargoBuild() {
-  run("cargo", ["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"]);
-  if (!existsSync(WASM_IN)) throw new ScriptError(`cargo did not produce ${relative(root, WASM_IN)}`);
+function cargoBuild(b) {
+  run("cargo", ["build", "--profile", b.profile, "--target", "wasm32-unknown-unknown", "--lib", ...b.features]);
+  if (!existsSync(wasmIn(b))) throw new ScriptError(`cargo did not produce ${relative(root, wasmIn(b))}`);
 }
 
-function wasmBindgen() {
+function wasmBindgen(b) {
   const want = lockedWasmBindgenVersion();
   const have = installedWasmBindgenVersion();
   if (have !== want) {
@@ -89,12 +99,13 @@ function wasmBindgen() {
       `wasm-bindgen CLI ${have ?? "(not installed)"} does not match the crate's ${want}: run \`npm run setup\``,
     );
   }
-  rmSync(BINDGEN_DIR, { recursive: true, force: true });
-  run("wasm-bindgen", ["--target", "web", "--out-dir", BINDGEN_DIR, WASM_IN]);
+  rmSync(bindgenDir(b), { recursive: true, force: true });
+  run("wasm-bindgen", ["--target", "web", "--out-dir", bindgenDir(b), wasmIn(b)]);
 }
 
-function wasmOpt() {
-  const input = readFileSync(join(BINDGEN_DIR, `${CRATE}_bg.wasm`));
+function wasmOpt(b) {
+  const OPT_DIR = optDir(b);
+  const input = readFileSync(join(bindgenDir(b), `${CRATE}_bg.wasm`));
   const bin = p("node_modules", ".bin", "wasm-opt");
   if (!existsSync(bin)) throw new ScriptError("node_modules/.bin/wasm-opt is missing: run `npm run setup`");
   const key = sha256(Buffer.concat([input, Buffer.from(WASM_OPT_FLAGS.join(" "))]));
@@ -103,7 +114,7 @@ function wasmOpt() {
   if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) return { out, cached: true };
   mkdirSync(OPT_DIR, { recursive: true });
   rmSync(stamp, { force: true });
-  run(bin, [...WASM_OPT_FLAGS, join(BINDGEN_DIR, `${CRATE}_bg.wasm`), "-o", out]);
+  run(bin, [...WASM_OPT_FLAGS, join(bindgenDir(b), `${CRATE}_bg.wasm`), "-o", out]);
   // Compile check: a broken optimiser shows up here rather than in a user's runtime.
   try {
     new WebAssembly.Module(readFileSync(out));
@@ -175,14 +186,36 @@ function fillMarker(src, marker, replacement, file) {
   return lines.join("\n");
 }
 
-function assemble(optWasm) {
-  const version = crateVersion();
-  const glue = readFileSync(join(BINDGEN_DIR, `${CRATE}.js`), "utf8");
+/**
+ * The inline module as a JS string literal: raw deflate (RFC 1951, zlib level 9) + base64, about
+ * half of plain base64. Round-trips it through the inflater of inline-footer.js before use.
+ */
+export function inlineWasmLiteral(wasmBytes, footer) {
+  const packed = deflateRawSync(wasmBytes, { level: 9, memLevel: 9 });
+  const inflater = footer.slice(footer.indexOf("function __dpsCostInflate"), footer.indexOf("function __dpsCostBase64Bytes"));
+  const inflate = new Function(`${inflater}; return __dpsCostInflate;`)();
+  if (Buffer.compare(Buffer.from(inflate(packed, wasmBytes.length)), wasmBytes) !== 0) {
+    throw new ScriptError("inline-footer.js: __dpsCostInflate does not reproduce the wasm module");
+  }
+  return { base64: JSON.stringify(packed.toString("base64")), size: String(wasmBytes.length) };
+}
+
+function checkExports(glue, what) {
   const exportsSet = glueExports(glue);
   const missing = CONTRACT_EXPORTS.filter((n) => !exportsSet.has(n));
   if (missing.length) {
-    throw new ScriptError(`the wasm does not export ${missing.join(", ")} (the contract's JS API; see js/index.d.ts)`);
+    throw new ScriptError(`the ${what} wasm does not export ${missing.join(", ")} (the contract's JS API; see js/index.d.ts)`);
   }
+  return exportsSet;
+}
+
+function assemble(optWasm, inlineWasm) {
+  const version = crateVersion();
+  const BINDGEN_DIR = bindgenDir(BUILDS.full);
+  const glue = readFileSync(join(BINDGEN_DIR, `${CRATE}.js`), "utf8");
+  const inlineGlue = readFileSync(join(bindgenDir(BUILDS.inline), `${CRATE}.js`), "utf8");
+  checkExports(glue, "full");
+  const inlineExports = checkExports(inlineGlue, "inline");
 
   rmSync(PKG, { recursive: true, force: true });
   mkdirSync(PKG, { recursive: true });
@@ -195,15 +228,28 @@ function assemble(optWasm) {
 
   for (const entry of ["node.js", "web.js"]) cpSync(p("js", "entries", entry), join(PKG, entry));
 
-  // inline.js: header + glue without its default export + base64 wasm + initSync.
+  // inline.js: header + inline glue without its default export + deflated base64 wasm + initSync.
   const footer = readFileSync(p("js", "entries", "inline-footer.js"), "utf8");
-  if (!footer.includes("__DPS_COST_WASM_BASE64__")) throw new ScriptError("inline-footer.js lost its placeholder");
+  for (const marker of ["__DPS_COST_WASM_DEFLATE_BASE64__", "__DPS_COST_WASM_SIZE__"]) {
+    if (!footer.includes(marker)) throw new ScriptError(`inline-footer.js lost its placeholder ${marker}`);
+  }
+  const literal = inlineWasmLiteral(readFileSync(inlineWasm), footer);
   const inlineBody =
-    glueForInline(glue) +
+    glueForInline(inlineGlue) +
     "\n" +
-    footer.replace("__DPS_COST_WASM_BASE64__", () => JSON.stringify(wasmBytes.toString("base64")));
+    footer
+      .replace("__DPS_COST_WASM_DEFLATE_BASE64__", () => literal.base64)
+      .replace("__DPS_COST_WASM_SIZE__", () => literal.size);
   const inline = readFileSync(p("js", "entries", "inline-header.js"), "utf8") + inlineBody;
   put("inline.js", inline);
+  // Its types: index.d.ts over the inline module's declarations (fewer exports than the full one).
+  const indexDts = readFileSync(p("js", "index.d.ts"), "utf8");
+  const FROM = 'export * from "./dps_cost.js";';
+  if (indexDts.split(FROM).length !== 2) throw new ScriptError(`js/index.d.ts: expected one line ${FROM}`);
+  put("inline.d.ts", indexDts.replace(FROM, 'export * from "./dps_cost_inline.js";'));
+  cpSync(join(bindgenDir(BUILDS.inline), `${CRATE}.d.ts`), join(PKG, `${CRATE}_inline.d.ts`));
+  const extra = [...glueExports(glue)].filter((n) => !inlineExports.has(n) && n !== "default");
+  log(`inline.js leaves out: ${extra.length ? extra.join(", ") : "(nothing)"}`);
 
   cpSync(p("js", "index.d.ts"), join(PKG, "index.d.ts"));
   cpSync(p("js", "cli.js"), join(PKG, "cli.js"));
@@ -305,11 +351,14 @@ function size(file) {
 
 export function build() {
   const t0 = Date.now();
-  step("cargo build --release --target wasm32-unknown-unknown", cargoBuild);
-  step("wasm-bindgen --target web", wasmBindgen);
-  const opt = step("wasm-opt", wasmOpt);
-  if (opt.cached) log("wasm-opt: input unchanged, reused target/wasm-opt");
-  const { version } = step("assemble dist/pkg + dist/dps-cost-workflow.js", () => assemble(opt.out));
+  const opts = {};
+  for (const [kind, b] of Object.entries(BUILDS)) {
+    step(`cargo build --profile ${b.profile} --target wasm32-unknown-unknown ${b.features.join(" ")}`, () => cargoBuild(b));
+    step(`wasm-bindgen --target web (${kind})`, () => wasmBindgen(b));
+    opts[kind] = step(`wasm-opt (${kind})`, () => wasmOpt(b));
+    if (opts[kind].cached) log(`wasm-opt: input unchanged, reused ${relative(root, optDir(b))}`);
+  }
+  const { version } = step("assemble dist/pkg + dist/dps-cost-workflow.js", () => assemble(opts.full.out, opts.inline.out));
   step("smoke: node.js, inline.js, workflow file load; version() matches", () => smoke(version));
   step("tsc --noEmit (package types + tests/js/types/consumer.ts)", () => typecheck());
   log(`dps-cost ${version} built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
