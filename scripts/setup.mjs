@@ -3,7 +3,8 @@
 // everything is present. Starting point: Debian 12 with rustup, Node >= 20 and npm.
 //
 //   node scripts/setup.mjs          wasm32 target, wasm-bindgen CLI (version from Cargo.lock), npm ci
-//   node scripts/setup.mjs --test   … plus Debian chromium + chromium-driver and @dynatrace/js-runtime
+//   node scripts/setup.mjs --test   … plus Debian chromium + chromium-driver, cargo-deny, cargo-fuzz
+//                                   (+ nightly) and @dynatrace/js-runtime
 //
 // Progress goes to stderr. Exit 1 with a clear message when something cannot be installed.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -117,6 +118,25 @@ function ensureCargoDeny() {
   if (now !== CARGO_DENY_VERSION) throw new ScriptError(`cargo-deny ${CARGO_DENY_VERSION} was installed but \`cargo-deny --version\` reports ${now ?? "nothing"}`);
 }
 
+/** cargo-fuzz (and the nightly toolchain it needs) for the `fuzz` test layer (scripts/fuzz.mjs). */
+export const CARGO_FUZZ_VERSION = "0.13.2";
+function ensureCargoFuzz() {
+  const toolchains = run("rustup", ["toolchain", "list"], { capture: true }).stdout;
+  if (!/^nightly-/m.test(toolchains)) {
+    log("installing the nightly toolchain (cargo fuzz needs it)");
+    run("rustup", ["toolchain", "install", "nightly", "--profile", "minimal"]);
+  }
+  const have = installedWasmBindgenVersion("cargo-fuzz"); // `cargo-fuzz 0.13.2`: the same version probe
+  if (have === CARGO_FUZZ_VERSION) {
+    log(`ok  cargo-fuzz ${CARGO_FUZZ_VERSION} + nightly`);
+    return;
+  }
+  log(`installing cargo-fuzz ${CARGO_FUZZ_VERSION} (found ${have ?? "none"}) — compiles from source, a few minutes`);
+  run("cargo", ["install", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION, "--locked", "--force"]);
+  const now = installedWasmBindgenVersion("cargo-fuzz");
+  if (now !== CARGO_FUZZ_VERSION) throw new ScriptError(`cargo-fuzz ${CARGO_FUZZ_VERSION} was installed but \`cargo-fuzz --version\` reports ${now ?? "nothing"}`);
+}
+
 function dtRuntimeInstalled() {
   const dir = join(root, "node_modules", "@dynatrace");
   const pkg = join(dir, "js-runtime", "package.json");
@@ -158,6 +178,7 @@ export function setup({ test = false } = {}) {
   if (test) {
     ensureChromium();
     ensureCargoDeny();
+    ensureCargoFuzz();
     // After npm ci: `npm ci`/`npm install` prune packages that are not in the lockfile.
     ensureDtRuntime();
   }

@@ -5,7 +5,7 @@
 //
 //   node scripts/test.mjs [--from NAME] [--only NAME[,NAME…]] [--list]
 //
-// Layers: setup · fmt · clippy · deny · cargo-test · wasm-node · wasm-chromium · build · package ·
+// Layers: setup · fmt · clippy · deny · cargo-test · fuzz · wasm-node · wasm-chromium · build · package ·
 //         browser · dt-runtime
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -65,6 +65,11 @@ const LAYERS = [
     run: () => runAsync("cargo", ["deny", "check", "licenses", "bans", "sources"]),
   },
   { name: "cargo-test", what: "cargo test (native)", run: () => runAsync("cargo", ["test"]) },
+  {
+    name: "fuzz",
+    what: "node scripts/fuzz.mjs smoke (every cargo-fuzz target for a few seconds)",
+    run: () => runAsync(node, ["scripts/fuzz.mjs", "smoke"]),
+  },
   {
     name: "wasm-node",
     what: "cargo test --target wasm32-unknown-unknown (wasm-bindgen-test in Node)",
