@@ -105,6 +105,12 @@ function line(r) {
 
 async function smoke({ seconds, only }) {
   const t0 = Date.now();
+  // The fuzz crate is not part of the root package: the `fmt` layer does not see it.
+  const fmt = await runAsync("cargo", ["fmt", "--check", "--manifest-path", join(fuzzDir, "Cargo.toml")]);
+  if (fmt !== 0) {
+    log("fuzz/ is not formatted: run `cargo fmt --manifest-path fuzz/Cargo.toml`");
+    return fmt;
+  }
   const code = await build();
   if (code !== 0) return code;
   log(`built in ${fmtMs(Date.now() - t0)}`);

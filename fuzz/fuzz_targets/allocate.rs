@@ -16,17 +16,58 @@ use arbitrary::Arbitrary;
 use dps_cost::allocate::engine::{allocate, AllocationInput, CostLine, DriverPoint, LineStatus};
 use dps_cost::allocate::focus::{focus_allocation_rows, is_allocation_row};
 use dps_cost::allocate::money::{micros_from_f64, micros_to_f64};
-use dps_cost::allocate::rules::{AllocatedBy, AllocatedTag, ArbitraryRule, Filter, RuleAttributes, Strategy};
+use dps_cost::allocate::rules::{
+    AllocatedBy, AllocatedTag, ArbitraryRule, Filter, RuleAttributes, Strategy,
+};
 use dps_cost::allocate::summary::by_tag;
 use dps_cost_fuzz::check_error;
 use libfuzzer_sys::fuzz_target;
 
-const KEYS: [&str; 8] = ["provider", "team", "env", "service", "costcenter", "product", "capability", ""];
-const VALUES: [&str; 10] = ["dynatrace", "aws", "a", "b", "c", "team-*", "?", "", "null", "x y"];
-const CONDITIONS: [&str; 12] = [
-    "is", "=", "is not", "!=", "contains", "does not contain", "like", "not like", "in", "not in", "IS", "",
+const KEYS: [&str; 8] = [
+    "provider",
+    "team",
+    "env",
+    "service",
+    "costcenter",
+    "product",
+    "capability",
+    "",
 ];
-const METHODS: [&str; 7] = ["even", "percent", "proportional", "proportional_timeseries", "even_timeseries", "bogus", ""];
+const VALUES: [&str; 10] = [
+    "dynatrace",
+    "aws",
+    "a",
+    "b",
+    "c",
+    "team-*",
+    "?",
+    "",
+    "null",
+    "x y",
+];
+const CONDITIONS: [&str; 12] = [
+    "is",
+    "=",
+    "is not",
+    "!=",
+    "contains",
+    "does not contain",
+    "like",
+    "not like",
+    "in",
+    "not in",
+    "IS",
+    "",
+];
+const METHODS: [&str; 7] = [
+    "even",
+    "percent",
+    "proportional",
+    "proportional_timeseries",
+    "even_timeseries",
+    "bogus",
+    "",
+];
 const CURRENCIES: [&str; 3] = ["USD", "EUR", ""];
 const QUERIES: [&str; 3] = ["q1", "q2", "q1 + q2"];
 
@@ -84,7 +125,10 @@ impl AFilter {
             tag: key(self.tag),
             condition: CONDITIONS[usize::from(self.condition) % CONDITIONS.len()].to_string(),
             value: self.value.map(value),
-            values: self.values.as_ref().map(|v| v.iter().map(|b| value(*b)).collect()),
+            values: self
+                .values
+                .as_ref()
+                .map(|v| v.iter().map(|b| value(*b)).collect()),
         }
     }
 }
@@ -117,7 +161,8 @@ struct Rule {
 
 impl Rule {
     fn build(&self) -> ArbitraryRule {
-        let filters = |f: &Option<Vec<AFilter>>| f.as_ref().map(|v| v.iter().map(AFilter::build).collect());
+        let filters =
+            |f: &Option<Vec<AFilter>>| f.as_ref().map(|v| v.iter().map(AFilter::build).collect());
         let keys = |k: &Option<Vec<u8>>| k.as_ref().map(|v| v.iter().map(|b| key(*b)).collect());
         let timeseries = self.timeseries.as_ref().map(|(q, group)| {
             let by: Vec<String> = group.iter().map(|b| key(*b)).collect();
@@ -142,21 +187,37 @@ impl Rule {
             }
         });
         ArbitraryRule {
-            id: if self.textual_id { format!("r{}", self.id) } else { self.id.to_string() },
+            id: if self.textual_id {
+                format!("r{}", self.id)
+            } else {
+                self.id.to_string()
+            },
             kind: Some("arbitrary_rule".into()),
             attributes: RuleAttributes {
                 costs_to_allocate: filters(&self.costs),
                 enabled: self.enabled,
                 order_id: self.order_id.map(i64::from),
-                provider: self.provider.as_ref().map(|p| p.iter().map(|b| value(*b)).collect()),
+                provider: self
+                    .provider
+                    .as_ref()
+                    .map(|p| p.iter().map(|b| value(*b)).collect()),
                 rule_name: self.named.then(|| format!("rule {}", self.id)),
                 strategy: Some(Strategy {
                     method: Some(METHODS[usize::from(self.method) % METHODS.len()].to_string()),
-                    granularity: self.granularity.map(|g| ["daily", "monthly", "weekly"][usize::from(g) % 3].to_string()),
+                    granularity: self
+                        .granularity
+                        .map(|g| ["daily", "monthly", "weekly"][usize::from(g) % 3].to_string()),
                     allocated_by: self.allocated_by.as_ref().map(|s| {
                         s.iter()
                             .map(|s| AllocatedBy {
-                                allocated_tags: s.tags.iter().map(|(k, v)| AllocatedTag { key: key(*k), value: value(*v) }).collect(),
+                                allocated_tags: s
+                                    .tags
+                                    .iter()
+                                    .map(|(k, v)| AllocatedTag {
+                                        key: key(*k),
+                                        value: value(*v),
+                                    })
+                                    .collect(),
                                 percentage: s.percentage.as_ref().map(Amount::f64),
                             })
                             .collect()
@@ -199,7 +260,11 @@ fuzz_target!(|input: Input| {
         drivers
             .entry(QUERIES[usize::from(p.query) % 3].to_string())
             .or_default()
-            .push(DriverPoint { date: date(p.day), tags: tags(&p.tags), value: p.value.f64() });
+            .push(DriverPoint {
+                date: date(p.day),
+                tags: tags(&p.tags),
+                value: p.value.f64(),
+            });
     }
     let engine_input = AllocationInput {
         lines: input
@@ -218,11 +283,21 @@ fuzz_target!(|input: Input| {
     };
     // The engine's input is JSON at the JS boundary: it must survive a round trip (finite numbers).
     if engine_input.lines.iter().all(|l| l.cost.is_finite())
-        && engine_input.drivers.values().flatten().all(|p| p.value.is_finite())
-        && engine_input.rules.iter().flat_map(|r| r.attributes.strategy.iter()).flat_map(|s| s.allocated_by.iter().flatten()).all(|a| a.percentage.is_none_or(f64::is_finite))
+        && engine_input
+            .drivers
+            .values()
+            .flatten()
+            .all(|p| p.value.is_finite())
+        && engine_input
+            .rules
+            .iter()
+            .flat_map(|r| r.attributes.strategy.iter())
+            .flat_map(|s| s.allocated_by.iter().flatten())
+            .all(|a| a.percentage.is_none_or(f64::is_finite))
     {
         let text = serde_json::to_string(&engine_input).expect("serializable");
-        let again: AllocationInput = dps_cost::model::decode_input("input", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let again: AllocationInput =
+            dps_cost::model::decode_input("input", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(again, engine_input, "AllocationInput encode→decode");
     }
 
@@ -244,9 +319,17 @@ fuzz_target!(|input: Input| {
         assert_eq!(l.currency, src.currency);
         assert_eq!(l.source_id, src.id);
         if l.status == LineStatus::Unchanged {
-            assert_eq!(l.cost.to_bits(), src.cost.to_bits(), "an unchanged line keeps its cost");
+            assert_eq!(
+                l.cost.to_bits(),
+                src.cost.to_bits(),
+                "an unchanged line keeps its cost"
+            );
         } else {
-            assert_eq!(l.cost, micros_to_f64(i128::from(l.cost_micros)), "cost is not the nearest f64 of cost_micros");
+            assert_eq!(
+                l.cost,
+                micros_to_f64(i128::from(l.cost_micros)),
+                "cost is not the nearest f64 of cost_micros"
+            );
         }
         *per_source.entry(l.source_index).or_default() += i128::from(l.cost_micros);
         per_currency.entry(&l.currency).or_default().1 += i128::from(l.cost_micros);
@@ -265,18 +348,30 @@ fuzz_target!(|input: Input| {
     }
     for (i, src) in engine_input.lines.iter().enumerate() {
         let micros = micros_from_f64(src.cost).expect("accepted lines have a cost in range");
-        assert_eq!(per_source.get(&i).copied().unwrap_or(0), micros, "line {i} not conserved: {src:?}");
+        assert_eq!(
+            per_source.get(&i).copied().unwrap_or(0),
+            micros,
+            "line {i} not conserved: {src:?}"
+        );
         per_currency.entry(&src.currency).or_default().0 += micros;
     }
     for (c, (input_micros, output_micros)) in &per_currency {
         assert_eq!(input_micros, output_micros, "currency {c:?}");
         let t = &result.totals[*c];
-        assert_eq!((t.input_micros, t.output_micros), (*input_micros, *output_micros));
+        assert_eq!(
+            (t.input_micros, t.output_micros),
+            (*input_micros, *output_micros)
+        );
     }
     // Per-rule summaries agree with the lines.
     for s in &result.rules {
         for t in s.costs.values() {
-            assert_eq!(t.matched_micros, t.allocated_micros + t.unallocated_micros, "rule {}", s.rule_id);
+            assert_eq!(
+                t.matched_micros,
+                t.allocated_micros + t.unallocated_micros,
+                "rule {}",
+                s.rule_id
+            );
         }
     }
 
@@ -290,17 +385,26 @@ fuzz_target!(|input: Input| {
         if let Some(details) = &row.allocated_method_details {
             let d: serde_json::Value = serde_json::from_str(details).expect("details are JSON");
             for e in d["Elements"].as_array().expect("Elements") {
-                *ratio_sum.entry(line.source_index).or_default() += e["AllocatedRatio"].as_f64().expect("AllocatedRatio");
+                *ratio_sum.entry(line.source_index).or_default() +=
+                    e["AllocatedRatio"].as_f64().expect("AllocatedRatio");
             }
-            let allocated: serde_json::Value = serde_json::from_str(row.allocated_tags.as_deref().expect("AllocatedTags")).expect("JSON");
+            let allocated: serde_json::Value =
+                serde_json::from_str(row.allocated_tags.as_deref().expect("AllocatedTags"))
+                    .expect("JSON");
             for k in allocated.as_object().expect("object").keys() {
-                assert!(tags.get(k).is_none(), "AllocatedTags repeats a tag of Tags: {k}");
+                assert!(
+                    tags.get(k).is_none(),
+                    "AllocatedTags repeats a tag of Tags: {k}"
+                );
             }
         }
     }
     assert_eq!(rows.len(), result.lines.len());
     for (i, sum) in ratio_sum {
-        assert!((sum - 1.0).abs() < 1e-6, "FOCUS ratios of line {i} sum to {sum}");
+        assert!(
+            (sum - 1.0).abs() < 1e-6,
+            "FOCUS ratios of line {i} sum to {sum}"
+        );
     }
     let _ = by_tag(&result.destinations);
 });

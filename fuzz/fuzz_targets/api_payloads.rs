@@ -35,7 +35,9 @@ fn check_cost_to_date(records: &[CostRecord]) {
             assert_eq!(out.len(), records.len());
             let mut sum = Amount::ZERO;
             for r in records {
-                sum = sum.checked_add(Amount::from_f64(r.value).expect("accepted")).expect("no overflow");
+                sum = sum
+                    .checked_add(Amount::from_f64(r.value).expect("accepted"))
+                    .expect("no overflow");
             }
             if let Some(last) = out.last() {
                 assert_eq!(last.cost_to_date, sum.to_f64(), "last cost-to-date != sum");
@@ -47,7 +49,15 @@ fn check_cost_to_date(records: &[CostRecord]) {
 
 fn run(selector: u8, api: &AccountApi<&Scripted, FixedClock>) {
     let filter = CostFilter::default();
-    let query = || EnvQuery::new("2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z", CostFilter::default(), Some(2)).expect("valid query");
+    let query = || {
+        EnvQuery::new(
+            "2025-01-01T00:00:00Z",
+            "2025-02-01T00:00:00Z",
+            CostFilter::default(),
+            Some(2),
+        )
+        .expect("valid query")
+    };
     let r: Result<(), dps_cost::Error> = pollster::block_on(async {
         match selector % ENDPOINTS {
             0 => round_trip("subscriptions", &api.subscriptions().await?),
@@ -62,19 +72,31 @@ fn run(selector: u8, api: &AccountApi<&Scripted, FixedClock>) {
                 check_cost_to_date(&records);
             }
             4 => round_trip("usage", &api.subscription_usage(SUB, &filter).await?),
-            5 => round_trip("environment cost", &api.environment_cost(SUB, &query()).await?),
-            6 => round_trip("environment usage", &api.environment_usage(SUB, &query()).await?),
+            5 => round_trip(
+                "environment cost",
+                &api.environment_cost(SUB, &query()).await?,
+            ),
+            6 => round_trip(
+                "environment usage",
+                &api.environment_usage(SUB, &query()).await?,
+            ),
             7 => round_trip(
                 "environment cost v2",
-                &api.environment_records_v2::<EnvCostRecord>(EnvMetric::Cost, SUB, &filter).await?,
+                &api.environment_records_v2::<EnvCostRecord>(EnvMetric::Cost, SUB, &filter)
+                    .await?,
             ),
             8 => round_trip(
                 "environment usage v2",
-                &api.environment_records_v2::<UsageRecord>(EnvMetric::Usage, SUB, &filter).await?,
+                &api.environment_records_v2::<UsageRecord>(EnvMetric::Usage, SUB, &filter)
+                    .await?,
             ),
             9 | 10 => {
                 let q = AllocationQuery {
-                    field: if selector % ENDPOINTS == 9 { AllocationField::Costcenter } else { AllocationField::Product },
+                    field: if selector % ENDPOINTS == 9 {
+                        AllocationField::Costcenter
+                    } else {
+                        AllocationField::Product
+                    },
                     environment_id: "abc12345".into(),
                     from: Some("2025-01-01".into()),
                     to: Some("2025-01-31".into()),
@@ -119,17 +141,36 @@ fuzz_target!(|data: &[u8]| {
         let at = usize::from(flavour >> 5 & 3) % responses.len();
         responses[at].status = status_of(flavour);
         match flavour >> 4 & 1 {
-            1 => responses[at].headers.push(("Retry-After".into(), "Wed, 21 Oct 2015 07:28:00 GMT".into())),
-            _ => responses[at].headers.push(("Retry-After".into(), "1".into())),
+            1 => responses[at]
+                .headers
+                .push(("Retry-After".into(), "Wed, 21 Oct 2015 07:28:00 GMT".into())),
+            _ => responses[at]
+                .headers
+                .push(("Retry-After".into(), "1".into())),
         }
     }
     let scripted = responses.len();
     let http = Scripted::new(responses);
     let endpoints = Endpoints::new(None, None).expect("default endpoints");
-    let creds = Credentials::new("", ACCOUNT, "dt0s02.CLIENT", "dt0s02.CLIENT.SECRET").expect("valid credentials");
-    let retry = RetryPolicy { max_attempts: 2, base_delay_ms: 0, max_delay_ms: 0, budget_ms: 1, timeout_ms: 1000 };
+    let creds = Credentials::new("", ACCOUNT, "dt0s02.CLIENT", "dt0s02.CLIENT.SECRET")
+        .expect("valid credentials");
+    let retry = RetryPolicy {
+        max_attempts: 2,
+        base_delay_ms: 0,
+        max_delay_ms: 0,
+        budget_ms: 1,
+        timeout_ms: 1000,
+    };
     let api = AccountApi::new(&http, FixedClock(NOW_MS), endpoints, creds, None).with_retry(retry);
     run(selector, &api);
-    let gets = http.log.borrow().iter().filter(|r| r.method == Method::Get).count();
-    assert!(gets <= scripted + 1, "{gets} requests for {scripted} answers: paging did not stop");
+    let gets = http
+        .log
+        .borrow()
+        .iter()
+        .filter(|r| r.method == Method::Get)
+        .count();
+    assert!(
+        gets <= scripted + 1,
+        "{gets} requests for {scripted} answers: paging did not stop"
+    );
 });

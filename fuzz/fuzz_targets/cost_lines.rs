@@ -38,19 +38,37 @@ fn lines(text: &str) {
             return;
         }
     };
-    let records: Vec<_> = input.environments.iter().flat_map(|e| e.records.iter()).collect();
+    let records: Vec<_> = input
+        .environments
+        .iter()
+        .flat_map(|e| e.records.iter())
+        .collect();
     assert!(out.len() >= records.len(), "a record produced no line");
     for l in &out {
         assert!(parse_date(&l.date).is_some(), "line date {:?}", l.date);
-        assert_eq!(l.tags.get("provider").map(String::as_str), Some("dynatrace"));
+        assert_eq!(
+            l.tags.get("provider").map(String::as_str),
+            Some("dynatrace")
+        );
         assert_eq!(l.tags.get("account"), Some(&input.account_uuid));
         assert!(l.tags.contains_key("environment") && l.tags.contains_key("capability"));
     }
     let small = records.iter().all(|r| r.value.abs() < EXACT)
-        && input.breakdown.iter().flat_map(|b| b.environments.iter()).flat_map(|e| e.records.iter()).all(|r| r.costs.abs() < EXACT);
+        && input
+            .breakdown
+            .iter()
+            .flat_map(|b| b.environments.iter())
+            .flat_map(|e| e.records.iter())
+            .all(|r| r.costs.abs() < EXACT);
     if small {
-        let want: i128 = records.iter().map(|r| micros_from_f64(r.value).expect("accepted")).sum();
-        let got: i128 = out.iter().map(|l| micros_from_f64(l.cost).expect("finite")).sum();
+        let want: i128 = records
+            .iter()
+            .map(|r| micros_from_f64(r.value).expect("accepted"))
+            .sum();
+        let got: i128 = out
+            .iter()
+            .map(|l| micros_from_f64(l.cost).expect("finite"))
+            .sum();
         assert_eq!(got, want, "cost lines do not add up to the records");
     }
 }
@@ -66,19 +84,33 @@ fn to_date(text: &str) {
     match cost_to_date(records.clone()) {
         Ok(out) => {
             assert_eq!(out.len(), records.len());
-            let keys: Vec<i64> = out.iter().map(|r| parse_timestamp_ms(&r.record.start_time).expect("accepted")).collect();
-            assert!(keys.windows(2).all(|w| w[0] <= w[1]), "not sorted by start time");
+            let keys: Vec<i64> = out
+                .iter()
+                .map(|r| parse_timestamp_ms(&r.record.start_time).expect("accepted"))
+                .collect();
+            assert!(
+                keys.windows(2).all(|w| w[0] <= w[1]),
+                "not sorted by start time"
+            );
             let mut sum = Amount::ZERO;
             for r in &records {
-                sum = sum.checked_add(Amount::from_f64(r.value).expect("accepted")).expect("no overflow");
+                sum = sum
+                    .checked_add(Amount::from_f64(r.value).expect("accepted"))
+                    .expect("no overflow");
             }
             if let Some(last) = out.last() {
-                assert_eq!(last.cost_to_date, sum.to_f64(), "last cost-to-date != exact sum");
+                assert_eq!(
+                    last.cost_to_date,
+                    sum.to_f64(),
+                    "last cost-to-date != exact sum"
+                );
             }
             // Running totals are the prefix sums of the sorted records.
             let mut running = Amount::ZERO;
             for o in &out {
-                running = running.checked_add(Amount::from_f64(o.record.value).expect("accepted")).expect("no overflow");
+                running = running
+                    .checked_add(Amount::from_f64(o.record.value).expect("accepted"))
+                    .expect("no overflow");
                 assert_eq!(o.cost_to_date, running.to_f64());
             }
         }

@@ -30,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     // encode → parse round trip, as the list response.
-    let list = ArbitraryRuleResponseArray { data: rules.clone(), meta: None };
+    let list = ArbitraryRuleResponseArray {
+        data: rules.clone(),
+        meta: None,
+    };
     let encoded = serde_json::to_string(&list).expect("serializable");
     let again = parse_rules(&encoded).unwrap_or_else(|e| panic!("re-parse failed: {e}\n{encoded}"));
     assert_eq!(again, rules, "parse(encode(rules)) != rules\n{encoded}");
@@ -65,7 +68,10 @@ fuzz_target!(|data: &[u8]| {
                 assert!(glob(v, v), "glob({v:?}, itself) is false");
             }
         }
-        let _ = matches_all(rule.attributes.costs_to_allocate.as_deref().unwrap_or(&[]), &tags);
+        let _ = matches_all(
+            rule.attributes.costs_to_allocate.as_deref().unwrap_or(&[]),
+            &tags,
+        );
     }
 
     // rule_order is a total order: antisymmetric, and sort is idempotent.
@@ -77,7 +83,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut sorted = rules.clone();
     sort_rules(&mut sorted);
-    assert!(sorted.windows(2).all(|w| rule_order(&w[0], &w[1]) != Ordering::Greater));
+    assert!(sorted
+        .windows(2)
+        .all(|w| rule_order(&w[0], &w[1]) != Ordering::Greater));
     let mut twice = sorted.clone();
     sort_rules(&mut twice);
     assert_eq!(twice, sorted);

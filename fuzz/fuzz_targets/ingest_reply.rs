@@ -38,29 +38,58 @@ fuzz_target!(|data: &[u8]| {
         .map(|p| {
             let mut chars = p.chars();
             match (chars.next(), p.get(1..2)) {
-                (Some(c), Some(":")) => HttpResponse::new(status_of(c as u32 as u8), p.get(2..).unwrap_or("").to_string()),
+                (Some(c), Some(":")) => HttpResponse::new(
+                    status_of(c as u32 as u8),
+                    p.get(2..).unwrap_or("").to_string(),
+                ),
                 _ => HttpResponse::new(200, p),
             }
         })
         .collect();
-    let retry = RetryPolicy { max_attempts: 1 + u32::from(data[1] % 3), base_delay_ms: 0, max_delay_ms: 0, budget_ms: 1, timeout_ms: 1000 };
-    let target = IngestTarget::new("https://abc12345.live.dynatrace.com/api/v2/bizevents/ingest", IngestAuth::ApiToken(dps_cost::auth::Secret::new("dt0c01.fuzz"))).expect("valid target");
+    let retry = RetryPolicy {
+        max_attempts: 1 + u32::from(data[1] % 3),
+        base_delay_ms: 0,
+        max_delay_ms: 0,
+        budget_ms: 1,
+        timeout_ms: 1000,
+    };
+    let target = IngestTarget::new(
+        "https://abc12345.live.dynatrace.com/api/v2/bizevents/ingest",
+        IngestAuth::ApiToken(dps_cost::auth::Secret::new("dt0c01.fuzz")),
+    )
+    .expect("valid target");
 
     let http = Scripted::new(replies.clone());
-    let report = pollster::block_on(ingest_report(&http, &FixedClock(NOW_MS), &target, &events, retry));
+    let report = pollster::block_on(ingest_report(
+        &http,
+        &FixedClock(NOW_MS),
+        &target,
+        &events,
+        retry,
+    ));
     assert_eq!(report.sent, n, "sent");
     let rejected: BTreeSet<usize> = report.rejected.iter().map(|r| r.index).collect();
-    assert_eq!(rejected.len(), report.rejected.len(), "an event rejected twice: {report:?}");
+    assert_eq!(
+        rejected.len(),
+        report.rejected.len(),
+        "an event rejected twice: {report:?}"
+    );
     for r in &report.rejected {
         assert!(r.index < n, "rejected index out of range: {report:?}");
-        assert_eq!(r.event_id, events[r.index].id, "rejected event id: {report:?}");
+        assert_eq!(
+            r.event_id, events[r.index].id,
+            "rejected event id: {report:?}"
+        );
         assert!(!r.message.is_empty());
     }
     let mut failed = BTreeSet::new();
     for f in &report.failed {
         assert!(!f.code.is_empty() && f.count > 0, "{report:?}");
         for i in f.first_index..f.first_index + f.count {
-            assert!(i < n && !rejected.contains(&i) && failed.insert(i), "failed batch overlaps: {report:?}");
+            assert!(
+                i < n && !rejected.contains(&i) && failed.insert(i),
+                "failed batch overlaps: {report:?}"
+            );
         }
     }
     assert_eq!(
@@ -76,7 +105,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(again) => assert_eq!(again, report, "same replies, same report"),
         Err(e) => {
             check_error(&e);
-            assert_eq!(report.accepted, 0, "ingest failed although events were stored: {e}");
+            assert_eq!(
+                report.accepted, 0,
+                "ingest failed although events were stored: {e}"
+            );
         }
     }
 });

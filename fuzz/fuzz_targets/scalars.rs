@@ -15,7 +15,10 @@ use dps_cost::http::{error_message, retry_after_ms, BaseUrl, HttpResponse};
 use dps_cost::model::rate_card::Decimal;
 use dps_cost::model::{decode, json_path_at};
 use dps_cost::money::Amount;
-use dps_cost::time::{civil_from_days, days_from_civil, format_date, format_iso_ms, parse_date, parse_http_date_ms, parse_timestamp_ms};
+use dps_cost::time::{
+    civil_from_days, days_from_civil, format_date, format_iso_ms, parse_date, parse_http_date_ms,
+    parse_timestamp_ms,
+};
 use dps_cost::validate::{check_id, check_uuid};
 use dps_cost_fuzz::check_error;
 use libfuzzer_sys::fuzz_target;
@@ -42,7 +45,10 @@ fn money(b: &[u8]) {
             let back = a.to_f64();
             assert!(back.is_finite());
             let err = (back - v).abs();
-            assert!(err <= 5e-13 + v.abs() * f64::EPSILON, "{v} → {a:?} → {back}");
+            assert!(
+                err <= 5e-13 + v.abs() * f64::EPSILON,
+                "{v} → {a:?} → {back}"
+            );
             if a.0 > 0 {
                 assert_eq!(a.percent_of(a), Some(100.0));
             }
@@ -53,7 +59,11 @@ fn money(b: &[u8]) {
             let m = micros_from_f64(v).expect("in range");
             assert!((m * 1_000_000 - a.0).abs() <= 500_000, "micros of {v}");
             if m.abs() < 1 << 53 {
-                assert_eq!(micros_from_f64(micros_to_f64(m)), Some(m), "micros round trip {m}");
+                assert_eq!(
+                    micros_from_f64(micros_to_f64(m)),
+                    Some(m),
+                    "micros round trip {m}"
+                );
             }
         }
     }
@@ -61,19 +71,32 @@ fn money(b: &[u8]) {
 
 fn split(b: &[u8]) {
     let total = i128::from(i64_at(b, 0)) % 1_000_000_000_000_000_000;
-    let mut weights: Vec<i128> = b.get(8..).unwrap_or(&[]).chunks(8).take(16).enumerate().map(|(i, _)| {
-        let w = i64_at(&b[8..], i);
-        i128::from(w.unsigned_abs()) * if w & 1 == 1 { 1_000_000_000_000 } else { 1 }
-    }).collect();
+    let mut weights: Vec<i128> = b
+        .get(8..)
+        .unwrap_or(&[])
+        .chunks(8)
+        .take(16)
+        .enumerate()
+        .map(|(i, _)| {
+            let w = i64_at(&b[8..], i);
+            i128::from(w.unsigned_abs()) * if w & 1 == 1 { 1_000_000_000_000 } else { 1 }
+        })
+        .collect();
     bound_weights(&mut weights);
-    assert!(weights.iter().all(|w| (0..=1_000_000_000_000_000_000).contains(w)));
+    assert!(weights
+        .iter()
+        .all(|w| (0..=1_000_000_000_000_000_000).contains(w)));
     let sum: i128 = weights.iter().sum();
     if sum == 0 {
         return;
     }
     let shares = largest_remainder(total, &weights, sum);
     assert_eq!(shares.len(), weights.len());
-    assert_eq!(shares.iter().sum::<i128>(), total, "split of {total} over {weights:?}");
+    assert_eq!(
+        shares.iter().sum::<i128>(),
+        total,
+        "split of {total} over {weights:?}"
+    );
     for (s, w) in shares.iter().zip(&weights) {
         let exact = total * w / sum; // |total|·w ≤ 10³⁶ fits i128
         assert!((s - exact).abs() <= 1, "share {s} vs {exact}");
@@ -122,7 +145,13 @@ fn decimal(text: &str) {
 }
 
 fn json(text: &str) {
-    for (line, col) in [(0, 0), (1, 0), (1, text.len()), (usize::MAX, usize::MAX), (2, 3)] {
+    for (line, col) in [
+        (0, 0),
+        (1, 0),
+        (1, text.len()),
+        (usize::MAX, usize::MAX),
+        (2, 3),
+    ] {
         let _ = json_path_at(text, line, col);
     }
     if let Err(e) = decode::<serde_json::Value>("payload", text) {
@@ -135,7 +164,11 @@ fn json(text: &str) {
 
 fn ids(text: &str) {
     match check_uuid("accountUuid", text) {
-        Ok(u) => assert_eq!(check_uuid("accountUuid", &u).ok().as_ref(), Some(&u), "uuid normal form is stable"),
+        Ok(u) => assert_eq!(
+            check_uuid("accountUuid", &u).ok().as_ref(),
+            Some(&u),
+            "uuid normal form is stable"
+        ),
         Err(e) => check_error(&e),
     }
     if let Err(e) = check_id("environmentId", text) {
@@ -143,7 +176,8 @@ fn ids(text: &str) {
     }
     match BaseUrl::parse("apiUrl", text) {
         Ok(u) => {
-            let again = BaseUrl::parse("apiUrl", u.as_str()).unwrap_or_else(|e| panic!("{text:?} → {:?}: {e}", u.as_str()));
+            let again = BaseUrl::parse("apiUrl", u.as_str())
+                .unwrap_or_else(|e| panic!("{text:?} → {:?}: {e}", u.as_str()));
             assert_eq!(again.as_str(), u.as_str(), "BaseUrl normal form is stable");
             let _ = u.join(&["a", text, ".."], &[("q", text.to_string())]);
         }

@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
     match data[1] % 4 {
         1 => response = response.with_header("Retry-After", "7"),
         2 => response = response.with_header("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT"),
-        3 => response = response.with_header("Retry-After", &body.chars().take(40).collect::<String>()),
+        3 => {
+            response =
+                response.with_header("Retry-After", &body.chars().take(40).collect::<String>())
+        }
         _ => {}
     }
     // The token the body carries, if any: it must never show up in an error.
@@ -42,9 +45,15 @@ fuzz_target!(|data: &[u8]| {
             );
             // Debug output of the token never shows the secret.
             let secret = token.token.expose();
-            let others = format!("{} {:?} {:?}", token.token_type, token.scope, token.resource);
+            let others = format!(
+                "{} {:?} {:?}",
+                token.token_type, token.scope, token.resource
+            );
             if secret.len() >= 24 && !others.contains(secret) {
-                assert!(!format!("{token:?}").contains(secret), "token in Debug output");
+                assert!(
+                    !format!("{token:?}").contains(secret),
+                    "token in Debug output"
+                );
             }
             assert!(!token.token_type.is_empty() || body.contains("token_type"));
         }
@@ -53,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
             // A 2xx body is the token reply: nothing of it may reach the error.
             if let Some(t) = carried.filter(|_| response.is_success()) {
                 let shown = format!("{e} {e:?} {}", e.detail());
-                assert!(!shown.contains(&t), "the access token leaked into an error: {e}");
+                assert!(
+                    !shown.contains(&t),
+                    "the access token leaked into an error: {e}"
+                );
             }
             if response.is_success() {
                 assert_eq!(e.code(), "DECODE", "{e}");
