@@ -90,7 +90,7 @@ describe("the action file", () => {
     assert.doesNotMatch(s, /^\s*import\s[^;]*\bfrom\s/m, "no import statements (no npm in the runtime)");
     // The wasm is inlined and instantiated synchronously at import (the glue's fetch-based async
     // init stays in the file but is never called; the runtime runs below prove it).
-    assert.match(s, /\ninitSync\(\{ module: __dpsCostBase64Bytes\("[A-Za-z0-9+/=]+"\) \}\);\n/);
+    assert.match(s, /\ninitSync\(\{ module: __dpsCostUnpack\("[A-Za-z0-9+/=]+", \d+\) \}\);\n/);
   });
 
   test("starts with the CONFIG block", () => {
