@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // dps-cost command line. Results go to stdout (with --json exactly one JSON document), progress
 // and errors to stderr. Exit codes: 0 ok · 1 the run failed or was partial · 2 usage error.
-// The commands live in ./cli/ (sync.js, commands.js); this file dispatches.
+// The commands live in ./cli/ (sync.js, commands.js, report.js, export.js); this file dispatches.
 import { COMMANDS, commandHelp, runCommand } from "./cli/commands.js";
 import { UsageError, describeError } from "./cli/common.js";
 import { runSync } from "./cli/sync.js";
@@ -17,6 +17,8 @@ commands:
 ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${pad(name)}${c.summary}`)
   .join("\n")}
+  ${pad("export")}daily cost per environment and capability as FinOps FOCUS 1.2 (CSV/JSON) or a
+  ${pad("")}plain table, optionally allocated by Datadog rules
   ${pad("report")}write the cost report (key figures and charts) as one self-contained HTML file
   ${pad("emulator")}run the local Dynatrace emulator (see: dps-cost emulator --help)
 
@@ -49,6 +51,8 @@ export async function runCli(argv, io = { stdout: process.stdout, stderr: proces
     if (command === undefined || command === "-h" || command === "--help" || command === "help") {
       if (command === "help" && rest[0] !== undefined) {
         if (rest[0] === "sync") return await runSync(["--help"], io);
+        if (rest[0] === "report") return await (await import("./cli/report.js")).report(["--help"], io);
+        if (rest[0] === "export") return await (await import("./cli/export.js")).exportCommand(["--help"], io);
         if (!Object.hasOwn(COMMANDS, rest[0])) throw new UsageError(`unknown command: ${rest[0]}`);
         io.stdout.write(commandHelp(rest[0]));
         return 0;
@@ -63,6 +67,7 @@ export async function runCli(argv, io = { stdout: process.stdout, stderr: proces
     }
     if (command === "sync") return await runSync(rest, io);
     if (command === "report") return await (await import("./cli/report.js")).report(rest, io);
+    if (command === "export") return await (await import("./cli/export.js")).exportCommand(rest, io);
     if (Object.hasOwn(COMMANDS, command)) return await runCommand(command, rest, io);
     if (command === "emulator") {
       const { runEmulatorCli } = await import("./emulator/cli.js");
@@ -78,7 +83,7 @@ export async function runCli(argv, io = { stdout: process.stdout, stderr: proces
     throw new UsageError(`unknown command: ${command}`);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr.write(`dps-cost: ${e.message}\nrun \`dps-cost ${Object.hasOwn(COMMANDS, command) || command === "sync" ? `${command} ` : ""}--help\` for usage\n`);
+      io.stderr.write(`dps-cost: ${e.message}\nrun \`dps-cost ${Object.hasOwn(COMMANDS, command) || ["sync", "report", "export"].includes(command) ? `${command} ` : ""}--help\` for usage\n`);
       return 2;
     }
     io.stderr.write(`error: ${describeError(e)}\n`);

@@ -25,7 +25,7 @@ use crate::process::charts::{build_report, AccountData, ReportData, ReportInput}
 use crate::sync::{AccountConfig, AccountOptions, SyncConfig, SyncOptions};
 use crate::time::{format_date, ms_per_day, parse_date, parse_timestamp_ms};
 
-/// Options of `reportData` and `exportFocus` (JS objects, CLI).
+/// Options of `reportData` and `exportCost` (JS objects, CLI).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportOptions {
@@ -58,7 +58,8 @@ pub struct ReportOptions {
     /// Extra tags per environment id (as `costLines`).
     #[serde(default)]
     pub environment_tags: Option<BTreeMap<String, BTreeMap<String, String>>>,
-    /// Export only: `csv` (default) or `json`.
+    /// Export only: `focus` (FOCUS 1.2 CSV, default), `focus-json`, `csv` or `json` (the plain
+    /// table: date, account, environment, capability, cost, usage, tags).
     #[serde(default)]
     pub format: Option<String>,
 }
@@ -71,7 +72,37 @@ pub struct ReportConfig {
     pub to_day: Option<i64>,
     pub rules: Option<serde_json::Value>,
     pub environment_tags: BTreeMap<String, BTreeMap<String, String>>,
-    pub json: bool,
+    pub format: ExportFormat,
+}
+
+/// What `exportCost` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    FocusCsv,
+    FocusJson,
+    Csv,
+    Json,
+}
+
+impl ExportFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportFormat::FocusCsv => "focus",
+            ExportFormat::FocusJson => "focus-json",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Json => "json",
+        }
+    }
+
+    /// The table in this format.
+    pub fn render(self, table: &FocusTable) -> String {
+        match self {
+            ExportFormat::FocusCsv => table.to_csv(),
+            ExportFormat::FocusJson => table.to_json(),
+            ExportFormat::Csv => table.plain().to_csv(),
+            ExportFormat::Json => table.plain().to_json(),
+        }
+    }
 }
 
 fn day_flag(field: &str, v: &Option<String>) -> Result<Option<i64>> {
@@ -97,14 +128,16 @@ impl ReportOptions {
                 return Err(Error::invalid("to", "the window is at most 400 days"));
             }
         }
-        let json = match self.format.as_deref() {
-            None | Some("csv") => false,
-            Some("json") => true,
+        let format = match self.format.as_deref() {
+            None | Some("focus") => ExportFormat::FocusCsv,
+            Some("focus-json") => ExportFormat::FocusJson,
+            Some("csv") => ExportFormat::Csv,
+            Some("json") => ExportFormat::Json,
             Some(other) => {
                 return Err(Error::invalid(
                     "format",
                     format!(
-                        "must be csv or json, got `{}`",
+                        "must be focus, focus-json, csv or json, got `{}`",
                         other.chars().take(20).collect::<String>()
                     ),
                 ))
@@ -144,7 +177,7 @@ impl ReportOptions {
             to_day,
             rules: self.rules,
             environment_tags: self.environment_tags.unwrap_or_default(),
-            json,
+            format,
         })
     }
 }

@@ -93,6 +93,10 @@ pub const FOCUS_COLUMNS: [&str; 57] = [
     "Tags",
 ];
 
+/// Custom columns (FOCUS allows `x_`-prefixed ones) after the 57: the capability key and the
+/// subscription.
+pub const CUSTOM_COLUMNS: [&str; 2] = ["x_CapabilityKey", "x_SubscriptionId"];
+
 /// Tags that became columns and are left out of `Tags`.
 const COLUMN_TAGS: [&str; 7] = [
     "provider",
@@ -351,6 +355,8 @@ fn row(
             _ => Cell::Null,
         });
     }
+    cells.push(opt(capability));
+    cells.push(opt(tag(l.tags, "subscription")));
     Ok(cells)
 }
 
@@ -378,10 +384,9 @@ pub fn focus_from_lines(lines: &[CostLine], ctx: &FocusContext) -> Result<FocusT
         .enumerate()
         .map(|(n, l)| row(n, l, ctx, &groups))
         .collect::<Result<Vec<_>>>()?;
-    Ok(FocusTable {
-        columns: FOCUS_COLUMNS.to_vec(),
-        rows,
-    })
+    let mut columns = FOCUS_COLUMNS.to_vec();
+    columns.extend(CUSTOM_COLUMNS);
+    Ok(FocusTable { columns, rows })
 }
 
 /// FOCUS rows of allocation output: the 57 columns plus the five FOCUS 1.3 `Allocated*`
@@ -424,6 +429,7 @@ pub fn focus_from_allocation(result: &AllocationResult, ctx: &FocusContext) -> R
         rows.push(cells);
     }
     let mut columns = FOCUS_COLUMNS.to_vec();
+    columns.extend(CUSTOM_COLUMNS);
     columns.extend(ALLOCATED_COLUMNS);
     Ok(FocusTable { columns, rows })
 }
@@ -438,7 +444,57 @@ fn csv_field(out: &mut String, s: &str) {
     }
 }
 
+/// The plain export's columns: (name, FOCUS column it is read from).
+pub const PLAIN_COLUMNS: [(&str, &str); 15] = [
+    ("date", "ChargePeriodStart"),
+    ("accountUuid", "BillingAccountId"),
+    ("accountName", "BillingAccountName"),
+    ("subscriptionUuid", "x_SubscriptionId"),
+    ("environmentId", "SubAccountId"),
+    ("environmentName", "SubAccountName"),
+    ("capabilityKey", "x_CapabilityKey"),
+    ("capabilityName", "ServiceName"),
+    ("cost", "BilledCost"),
+    ("currency", "BillingCurrency"),
+    ("usage", "PricingQuantity"),
+    ("unit", "PricingUnit"),
+    ("tags", "Tags"),
+    ("allocationRule", "AllocatedMethodId"),
+    ("allocatedTags", "AllocatedTags"),
+];
+
 impl FocusTable {
+    /// The plain table (see [`PLAIN_COLUMNS`]): `date` as `YYYY-MM-DD`; the allocation columns
+    /// only when the table has them.
+    pub fn plain(&self) -> FocusTable {
+        let picks: Vec<(&'static str, usize)> = PLAIN_COLUMNS
+            .iter()
+            .filter_map(|(name, from)| {
+                self.columns
+                    .iter()
+                    .position(|c| c == from)
+                    .map(|i| (*name, i))
+            })
+            .collect();
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                picks
+                    .iter()
+                    .map(|(name, i)| match (&r[*i], *name) {
+                        (Cell::Text(s), "date") => Cell::Text(s.chars().take(10).collect()),
+                        (c, _) => c.clone(),
+                    })
+                    .collect()
+            })
+            .collect();
+        FocusTable {
+            columns: picks.iter().map(|(n, _)| *n).collect(),
+            rows,
+        }
+    }
+
     /// RFC 4180 CSV with a header line, CRLF line ends; null is an empty field.
     pub fn to_csv(&self) -> String {
         let mut out = String::with_capacity(64 + self.rows.len() * 700);

@@ -1,4 +1,4 @@
-//! Report, FOCUS export and forecast exports: `reportData`, `exportFocus`, `focusExport`,
+//! Report, export and forecast exports: `reportData`, `exportCost`, `focusExport`,
 //! `forecastSpend`. Built with the `full` feature only (the node and web entries).
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,7 +12,7 @@ use crate::allocate::rules::parse_rules;
 use crate::error::Error;
 use crate::export::focus::{focus_from_allocation, focus_from_lines, FocusContext, FocusTable};
 use crate::process::forecast::forecast;
-use crate::report::{export_focus, report_data, ReportOptions};
+use crate::report::{export_focus, report_data, ExportFormat, ReportOptions};
 use crate::time::parse_date;
 
 use super::convert::{from_js, to_js};
@@ -21,7 +21,7 @@ use super::{js_err, promise};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_REPORT_TYPES: &str = r#"
-/** Options of reportData and exportFocus: the accounts as for sync, and the data window. */
+/** Options of reportData and exportCost: the accounts as for sync, and the data window. */
 export interface ReportConfig {
   accounts: { accountUuid: string; clientId: string; clientSecret: string; name?: string; subscriptionUuid?: string }[];
   ssoUrl?: string;
@@ -40,8 +40,8 @@ export interface ReportConfig {
   rules?: unknown;
   /** Extra tags per environment id (as costLines). */
   environmentTags?: Record<string, Record<string, string>>;
-  /** exportFocus only: "csv" (default) or "json". */
-  format?: "csv" | "json";
+  /** exportCost only: "focus" (FOCUS 1.2 CSV, default), "focus-json", or the plain table as "csv" / "json". */
+  format?: "focus" | "focus-json" | "csv" | "json";
   fetch?: FetchLike;
 }
 
@@ -78,11 +78,12 @@ export interface ReportData {
   };
 }
 
-export interface FocusExport {
-  format: "csv" | "json";
+export interface CostExport {
+  format: "focus" | "focus-json" | "csv" | "json";
+  /** The columns of `text`. */
   columns: string[];
   rows: number;
-  /** CSV (RFC 4180, CRLF) or a JSON array of row objects. */
+  /** CSV (RFC 4180, CRLF, header line) or a JSON array of row objects. */
   text: string;
   warnings: string[];
 }
@@ -96,7 +97,7 @@ export interface FocusExportInput {
   environmentNames?: Record<string, string>;
   /** Day usage per environment × capability, shared between split pieces by cost. */
   usage?: { environmentId: string; capabilityKey: string; date: string; value: number; unit: string }[];
-  format?: "csv" | "json";
+  format?: "focus" | "focus-json" | "csv" | "json";
 }
 
 export interface SpendForecast {
@@ -133,24 +134,25 @@ struct ExportResult {
     warnings: Vec<String>,
 }
 
-fn export_result(table: FocusTable, json: bool, warnings: Vec<String>) -> ExportResult {
+fn export_result(table: FocusTable, format: ExportFormat, warnings: Vec<String>) -> ExportResult {
+    let columns = match format {
+        ExportFormat::Csv | ExportFormat::Json => table.plain().columns,
+        ExportFormat::FocusCsv | ExportFormat::FocusJson => table.columns.clone(),
+    };
     ExportResult {
-        format: if json { "json" } else { "csv" },
+        format: format.name(),
         rows: table.rows.len(),
-        text: if json {
-            table.to_json()
-        } else {
-            table.to_csv()
-        },
-        columns: table.columns,
+        text: format.render(&table),
+        columns,
         warnings,
     }
 }
 
-/// FOCUS 1.2 rows (CSV or JSON) of the accounts' per-environment cost in the window, with usage
-/// as PricingQuantity; allocated by `rules` when given (plus the FOCUS 1.3 Allocated* columns).
-#[wasm_bindgen(js_name = exportFocus, unchecked_return_type = "Promise<FocusExport>")]
-pub fn export_focus_js(
+/// The accounts' per-environment cost in the window as FOCUS 1.2 rows (CSV or JSON; usage as
+/// PricingQuantity) or as the plain table; allocated by `rules` when given (plus the FOCUS 1.3
+/// Allocated* columns).
+#[wasm_bindgen(js_name = exportCost, unchecked_return_type = "Promise<CostExport>")]
+pub fn export_cost_js(
     #[wasm_bindgen(unchecked_param_type = "ReportConfig")] config: JsValue,
 ) -> Promise {
     let parts = from_js::<ReportOptions>("config", &config)
@@ -159,7 +161,7 @@ pub fn export_focus_js(
     promise(async move {
         let (transport, cfg) = parts?;
         let (table, warnings) = export_focus(&transport, &JsClock, &cfg).await?;
-        Ok(export_result(table, cfg.json, warnings))
+        Ok(export_result(table, cfg.format, warnings))
     })
 }
 
@@ -189,17 +191,24 @@ struct FocusExportInput {
     format: Option<String>,
 }
 
-/// FOCUS rows from cost lines, without fetching (see `exportFocus`).
-#[wasm_bindgen(js_name = focusExport, unchecked_return_type = "FocusExport")]
+/// FOCUS rows from cost lines, without fetching (see `exportCost`).
+#[wasm_bindgen(js_name = focusExport, unchecked_return_type = "CostExport")]
 pub fn focus_export_js(
     #[wasm_bindgen(unchecked_param_type = "FocusExportInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<ExportResult, Error> {
         let i: FocusExportInput = from_js("input", &input)?;
-        let json = match i.format.as_deref() {
-            None | Some("csv") => false,
-            Some("json") => true,
-            Some(_) => return Err(Error::invalid("input.format", "must be csv or json")),
+        let format = match i.format.as_deref() {
+            None | Some("focus") => ExportFormat::FocusCsv,
+            Some("focus-json") => ExportFormat::FocusJson,
+            Some("csv") => ExportFormat::Csv,
+            Some("json") => ExportFormat::Json,
+            Some(_) => {
+                return Err(Error::invalid(
+                    "input.format",
+                    "must be focus, focus-json, csv or json",
+                ))
+            }
         };
         let mut usage = HashMap::new();
         for (n, u) in i.usage.into_iter().enumerate() {
@@ -237,7 +246,7 @@ pub fn focus_export_js(
             }
             None => focus_from_lines(&i.lines, &ctx)?,
         };
-        Ok(export_result(table, json, Vec::new()))
+        Ok(export_result(table, format, Vec::new()))
     };
     to_js(&run().map_err(js_err)?)
 }

@@ -1,0 +1,123 @@
+// `dps-cost export`: the per-environment daily cost of one or more accounts as FinOps FOCUS 1.2
+// rows (CSV or JSON) or as a plain table, allocated by Datadog rules when --rules is given. The
+// data comes from the library's `exportCost(config)`; the file is written atomically (temp file
+// + rename: on failure nothing is left behind). Without --out the rows go to stdout.
+import { UsageError, dateFlag, describeError, intFlag, isDpsError, listFlag, parse, progressFetch } from "./common.js";
+import { reportConfig, writeFileAtomic } from "./report.js";
+
+export const FORMATS = ["focus", "focus-json", "csv", "json"];
+
+export const EXPORT_HELP = `usage: dps-cost export [options]
+
+Exports the daily cost of one or more accounts per environment and capability (v3, every
+page), with the day's usage, as:
+  focus        FinOps FOCUS 1.2 CSV: all 57 columns (+ x_CapabilityKey, x_SubscriptionId;
+               + the FOCUS 1.3 Allocated* columns with --rules), RFC 4180, CRLF  (default)
+  focus-json   the same rows as a JSON array of objects
+  csv, json    a plain table: date, account, subscription, environment, capability, cost,
+               currency, usage, unit, tags (+ allocationRule, allocatedTags with --rules)
+Costs are exact decimals (micro-units); pieces of an allocated line add up to it exactly.
+
+options (environment variable in brackets):
+  --format <f>             focus | focus-json | csv | json (default focus)
+  --out <file>             write the rows to this file (atomically); default: stdout
+  --from <date>            first day, YYYY-MM-DD (default: 35 days before --to)
+  --to <date>              day after the last, YYYY-MM-DD (default: today)
+  --window-days <n>        days before --to when --from is absent, 1..400 (default 35)
+  --environment <id>       only these environments (repeatable or a comma list)
+  --capability <key>       only these capabilities (repeatable or a comma list)
+  --rules <file>           Datadog custom allocation rules JSON: allocate before exporting
+  --account <uuid>         account UUID; repeatable or a comma list [DT_ACCOUNT_UUID]
+  --client-id <id>         OAuth client id, dt0s02.… [DT_CLIENT_ID]
+                           the client secret is read from DT_CLIENT_SECRET
+                           per account: DT_CLIENT_ID_<UUID> and DT_CLIENT_SECRET_<UUID>
+  --client-secret <secret> discouraged (visible in the process list)
+  --api-url <url>          Account Management API (default https://api.dynatrace.com) [DT_API_URL]
+  --sso-url <url>          token endpoint (default https://sso.dynatrace.com/sso/oauth2/token) [DT_SSO_URL]
+  --now <iso>              what "today" is (default: now)
+  --timeout-ms <n>         abort each HTTP attempt after n ms (default 30000)
+  --json                   with --out: print a JSON summary {out, format, rows, columns, warnings}
+  -q, --quiet              no progress on stderr
+  -h, --help               this help
+
+exit codes: 0 ok, 1 the export failed (the error code is printed on stderr; no file is written),
+2 usage error
+`;
+
+const EXPORT_OPTIONS = {
+  account: { type: "string", multiple: true },
+  "client-id": { type: "string" },
+  "client-secret": { type: "string" },
+  "api-url": { type: "string" },
+  "sso-url": { type: "string" },
+  format: { type: "string" },
+  out: { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
+  "window-days": { type: "string" },
+  environment: { type: "string", multiple: true },
+  capability: { type: "string", multiple: true },
+  rules: { type: "string" },
+  now: { type: "string" },
+  "timeout-ms": { type: "string" },
+  json: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** Runs `dps-cost export`; resolves to the exit code. */
+export async function exportCommand(args, { stdout, stderr, env }) {
+  const { values } = parse(args, EXPORT_OPTIONS);
+  if (values.help) {
+    stdout.write(EXPORT_HELP);
+    return 0;
+  }
+  const format = values.format ?? "focus";
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
+  if (values.json && values.out === undefined) throw new UsageError("--json needs --out (without it the rows themselves go to stdout)");
+  const config = reportConfig(values, env, (line) => stderr.write(`${line}\n`));
+  config.format = format;
+  const from = dateFlag(values, "from");
+  const to = dateFlag(values, "to");
+  if (from !== undefined) config.from = from;
+  if (to !== undefined) config.to = to;
+  if (from !== undefined && to !== undefined && to <= from) throw new UsageError("--to must be after --from");
+  const windowDays = intFlag(values, "window-days", { min: 1, max: 400 });
+  if (windowDays !== undefined) config.windowDays = windowDays;
+  const environments = listFlag(values, "environment");
+  const capabilities = listFlag(values, "capability");
+  if (environments) config.environmentIds = environments;
+  if (capabilities) config.capabilityKeys = capabilities;
+
+  const log = values.quiet ? () => {} : (line) => stderr.write(`${line}\n`);
+  const lib = await import("../node.js");
+  log(`dps-cost ${lib.version()}: export (${format}) for ${config.accounts.map((a) => a.accountUuid).join(", ")}${values.out ? ` → ${values.out}` : ""}`);
+  config.fetch = progressFetch(log);
+  let result;
+  try {
+    result = await lib.exportCost(config);
+  } catch (e) {
+    stderr.write(`error: ${describeError(e)}\n`);
+    return isDpsError(e) && e.code === "INVALID_INPUT" ? 2 : 1;
+  }
+  for (const w of result.warnings) stderr.write(`warning: ${w}\n`);
+  if (values.out === undefined) {
+    stdout.write(result.text);
+    if (!result.text.endsWith("\n")) stdout.write("\n");
+    log(`${result.rows} rows, ${result.columns.length} columns`);
+    return 0;
+  }
+  try {
+    const path = writeFileAtomic(values.out, result.text);
+    log(`wrote ${values.out}: ${result.rows} rows, ${result.columns.length} columns, ${(Buffer.byteLength(result.text) / 1024).toFixed(1)} KiB`);
+    stdout.write(
+      values.json
+        ? `${JSON.stringify({ out: path, format: result.format, rows: result.rows, columns: result.columns, warnings: result.warnings }, null, 2)}\n`
+        : `${values.out}\n`,
+    );
+  } catch (e) {
+    stderr.write(`error: ${e?.code ? `${e.code}: ${e.message}` : describeError(e)}\n`);
+    return 1;
+  }
+  return 0;
+}
