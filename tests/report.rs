@@ -1,0 +1,265 @@
+//! The report's figures and chart series (`process::charts::build_report`) on synthetic data
+//! with known answers.
+
+use std::collections::BTreeMap;
+
+use dps_cost::model::cost::CostRecord;
+use dps_cost::model::forecast::Forecast;
+use dps_cost::model::subscription::{Budget, Period, SubscriptionDetails};
+use dps_cost::model::usage::{EnvCostRecord, EnvironmentRecords};
+use dps_cost::process::charts::{build_report, AccountData, ReportInput, MAX_SERIES};
+use dps_cost::time::{format_date, parse_date};
+
+fn day(s: &str) -> i64 {
+    parse_date(s).unwrap_or_else(|| panic!("{s}"))
+}
+
+fn subscription(budget: f64, currency: &str) -> SubscriptionDetails {
+    SubscriptionDetails {
+        uuid: "5d0c8a7e-1b2f-4c3d-8e4f-a0b1c2d3e4f5".into(),
+        kind: Some("REGULAR".into()),
+        sub_type: None,
+        name: Some("DPS".into()),
+        status: Some("ACTIVE".into()),
+        start_time: Some("2026-01-01".into()),
+        end_time: Some("2026-12-31".into()),
+        account: None,
+        budget: Some(Budget {
+            total: Some(budget),
+            used: None,
+            currency_code: Some(currency.into()),
+        }),
+        current_period: Some(Period {
+            start_time: Some("2026-01-01".into()),
+            end_time: Some("2026-12-31".into()),
+            days_remaining: None,
+        }),
+        periods: None,
+        capabilities: None,
+    }
+}
+
+/// Daily cost `f(i)` for day i from 2026-01-01 to 2026-06-30 (181 days), records reversed.
+fn daily(f: impl Fn(usize) -> f64) -> Vec<CostRecord> {
+    let start = day("2026-01-01");
+    let mut v: Vec<CostRecord> = (0..181)
+        .map(|i| CostRecord {
+            start_time: format!("{}T00:00:00.000Z", format_date(start + i as i64)),
+            end_time: None,
+            value: f(i),
+            currency_code: Some("USD".into()),
+            last_booking_date: None,
+        })
+        .collect();
+    v.reverse();
+    v
+}
+
+fn account(uuid: &str, budget: f64, currency: &str, f: impl Fn(usize) -> f64) -> AccountData {
+    AccountData {
+        account_uuid: uuid.into(),
+        account_name: format!("acct {uuid}"),
+        subscription: subscription(budget, currency),
+        daily: daily(f),
+        environments: Vec::new(),
+        environment_names: BTreeMap::new(),
+        dynatrace_forecast: None,
+    }
+}
+
+const NOW: i64 = 1_782_864_000_000; // 2026-07-01T00:00:00Z
+
+#[test]
+fn flat_spend_figures_are_exact_and_consistent() {
+    // 100.10 a day: after 181 days 18,118.10; 184 days left → 36,536.50 at the end.
+    let mut a = account("a", 30_000.0, "USD", |_| 100.10);
+    a.dynatrace_forecast = Some(Forecast {
+        forecast_median: Some(36_000.0),
+        forecast_lower: Some(35_000.0),
+        forecast_upper: None,
+        budget: None,
+        forecast_budget_pct: None,
+        forecast_budget_date: None,
+        forecast_created_at: None,
+    });
+    let r = build_report(&ReportInput {
+        accounts: vec![a],
+        allocation: None,
+        now_ms: NOW,
+        window_days: 35,
+        warnings: Vec::new(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let acc = &r.accounts[0];
+    let f = &acc.figures;
+    assert_eq!(r.as_of.as_deref(), Some("2026-06-30"));
+    assert_eq!(
+        (acc.period_start.as_str(), acc.period_end.as_str()),
+        ("2026-01-01", "2027-01-01")
+    );
+    assert_eq!(f.cost_to_date, 18_118.1, "exact decimal sum");
+    assert_eq!((f.days_elapsed, f.days_left), (181, 184));
+    assert!((f.straight_line_period_end - 36_536.5).abs() < 1e-6);
+    assert!(
+        (f.forecast_period_end.median - 36_536.5).abs() < 1e-6,
+        "flat: ours = straight"
+    );
+    assert!(f.forecast_period_end.lower <= f.forecast_period_end.median);
+    assert!(f.forecast_period_end.upper >= f.forecast_period_end.median);
+    assert!((f.last7_day_average - 100.1).abs() < 1e-9);
+    assert_eq!(f.budget_used_percent, Some(60.393666666667));
+    let dt = f
+        .dynatrace_forecast
+        .as_ref()
+        .unwrap_or_else(|| panic!("dynatrace"));
+    assert_eq!(
+        (dt.median, dt.lower, dt.upper),
+        (36_000.0, 35_000.0, 36_000.0)
+    );
+    // 30,000 is crossed when 18,118.10 + 100.10·k ≥ 30,000 → k = 119 → 2026-10-27.
+    assert_eq!(f.exhaustion_date.as_deref(), Some("2026-10-27"));
+    let b = &acc.burn_up;
+    assert_eq!(b.actual.len(), 181);
+    assert_eq!(b.actual.last().map(|p| p.cumulative), Some(18_118.1));
+    assert_eq!(b.forecast.len(), 184);
+    assert_eq!(
+        b.forecast.first().map(|p| p.date.as_str()),
+        Some("2026-07-01")
+    );
+    assert_eq!(
+        b.forecast.last().map(|p| p.date.as_str()),
+        Some("2026-12-31")
+    );
+    assert_eq!(
+        b.forecast.last().map(|p| p.median),
+        Some(f.forecast_period_end.median)
+    );
+    assert_eq!(b.straight_line.len(), 184);
+}
+
+#[test]
+fn growth_is_forecast_above_the_straight_line_and_exhausts_earlier() {
+    // Growing 1 % a week with a weekend dip: the straight line lags.
+    let a = account("a", 60_000.0, "USD", |i| {
+        let weekend = matches!((i + 3) % 7, 5 | 6); // 2026-01-01 is a Thursday
+        (100.0 + 1.0 * i as f64) * if weekend { 0.7 } else { 1.1 }
+    });
+    let r = build_report(&ReportInput {
+        accounts: vec![a],
+        allocation: None,
+        now_ms: NOW,
+        window_days: 35,
+        warnings: Vec::new(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let f = &r.accounts[0].figures;
+    assert!(f.forecast_period_end.median > f.straight_line_period_end * 1.2);
+    let ours = f
+        .exhaustion_date
+        .clone()
+        .unwrap_or_else(|| panic!("exhausts"));
+    let earliest = f.exhaustion_date_earliest.clone().unwrap_or_default();
+    let latest = f
+        .exhaustion_date_latest
+        .clone()
+        .unwrap_or_else(|| "9999".into());
+    assert!(earliest <= ours && ours <= latest);
+    // The median crosses the budget exactly on that date.
+    let b = &r.accounts[0].burn_up;
+    let i = b.forecast.iter().position(|p| p.date == ours).unwrap_or(0);
+    assert!(b.forecast[i].median >= 60_000.0 && (i == 0 || b.forecast[i - 1].median < 60_000.0));
+}
+
+fn env(id: &str, records: Vec<(String, &str, f64)>) -> EnvironmentRecords<EnvCostRecord> {
+    EnvironmentRecords {
+        cluster_id: None,
+        environment_id: id.into(),
+        records: records
+            .into_iter()
+            .map(|(d, cap, v)| EnvCostRecord {
+                start_time: format!("{d}T00:00:00Z"),
+                end_time: None,
+                value: v,
+                currency_code: Some("USD".into()),
+                capability_key: cap.into(),
+                capability_name: Some(format!("{cap} name")),
+                booking_date: None,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn stacked_series_sum_to_the_total_and_fold_into_other() {
+    let start = day("2026-06-01");
+    let mut a = account("a", 1e9, "USD", |_| 10.0);
+    // 20 capabilities over 30 days in one environment, 0.1 + cap index a day each.
+    let recs: Vec<(String, String, f64)> = (0..30)
+        .flat_map(|d| {
+            (0..20).map(move |c| (format_date(start + d), format!("CAP{c:02}"), 0.1 + c as f64))
+        })
+        .collect();
+    a.environments = vec![env(
+        "env1",
+        recs.iter()
+            .map(|(d, c, v)| (d.clone(), c.as_str(), *v))
+            .collect(),
+    )];
+    a.environment_names
+        .insert("env1".into(), "Production".into());
+    let b = account("b", 1e9, "EUR", |_| 5.0);
+    let r = build_report(&ReportInput {
+        accounts: vec![a, b],
+        allocation: None,
+        now_ms: NOW,
+        window_days: 35,
+        warnings: Vec::new(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.currency, "USD");
+    assert!(
+        r.warnings.iter().any(|w| w.contains("EUR")),
+        "{:?}",
+        r.warnings
+    );
+    let cap = &r.charts.daily_by_capability;
+    assert_eq!(cap.dates.len(), 35);
+    assert_eq!(cap.dates.last().map(String::as_str), Some("2026-06-30"));
+    assert_eq!(cap.series.len(), MAX_SERIES);
+    assert_eq!(cap.series[0].key, "CAP19", "largest first");
+    assert_eq!(cap.series[0].label, "CAP19 name");
+    assert_eq!(cap.series.last().map(|s| s.label.as_str()), Some("Other"));
+    for (i, t) in cap.total.iter().enumerate() {
+        let s: f64 = cap.series.iter().map(|s| s.values[i]).sum();
+        assert!((s - t).abs() < 1e-9, "day {i}: {s} vs {t}");
+    }
+    // 20 caps: Σ(0.1 + c) = 2 + 190 = 192 a day in June, 0 before.
+    assert_eq!(cap.total[5], 192.0);
+    assert_eq!(cap.total[0], 0.0);
+    let env = &r.charts.daily_by_environment;
+    assert_eq!(env.series.len(), 1);
+    assert_eq!(env.series[0].label, "Production (env1)");
+    let acc = &r.charts.daily_by_account;
+    assert_eq!(acc.series.len(), 1, "the EUR account is left out");
+    assert!(acc.series[0].values.iter().all(|v| *v == 10.0));
+}
+
+#[test]
+fn bad_daily_values_name_the_record() {
+    let a = account("a", 1.0, "USD", |i| if i == 7 { f64::NAN } else { 1.0 });
+    let e = build_report(&ReportInput {
+        accounts: vec![a],
+        allocation: None,
+        now_ms: NOW,
+        window_days: 35,
+        warnings: Vec::new(),
+    })
+    .err()
+    .unwrap_or_else(|| panic!("NaN accepted"));
+    assert_eq!(e.code(), "INVALID_INPUT");
+    assert!(
+        e.field().is_some_and(|f| f.ends_with(".value")),
+        "{:?}",
+        e.field()
+    );
+}
