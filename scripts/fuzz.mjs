@@ -6,6 +6,7 @@
 //   node scripts/fuzz.mjs long  [--seconds 600] [--jobs 1] [--only a,b]
 //                                                                 long run under nice -n 19;
 //                                                                 writes fuzz/RESULTS.md
+//   node scripts/fuzz.mjs results                                 fuzz/RESULTS.md again from fuzz/logs
 //   node scripts/fuzz.mjs list
 //
 // smoke: builds all targets, runs each from the seeds in a fresh corpus, prints executions per
@@ -22,7 +23,7 @@ import { fmtMs, logger, main, root, runAsync, toolEnv } from "./lib.mjs";
 const log = logger("fuzz");
 const fuzzDir = join(root, "fuzz");
 const TRIPLE = "x86_64-unknown-linux-gnu";
-const USAGE = "usage: node scripts/fuzz.mjs smoke|long|list [--seconds N] [--jobs N] [--only a,b]";
+const USAGE = "usage: node scripts/fuzz.mjs smoke|long|results|list [--seconds N] [--jobs N] [--only a,b]";
 
 /** The `[[bin]]` names of fuzz/Cargo.toml, in file order. */
 export function targets() {
@@ -152,7 +153,6 @@ async function long({ seconds, jobs, only }) {
   if (code !== 0) return code;
   const logs = join(fuzzDir, "logs");
   mkdirSync(logs, { recursive: true });
-  const started = new Date().toISOString();
   const results = await pool(only, jobs, async (name) => {
     log(`${name}: ${seconds} s under nice -n 19`);
     const r = await runTarget(name, {
@@ -161,29 +161,59 @@ async function long({ seconds, jobs, only }) {
       nice: true,
       logFile: join(logs, `${name}.log`),
     });
+    const meta = { seconds: r.seconds, corpus: r.corpus, crashes: r.crashes.length || (r.code !== 0 ? 1 : 0), finished: new Date().toISOString() };
+    writeFileSync(join(logs, `${name}.json`), `${JSON.stringify(meta)}\n`);
     log(line(r));
     return r;
   });
-  writeResults(results, { seconds, jobs, started });
+  writeResults();
   return results.some(failed) ? 1 : 0;
 }
 
-function writeResults(results, { seconds, jobs, started }) {
+/** One long run's numbers, from its libFuzzer log (fuzz/logs/<target>.log). */
+function fromLog(name) {
+  const logs = join(fuzzDir, "logs");
+  const text = readFileSync(join(logs, `${name}.log`), "utf8");
+  const sidecar = join(logs, `${name}.json`);
+  const meta = existsSync(sidecar) ? JSON.parse(readFileSync(sidecar, "utf8")) : {};
+  const done = /Done (\d+) runs in (\d+) second/.exec(text);
+  const execs = Number(/stat::number_of_executed_units:\s*(\d+)/.exec(text)?.[1] ?? done?.[1] ?? NaN);
+  const seconds = meta.seconds ?? Number(done?.[2] ?? NaN);
+  const corpusDir = join(fuzzDir, "corpus", name);
+  const crashed = /SUMMARY: libFuzzer|deadly signal|panicked at|==ERROR/.test(text);
+  return {
+    name,
+    seconds,
+    execs,
+    perSec: Math.round(execs / Math.max(seconds, 1)),
+    corpus: meta.corpus ?? (existsSync(corpusDir) ? readdirSync(corpusDir).length : NaN),
+    crashes: meta.crashes ?? (crashed ? 1 : 0),
+    finished: meta.finished ?? null,
+  };
+}
+
+/** fuzz/RESULTS.md from the logs of the last long run of every target. */
+function writeResults() {
   const file = join(fuzzDir, "RESULTS.md");
-  const rows = results.map(
-    (r) =>
-      `| ${r.name} | ${r.seconds} | ${r.execs} | ${r.perSec} | ${r.corpus} | ${r.crashes.length || (r.code !== 0 ? `exit ${r.code}` : 0)} |`,
+  const logs = join(fuzzDir, "logs");
+  const names = targets().filter((t) => existsSync(join(logs, `${t}.log`)));
+  const rows = names.map(fromLog).map(
+    (r) => `| ${r.name} | ${r.seconds} | ${r.execs} | ${r.perSec} | ${r.corpus} | ${r.crashes} |`,
   );
+  const missing = targets().filter((t) => !names.includes(t));
   const text = [
     "# Fuzzing results",
     "",
-    `Long run: \`node scripts/fuzz.mjs long --seconds ${seconds} --jobs ${jobs}\`, started ${started},`,
-    "each target under `nice -n 19` on a shared 2-core machine (exec/s is therefore a floor).",
-    "Corpus = files in `fuzz/corpus/<target>` after the run (seeds from `fuzz/seeds` not counted).",
+    "Last long run of each target: `node scripts/fuzz.mjs long --seconds 600` (one libFuzzer",
+    "process per target under `nice -n 19`, on a shared 2-core machine that was busy with other",
+    "builds, so exec/s is a floor). Corpus = files in `fuzz/corpus/<target>` afterwards (the",
+    "committed seeds in `fuzz/seeds/<target>` not counted). Crashes = reproducers written in that",
+    "run (each one fixed, with a test in `tests/fuzz_regressions.rs`, and the target run again).",
     "",
     "| target | seconds | execs | exec/s | corpus | crashes |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
+    ...(missing.length ? ["", `Not run yet: ${missing.join(", ")}.`] : []),
     "",
   ].join("\n");
   writeFileSync(file, text);
@@ -208,13 +238,17 @@ main("fuzz", async () => {
   }
   const { values, positionals } = parsed;
   const mode = positionals[0];
-  if (values.help || !["smoke", "long", "list"].includes(mode)) {
+  if (values.help || !["smoke", "long", "list", "results"].includes(mode)) {
     process.stderr.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
   const all = targets();
   if (mode === "list") {
     process.stdout.write(`${all.join("\n")}\n`);
+    return 0;
+  }
+  if (mode === "results") {
+    writeResults();
     return 0;
   }
   const only = values.only ? values.only.split(",").map((s) => s.trim()) : all;

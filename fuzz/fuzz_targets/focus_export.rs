@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use arbitrary::Arbitrary;
 use dps_cost::allocate::engine::{allocate, AllocationInput, CostLine};
+use dps_cost::allocate::focus::ALLOCATED_COLUMNS;
 use dps_cost::allocate::money::micros_from_f64;
 use dps_cost::allocate::rules::{
     AllocatedBy, AllocatedTag, ArbitraryRule, Filter, RuleAttributes, Strategy,
@@ -98,8 +99,20 @@ fn col(name: &str) -> usize {
 }
 
 /// Checks shape and renderings; returns each row's BilledCost in micro-units.
-fn check_table(t: &FocusTable, columns: usize) -> Vec<i128> {
-    assert_eq!(t.columns.len(), columns);
+fn check_table(t: &FocusTable, allocation: bool) -> Vec<i128> {
+    assert_eq!(
+        &t.columns[..FOCUS_COLUMNS.len()],
+        &FOCUS_COLUMNS[..],
+        "the 57 FOCUS columns first"
+    );
+    if allocation {
+        assert_eq!(
+            &t.columns[t.columns.len() - 5..],
+            &ALLOCATED_COLUMNS[..],
+            "Allocated* last"
+        );
+    }
+    let columns = t.columns.len();
     let billed = col("BilledCost");
     let mut costs = Vec::with_capacity(t.rows.len());
     for r in &t.rows {
@@ -118,6 +131,14 @@ fn check_table(t: &FocusTable, columns: usize) -> Vec<i128> {
         assert_eq!(r.as_object().expect("an object").len(), columns);
         assert!(r["Tags"].is_object(), "Tags is an object");
     }
+    // The plain table: same rows, valid JSON.
+    let plain = t.plain();
+    assert_eq!(plain.rows.len(), t.rows.len());
+    assert!(plain.rows.iter().all(|r| r.len() == plain.columns.len()));
+    let p: serde_json::Value = serde_json::from_str(&plain.to_json())
+        .unwrap_or_else(|e| panic!("plain to_json is not JSON: {e}"));
+    assert_eq!(p.as_array().map(Vec::len), Some(t.rows.len()));
+    assert!(plain.to_csv().starts_with(&plain.columns.join(",")));
     let csv = t.to_csv();
     assert!(csv.starts_with(&format!("{}\r\n", t.columns.join(","))));
     costs
@@ -182,7 +203,7 @@ fuzz_target!(|input: Input| {
     match focus_from_lines(&lines, &ctx) {
         Ok(t) => {
             assert_eq!(t.rows.len(), lines.len());
-            let costs = check_table(&t, FOCUS_COLUMNS.len());
+            let costs = check_table(&t, false);
             for (m, l) in costs.iter().zip(&lines) {
                 assert_eq!(
                     Some(*m),
@@ -261,7 +282,7 @@ fuzz_target!(|input: Input| {
     match focus_from_allocation(&result, &ctx) {
         Ok(t) => {
             assert_eq!(t.rows.len(), result.lines.len());
-            let costs = check_table(&t, FOCUS_COLUMNS.len() + 5);
+            let costs = check_table(&t, true);
             let mut per_currency: BTreeMap<&str, i128> = BTreeMap::new();
             for (m, l) in costs.iter().zip(&result.lines) {
                 assert_eq!(*m, i128::from(l.cost_micros));
