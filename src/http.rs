@@ -277,15 +277,15 @@ impl RetryPolicy {
 #[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryOptions {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     pub max_attempts: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     pub base_delay_ms: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     pub max_delay_ms: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     pub budget_ms: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     pub timeout_ms: Option<u64>,
 }
 

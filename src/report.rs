@@ -44,7 +44,7 @@ pub struct ReportOptions {
     #[serde(default)]
     pub retry: Option<RetryOptions>,
     /// Days of per-environment data (default 35), ending yesterday; `from`/`to` override.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     pub window_days: Option<u32>,
     /// First day (`YYYY-MM-DD`, inclusive) of the per-environment data.
     #[serde(default)]

@@ -81,14 +81,14 @@ pub struct SyncOptions {
     #[serde(default)]
     pub now: Option<String>,
     /// Accounts fetched at the same time (1..=16, default 4).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     pub concurrency: Option<usize>,
     /// Retry and timeout overrides.
     #[serde(default)]
     pub retry: Option<RetryOptions>,
     /// Days re-read and re-sent every run (1..=400, default 35): restated bookings replace old
     /// values under the same `event.id`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     pub window_days: Option<u32>,
     /// Send `dps.cost2.booked` for every booked day, not only the window (a first run's backfill).
     #[serde(default)]

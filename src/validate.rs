@@ -37,6 +37,17 @@ pub fn check_id(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// `#[serde(default, deserialize_with = "crate::validate::present")]` on an `Option<T>` option:
+/// absent means the default, but an explicit `null` is refused — it is what `JSON.stringify`
+/// makes of `NaN` and `Infinity`, so reading it as "absent" would silently replace a bad value.
+pub fn present<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

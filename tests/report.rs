@@ -263,3 +263,41 @@ fn bad_daily_values_name_the_record() {
         e.field()
     );
 }
+
+#[test]
+fn null_numbers_are_refused_not_defaulted() {
+    // JSON.stringify turns NaN and Infinity into null: an explicit null must not mean "default".
+    let account = r#"{"accountUuid":"3f7c2d1e-8a4b-4c6d-9e0f-1a2b3c4d5e6f","clientId":"dt0s02.A","clientSecret":"dt0s02.A.x"}"#;
+    let cases = [
+        (
+            format!(r#"{{"accounts":[{account}],"concurrency":null}}"#),
+            "concurrency",
+        ),
+        (
+            format!(r#"{{"accounts":[{account}],"windowDays":null}}"#),
+            "windowDays",
+        ),
+        (
+            format!(r#"{{"accounts":[{account}],"retry":{{"maxAttempts":null}}}}"#),
+            "retry.maxAttempts",
+        ),
+    ];
+    for (text, field) in &cases {
+        let e = dps_cost::model::decode_input::<dps_cost::sync::SyncOptions>("config", text)
+            .err()
+            .unwrap_or_else(|| panic!("{text} accepted"));
+        assert_eq!(
+            (e.code(), e.field()),
+            ("INVALID_INPUT", Some(*field)),
+            "{e}"
+        );
+    }
+    let text = format!(r#"{{"accounts":[{account}],"windowDays":null}}"#);
+    let e = dps_cost::model::decode_input::<dps_cost::report::ReportOptions>("config", &text)
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(e.field(), Some("windowDays"));
+    // Absent is still the default.
+    let ok = format!(r#"{{"accounts":[{account}]}}"#);
+    assert!(dps_cost::model::decode_input::<dps_cost::sync::SyncOptions>("config", &ok).is_ok());
+}

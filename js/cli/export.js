@@ -2,7 +2,7 @@
 // rows (CSV or JSON) or as a plain table, allocated by Datadog rules when --rules is given. The
 // data comes from the library's `exportCost(config)`; the file is written atomically (temp file
 // + rename: on failure nothing is left behind). Without --out the rows go to stdout.
-import { UsageError, dateFlag, describeError, intFlag, isDpsError, listFlag, parse, progressFetch } from "./common.js";
+import { UsageError, describeError, isDpsError, parse, progressFetch } from "./common.js";
 import { reportConfig, writeFileAtomic } from "./report.js";
 
 export const FORMATS = ["focus", "focus-json", "csv", "json"];
@@ -75,19 +75,9 @@ export async function exportCommand(args, { stdout, stderr, env }) {
   const format = values.format ?? "focus";
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
   if (values.json && values.out === undefined) throw new UsageError("--json needs --out (without it the rows themselves go to stdout)");
+  // Accounts, credentials, window, filters and rules as for `report`.
   const config = reportConfig(values, env, (line) => stderr.write(`${line}\n`));
   config.format = format;
-  const from = dateFlag(values, "from");
-  const to = dateFlag(values, "to");
-  if (from !== undefined) config.from = from;
-  if (to !== undefined) config.to = to;
-  if (from !== undefined && to !== undefined && to <= from) throw new UsageError("--to must be after --from");
-  const windowDays = intFlag(values, "window-days", { min: 1, max: 400 });
-  if (windowDays !== undefined) config.windowDays = windowDays;
-  const environments = listFlag(values, "environment");
-  const capabilities = listFlag(values, "capability");
-  if (environments) config.environmentIds = environments;
-  if (capabilities) config.capabilityKeys = capabilities;
 
   const log = values.quiet ? () => {} : (line) => stderr.write(`${line}\n`);
   const lib = await import("../node.js");

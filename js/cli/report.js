@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { SECRET_FLAG_WARNING, UsageError, describeError, flagOrEnv, isDpsError, listFlag, parse, progressFetch, retryOptions } from "./common.js";
+import { SECRET_FLAG_WARNING, UsageError, dateFlag, describeError, flagOrEnv, intFlag, isDpsError, listFlag, parse, progressFetch, retryOptions } from "./common.js";
 
 export const REPORT_HELP = `usage: dps-cost report [options]
 
@@ -27,6 +27,10 @@ options (environment variable in brackets):
   --sso-url <url>          token endpoint (default https://sso.dynatrace.com/sso/oauth2/token) [DT_SSO_URL]
   --rules <file>           allocation rules (Datadog custom allocation rules JSON); optional
   --out <file>             the HTML file to write (default dps-cost-report.html)
+  --window-days <n>        days in the daily stacked charts, 1..400 (default 35)
+  --from, --to <date>      or exactly these days (YYYY-MM-DD, --to exclusive)
+  --environment <id>       only these environments (repeatable or a comma list)
+  --capability <key>       only these capabilities (repeatable or a comma list)
   --now <iso>              the time the report is for (default: now)
   --timeout-ms <n>         abort each HTTP attempt after n ms (default 30000)
   --json                   print the report data (ReportData) as JSON instead of writing HTML
@@ -42,6 +46,11 @@ const REPORT_OPTIONS = {
   "sso-url": { type: "string" },
   rules: { type: "string" },
   out: { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
+  "window-days": { type: "string" },
+  environment: { type: "string", multiple: true },
+  capability: { type: "string", multiple: true },
   now: { type: "string" },
   "timeout-ms": { type: "string" },
   json: { type: "boolean" },
@@ -98,6 +107,15 @@ export function reportConfig(values, env, warn) {
     }
   }
   if (values.out === "") throw new UsageError("--out needs a file name");
+  if (values.from !== undefined) config.from = dateFlag(values, "from");
+  if (values.to !== undefined) config.to = dateFlag(values, "to");
+  if (config.from !== undefined && config.to !== undefined && config.to <= config.from) throw new UsageError("--to must be after --from");
+  const windowDays = intFlag(values, "window-days", { min: 1, max: 400 });
+  if (windowDays !== undefined) config.windowDays = windowDays;
+  const environments = listFlag(values, "environment");
+  const capabilities = listFlag(values, "capability");
+  if (environments) config.environmentIds = environments;
+  if (capabilities) config.capabilityKeys = capabilities;
   return config;
 }
 

@@ -147,7 +147,10 @@ pub fn decode_input<T: DeserializeOwned>(what: &str, text: &str) -> Result<T> {
                 }
                 "is required".to_string()
             }
-            None if message.starts_with("invalid type: null, expected f64") => {
+            None if message.starts_with("invalid type: null, expected f64")
+                || message.starts_with("invalid type: null, expected u")
+                || message.starts_with("invalid type: null, expected i") =>
+            {
                 "must be a finite number (NaN, Infinity and null are not allowed)".to_string()
             }
             None => message

@@ -293,7 +293,18 @@ pub fn get_token(
 pub fn cost_to_date(
     #[wasm_bindgen(unchecked_param_type = "CostRecord[]")] records: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let records: Vec<CostRecord> = from_js("records", &records).map_err(js_err)?;
+    let records: Vec<CostRecord> = from_js("records", &records)
+        .map_err(|e| match e {
+            // The JSON path of an element (`[3].value`) is named from the argument.
+            Error::InvalidInput { field, message } if field.starts_with('[') => {
+                Error::InvalidInput {
+                    field: format!("records{field}"),
+                    message,
+                }
+            }
+            other => other,
+        })
+        .map_err(js_err)?;
     let out = core_cost_to_date(records).map_err(|e| match e {
         Error::InvalidInput { field, message } => js_err(Error::InvalidInput {
             field: format!("records{field}"),
