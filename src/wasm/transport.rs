@@ -5,6 +5,7 @@
 //! they are, and no HTTP crate is compiled into the module (it stays small).
 
 use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -49,36 +50,56 @@ fn network(request: &HttpRequest, v: &JsValue) -> Error {
     }
 }
 
-/// An `AbortController` that fires after `ms`, and the timer to clear once the request is done.
+/// An `AbortController` that fires after `ms`, the timer to clear once the request is done, and
+/// one promise that rejects when the signal aborts (raced against each step of the request).
+/// The JS callbacks are owned `Closure`s, freed (timer cleared, listener removed) on drop: a
+/// never-called `once_into_js` closure would leak with what it holds, once per request.
 struct Deadline {
     controller: Option<web_sys::AbortController>,
     timer: JsValue,
     ms: u64,
+    on_timeout: Option<Closure<dyn FnMut()>>,
+    aborted: Option<(Promise, Closure<dyn FnMut()>)>,
 }
 
 impl Deadline {
     fn start(ms: Option<u64>) -> Deadline {
-        let Some(ms) = ms else {
-            return Deadline {
-                controller: None,
-                timer: JsValue::UNDEFINED,
-                ms: 0,
-            };
+        let mut d = Deadline {
+            controller: None,
+            timer: JsValue::UNDEFINED,
+            ms: ms.unwrap_or(0),
+            on_timeout: None,
+            aborted: None,
         };
-        let controller = web_sys::AbortController::new().ok();
-        let mut timer = JsValue::UNDEFINED;
-        if let (Some(c), Some(set_timeout)) = (&controller, global_function("setTimeout")) {
+        let Some(ms) = ms else {
+            return d;
+        };
+        d.controller = web_sys::AbortController::new().ok();
+        if let (Some(c), Some(set_timeout)) = (&d.controller, global_function("setTimeout")) {
             let c = c.clone();
-            let abort = wasm_bindgen::closure::Closure::once_into_js(move || c.abort());
-            timer = set_timeout
-                .call2(&JsValue::UNDEFINED, &abort, &JsValue::from_f64(ms as f64))
+            let abort = Closure::<dyn FnMut()>::new(move || c.abort());
+            d.timer = set_timeout
+                .call2(
+                    &JsValue::UNDEFINED,
+                    abort.as_ref(),
+                    &JsValue::from_f64(ms as f64),
+                )
                 .unwrap_or(JsValue::UNDEFINED);
+            d.on_timeout = Some(abort);
         }
-        Deadline {
-            controller,
-            timer,
-            ms,
+        if let Some(signal) = d.signal() {
+            let mut listener = None;
+            let promise = Promise::new(&mut |_resolve, reject| {
+                let on_abort = Closure::<dyn FnMut()>::new(move || {
+                    let _ = reject.call1(&JsValue::UNDEFINED, &JsValue::from_str("aborted"));
+                });
+                let _ = signal
+                    .add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+                listener = Some(on_abort);
+            });
+            d.aborted = listener.map(|l| (promise, l));
         }
+        d
     }
 
     fn signal(&self) -> Option<web_sys::AbortSignal> {
@@ -109,17 +130,12 @@ impl Deadline {
     /// Resolves `promise`, or fails once the deadline fires even if the promise ignores the
     /// abort signal (a caller's fetch function may).
     async fn race(&self, promise: Promise) -> std::result::Result<JsValue, JsValue> {
-        let Some(signal) = self.signal() else {
-            return JsFuture::from(promise).await;
-        };
-        let aborted = Promise::new(&mut |_resolve, reject| {
-            let reject = reject.clone();
-            let on_abort = wasm_bindgen::closure::Closure::once_into_js(move || {
-                let _ = reject.call1(&JsValue::UNDEFINED, &JsValue::from_str("aborted"));
-            });
-            let _ = signal.add_event_listener_with_callback("abort", on_abort.unchecked_ref());
-        });
-        JsFuture::from(Promise::race(&js_sys::Array::of2(&promise, &aborted))).await
+        match &self.aborted {
+            None => JsFuture::from(promise).await,
+            Some((aborted, _)) => {
+                JsFuture::from(Promise::race(&js_sys::Array::of2(&promise, aborted))).await
+            }
+        }
     }
 }
 
@@ -129,6 +145,10 @@ impl Drop for Deadline {
             if let Some(clear) = global_function("clearTimeout") {
                 let _ = clear.call1(&JsValue::UNDEFINED, &self.timer);
             }
+        }
+        if let (Some(signal), Some((_, listener))) = (self.signal(), &self.aborted) {
+            let _ = signal
+                .remove_event_listener_with_callback("abort", listener.as_ref().unchecked_ref());
         }
     }
 }
