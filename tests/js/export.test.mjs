@@ -134,6 +134,17 @@ function micros(s) {
   return neg ? -v : v;
 }
 const microsOf = (n) => micros(n.toFixed(6));
+/** A JS number's shortest decimal form in 10⁻¹² units (exact for the API's 15-digit values). */
+function picos(n) {
+  const t = String(n);
+  assert.ok(!/e/i.test(t), `plain decimal expected, got ${t}`);
+  const neg = t.startsWith("-");
+  const [int, frac = ""] = t.replace("-", "").split(".");
+  const v = BigInt(int) * 10n ** 12n + BigInt(`${frac}000000000000`.slice(0, 12));
+  return neg ? -v : v;
+}
+/** 10⁻¹² units → micro-units, half away from zero. */
+const picosToMicros = (p) => (p >= 0n ? (p + 500_000n) / 1_000_000n : -((-p + 500_000n) / 1_000_000n));
 
 describe("dps-cost export --format focus", () => {
   let file;
@@ -307,7 +318,8 @@ describe("reportData and forecastSpend", () => {
       const daily = await client.dailyCost(sub.uuid);
       const a = r.accounts.find((x) => x.accountUuid === A.accountUuid);
       const inPeriod = daily.filter((d) => d.startTime.slice(0, 10) >= a.periodStart && d.startTime.slice(0, 10) <= r.asOf);
-      const want = inPeriod.reduce((s, d) => s + microsOf(d.value), 0n);
+      // The exact sum of the API's values (not of rounded ones), to the micro-unit.
+      const want = picosToMicros(inPeriod.reduce((s, d) => s + picos(d.value), 0n));
       assert.equal(microsOf(a.figures.costToDate), want);
       assert.equal(a.burnUp.actual.at(-1).cumulative, a.figures.costToDate);
       assert.equal(a.burnUp.forecast.length, a.figures.daysLeft);
