@@ -45,7 +45,9 @@ const artifactsOf = (dir) =>
 
 /** Runs one target for `seconds`; resolves to its stats. Output goes to `logFile`. */
 function runTarget(name, { seconds, corpus, nice, logFile }) {
-  const bin = join(fuzzDir, "target", TRIPLE, "release", name);
+  // cargo-fuzz builds into fuzz/target unless CARGO_TARGET_DIR says otherwise.
+  const targetDir = process.env.CARGO_TARGET_DIR || join(fuzzDir, "target");
+  const bin = join(targetDir, TRIPLE, "release", name);
   const artifacts = join(fuzzDir, "artifacts", name);
   mkdirSync(artifacts, { recursive: true });
   mkdirSync(corpus, { recursive: true });
