@@ -144,16 +144,23 @@ impl ReportOptions {
             }
         };
         if let Some(r) = &self.rules {
+            // The caller's rules: a shape error is the caller's input, named from `rules`.
+            let join = |path: String| {
+                if path.is_empty() {
+                    "rules".to_string()
+                } else if path.starts_with('[') {
+                    format!("rules{path}")
+                } else {
+                    format!("rules.{path}")
+                }
+            };
             parse_rules(&r.to_string()).map_err(|e| match e {
                 Error::InvalidInput { field, message } => Error::InvalidInput {
-                    field: format!(
-                        "rules{}",
-                        if field.starts_with('[') {
-                            field
-                        } else {
-                            format!(".{field}")
-                        }
-                    ),
+                    field: join(field),
+                    message,
+                },
+                Error::Decode { path, message, .. } => Error::InvalidInput {
+                    field: join(path),
                     message,
                 },
                 other => other,

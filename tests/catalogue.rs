@@ -1240,3 +1240,104 @@ fn hostile_query_values_stay_inside_their_parameter() {
         assert_eq!(value, dps_cost::http::encode_component(id));
     }
 }
+
+/// `reportData` / `exportCost` options: checked before any request.
+#[test]
+fn report_options_catalogue() {
+    let acc = |extra: &str| {
+        format!(
+            r#"{{"accounts":[{{"accountUuid":"{ACC}","clientId":"dt0s02.A","clientSecret":"dt0s02.A.SECRET"}}]{extra}}}"#
+        )
+    };
+    let rows: Vec<Row> = vec![
+        (
+            "malformed JSON",
+            s(r#"{"accounts":"#),
+            "INVALID_INPUT",
+            Some("accounts"),
+        ),
+        (
+            "empty accounts",
+            s(r#"{"accounts":[]}"#),
+            "INVALID_INPUT",
+            Some("accounts"),
+        ),
+        (
+            "unknown option",
+            acc(r#","frobnicate":1"#),
+            "INVALID_INPUT",
+            Some("frobnicate"),
+        ),
+        (
+            "NaN windowDays (null)",
+            acc(r#","windowDays":null"#),
+            "INVALID_INPUT",
+            Some("windowDays"),
+        ),
+        (
+            "negative windowDays",
+            acc(r#","windowDays":-1"#),
+            "INVALID_INPUT",
+            Some("windowDays"),
+        ),
+        (
+            "windowDays 401",
+            acc(r#","windowDays":401"#),
+            "INVALID_INPUT",
+            Some("windowDays"),
+        ),
+        (
+            "invalid from",
+            acc(r#","from":"2026-02-30""#),
+            "INVALID_INPUT",
+            Some("from"),
+        ),
+        (
+            "from in a bad zone",
+            acc(r#","from":"2026-01-01T00:00:00+25:00""#),
+            "INVALID_INPUT",
+            Some("from"),
+        ),
+        (
+            "to before from",
+            acc(r#","from":"2026-02-01","to":"2026-01-01""#),
+            "INVALID_INPUT",
+            Some("to"),
+        ),
+        (
+            "window over 400 days",
+            acc(r#","from":"2024-01-01","to":"2026-01-01""#),
+            "INVALID_INPUT",
+            Some("to"),
+        ),
+        (
+            "unknown format",
+            acc(r#","format":"xlsx""#),
+            "INVALID_INPUT",
+            Some("format"),
+        ),
+        (
+            "very long format",
+            acc(&format!(r#","format":"{}""#, long(100_000))),
+            "INVALID_INPUT",
+            Some("format"),
+        ),
+        (
+            "rules not rules",
+            acc(r#","rules":{"data":7}"#),
+            "INVALID_INPUT",
+            Some("rules.data"),
+        ),
+        (
+            "http:// non-loopback API",
+            acc(r#","apiUrl":"http://api.example.com""#),
+            "INVALID_INPUT",
+            Some("apiUrl"),
+        ),
+    ];
+    check("reportData/exportCost", rows, |text| {
+        decode_input::<dps_cost::report::ReportOptions>("config", text)?
+            .validate()
+            .map(|_| ())
+    });
+}

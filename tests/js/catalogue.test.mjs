@@ -13,7 +13,7 @@ import { ACCOUNT_A, NOW, assertNoSecret, clearEvents, installedPackage, runAsync
 
 const pkg = await installedPackage();
 const lib = await pkg.import("dps-cost");
-const { DpsClient, allocate, buildBizevents, costLines, costToDate, datadogRules, getToken, ingest, isDpsCostError, sync } = lib;
+const { DpsClient, allocate, buildBizevents, costEventsFromJson, costLines, costToDate, datadogRules, exportCost, focusExport, forecastSpend, getToken, ingest, isDpsCostError, reportData, sync } = lib;
 
 const SUB = "5d0c8a7e-1b2f-4c3d-8e4f-a0b1c2d3e4f5";
 const LONG = "x".repeat(100_000);
@@ -226,6 +226,58 @@ table("datadogRules", [
   ["non-numeric ruleId", () => datadogRules({ apiKey: "k", applicationKey: "a", baseUrl: config.datadogUrl ?? "https://127.0.0.1:1", ruleId: "../1" }), "INVALID_INPUT", "ruleId"],
 ]);
 
+// reportData / exportCost: options checked before any request; a failing account fails the call.
+const reportBase = () => ({ accounts: [{ accountUuid: A.accountUuid, clientId: A.clientId, clientSecret: A.clientSecret }], ssoUrl: config.ssoUrl, apiUrl: config.apiUrl, now: NOW, retry: FAST });
+for (const [name, fn] of [["reportData", reportData], ["exportCost", exportCost]]) {
+  table(name, [
+    ["not an object", () => fn("x"), "INVALID_INPUT"],
+    ["no accounts", () => fn({ ...reportBase(), accounts: [] }), "INVALID_INPUT", "accounts"],
+    ["unknown option", () => fn({ ...reportBase(), frobnicate: 1 }), "INVALID_INPUT"],
+    ["invalid account UUID", () => fn({ ...reportBase(), accounts: [{ ...reportBase().accounts[0], accountUuid: "../x" }] }), "INVALID_INPUT", "accounts[0].accountUuid"],
+    ["http:// non-loopback API", () => fn({ ...reportBase(), apiUrl: "http://api.example.com" }), "INVALID_INPUT"],
+    ["NaN windowDays", () => fn({ ...reportBase(), windowDays: NaN }), "INVALID_INPUT", "windowDays"],
+    ["huge windowDays", () => fn({ ...reportBase(), windowDays: 1e9 }), "INVALID_INPUT", "windowDays"],
+    ["invalid date", () => fn({ ...reportBase(), from: "2026-02-30" }), "INVALID_INPUT", "from"],
+    ["to before from", () => fn({ ...reportBase(), from: "2026-11-05", to: "2026-11-01" }), "INVALID_INPUT", "to"],
+    ["window over 400 days", () => fn({ ...reportBase(), from: "2024-01-01", to: "2026-01-01" }), "INVALID_INPUT", "to"],
+    ["unknown format", () => fn({ ...reportBase(), format: "xlsx" }), "INVALID_INPUT", "format"],
+    ["bad rules", () => fn({ ...reportBase(), rules: [rule(pct(-1))] }), "RULE_INVALID"],
+    ["wrong secret", () => fn({ ...reportBase(), accounts: [{ ...reportBase().accounts[0], clientSecret: "dt0s02.WRONG.secret" }] }), "AUTH_INVALID_CLIENT"],
+  ]);
+}
+
+const focusLine = { date: "2024-01-31", cost: 1.5, currency: "USD", tags: { account: ACCOUNT_A, environment: "abc12345", capability: "X" } };
+table("focusExport", [
+  ["no lines", () => focusExport({}), "INVALID_INPUT", "lines"],
+  ["invalid date", () => focusExport({ lines: [{ ...focusLine, date: "2024-02-30" }] }), "INVALID_INPUT", "lines[0].date"],
+  ["date with a time zone", () => focusExport({ lines: [{ ...focusLine, date: "2024-01-31T00:00:00+02:00" }] }), "INVALID_INPUT", "lines[0].date"],
+  ["NaN cost", () => focusExport({ lines: [{ ...focusLine, cost: NaN }] }), "INVALID_INPUT", "lines[0].cost"],
+  ["huge cost", () => focusExport({ lines: [{ ...focusLine, cost: 1e300 }] }), "INVALID_INPUT", "lines[0].cost"],
+  ["lower-case currency", () => focusExport({ lines: [{ ...focusLine, currency: "usd" }] }), "INVALID_INPUT", "lines[0].currency"],
+  ["no account tag", () => focusExport({ lines: [{ ...focusLine, tags: {} }] }), "INVALID_INPUT", "lines[0].tags.account"],
+  ["unknown format", () => focusExport({ lines: [focusLine], format: "xml" }), "INVALID_INPUT", "input.format"],
+  ["bad usage date", () => focusExport({ lines: [focusLine], usage: [{ environmentId: "abc12345", capabilityKey: "X", date: "x", value: 1, unit: "GiB" }] }), "INVALID_INPUT", "input.usage[0].date"],
+  ["negative usage", () => focusExport({ lines: [focusLine], usage: [{ environmentId: "abc12345", capabilityKey: "X", date: "2024-01-31", value: -1, unit: "GiB" }] }), "INVALID_INPUT", "input.usage[0].value"],
+  ["bad rules", () => focusExport({ lines: [focusLine], rules: [rule(pct(2))] }), "RULE_INVALID"],
+]);
+
+table("forecastSpend", [
+  ["no input", () => forecastSpend(undefined), "INVALID_INPUT", "input"],
+  ["empty history", () => forecastSpend({ history: [], firstDate: "2026-01-05", horizon: 3 }), "INVALID_INPUT", "input.history"],
+  ["NaN in history", () => forecastSpend({ history: [1, NaN], firstDate: "2026-01-05", horizon: 3 }), "INVALID_INPUT"],
+  ["negative cost", () => forecastSpend({ history: [1, -2], firstDate: "2026-01-05", horizon: 3 }), "INVALID_INPUT", "input.history[1]"],
+  ["invalid date", () => forecastSpend({ history: [1], firstDate: "2026-02-30", horizon: 3 }), "INVALID_INPUT", "input.firstDate"],
+  ["horizon too long", () => forecastSpend({ history: [1], firstDate: "2026-01-05", horizon: 100_000 }), "INVALID_INPUT", "input.horizon"],
+  ["wrong type", () => forecastSpend({ history: "1,2", firstDate: "2026-01-05", horizon: 3 }), "INVALID_INPUT"],
+]);
+
+table("costEventsFromJson", [
+  ["malformed JSON", () => costEventsFromJson("{", { accountUuid: ACCOUNT_A, subscription }), "INVALID_INPUT"],
+  ["NaN value", () => costEventsFromJson('{"data":[{"startTime":"2024-01-01T00:00:00Z","value":NaN}]}', { accountUuid: ACCOUNT_A, subscription }), "INVALID_INPUT"],
+  ["invalid date", () => costEventsFromJson('{"data":[{"startTime":"2024-02-30T00:00:00Z","value":1}]}', { accountUuid: ACCOUNT_A, subscription }), "INVALID_INPUT"],
+  ["invalid account UUID", () => costEventsFromJson('{"data":[]}', { accountUuid: "../x", subscription }), "INVALID_INPUT", "options.accountUuid"],
+]);
+
 // ---------------------------------------------------------------------------------------------
 // CLI: exit 2 (usage / INVALID_INPUT before any request) or 1 (failed), the code on stderr,
 // nothing on stdout, no --out file.
@@ -247,6 +299,11 @@ describe("CLI", () => {
     ["unknown allocation field", ["cost-allocation", "--environment", "abc12345", "--field", "team"], {}, 2, /field|INVALID_INPUT/],
     ["duplicate keys", ["costcenters", "add", "DUP", "DUP"], {}, 2, /INVALID_INPUT/],
     ["wrong secret", ["subscriptions"], { DT_CLIENT_SECRET: "dt0s02.WRONG.secret" }, 1, /AUTH_INVALID_CLIENT/],
+    ["export: unknown format", ["export", "--format", "xlsx", "--out", "x.csv"], {}, 2, /--format/],
+    ["export: invalid date", ["export", "--from", "2024-02-30", "--out", "x.csv"], {}, 2, /--from/],
+    ["export: window too long", ["export", "--window-days", "401", "--out", "x.csv"], {}, 2, /window-days/],
+    ["export: wrong secret", ["export", "--out", "x.csv"], { DT_CLIENT_SECRET: "dt0s02.WRONG.secret" }, 1, /AUTH_INVALID_CLIENT/],
+    ["report: bad rules file", ["report", "--rules", "/nonexistent/rules.json"], {}, 2, /--rules/],
   ];
   for (const [what, args, env, exit, stderr] of rows) {
     test(what, async () => {
