@@ -293,7 +293,7 @@ function report({ m, checks, timing, rss, cross, bound, cold, dt, alloc, profile
   p("Implementations (bench/impls.mjs), all in one process, interleaved in rotating order, `gc()` before each call, median of the runs:");
   p();
   p("- **seed**: seed-003's algorithm as written (JSON.parse, `sort` with `new Date()` in the comparator, running float sum, one object per event, JSON.stringify), with its bugs fixed (consistent comparator, flattened `account`, event.id, normalised times, endTime filled in).");
-  p("- **tuned**: parse once, each timestamp read once into a numeric key (hand-written parser for the API's two forms), index sort on the keys, no per-comparison allocation, the event.id hash prefix computed once, events written as text with the constant parts pre-escaped.");
+  p("- **tuned**: parse once, each timestamp read once into a numeric key (hand-written parser for the API's two forms), index sort on the keys, no per-comparison allocation, the event.id hash prefix computed once, one same-shape object per event and one JSON.stringify (measured faster in V8 than building the text with template literals or +=).");
   p("- **dps-cost**: `costEventsFromJson(text, options)` from dist/pkg/node.js (text in, text out; exact decimal money).");
   p("- **bare**: `JSON.stringify(JSON.parse(text).data)`, the practical limit.");
   p();
