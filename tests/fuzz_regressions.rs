@@ -56,3 +56,55 @@ fn allocate_unchanged_sub_micro_cost_is_kept_and_totals_conserve() {
     let usd = &result.totals["USD"];
     assert_eq!((usd.input_micros, usd.output_micros), (123_457, 123_457));
 }
+
+/// fuzz target `scalars` (crash-c553b23a): `json_path_at` with a column near `usize::MAX` (it is
+/// public; serde_json never reports such a column, but a caller may pass anything) overflowed
+/// `offset + column`. It now clamps to the end of the text.
+#[test]
+fn json_path_at_huge_column_does_not_overflow() {
+    use dps_cost::model::json_path_at;
+    let text = "{\"error\":{\"me\u{1}\n\"}}";
+    assert_eq!(json_path_at(text, 2, usize::MAX), "");
+    assert_eq!(json_path_at(text, usize::MAX, usize::MAX), "");
+    // Ordinary positions still give the path.
+    assert_eq!(json_path_at(r#"{"data":[1,"x"]}"#, 1, 14), "data[1]");
+}
+
+/// fuzz target `allocate` (crash-c7a871e4): a cost of 1.8888789003107943e-306 written as JSON
+/// and read back through `decode_input` came back 1 ULP off (…946e-306): serde_json is built
+/// without `float_roundtrip`. Money is exact to the micro-unit, which the JSON boundary keeps.
+#[test]
+fn allocation_input_json_keeps_micro_units_of_extreme_floats() {
+    use dps_cost::allocate::engine::{AllocationInput, CostLine};
+    use dps_cost::allocate::money::micros_from_f64;
+    for cost in [
+        1.8888789003107943e-306,
+        0.30000000000000004,
+        1234.5678901234567,
+        1e12,
+    ] {
+        let input = AllocationInput {
+            lines: vec![CostLine {
+                id: None,
+                date: "2025-01-01".into(),
+                cost,
+                currency: "USD".into(),
+                tags: Default::default(),
+            }],
+            ..Default::default()
+        };
+        let text = serde_json::to_string(&input).unwrap_or_else(|e| panic!("{e}"));
+        let again: AllocationInput =
+            dps_cost::model::decode_input("input", &text).unwrap_or_else(|e| panic!("{e}"));
+        let back = again.lines[0].cost;
+        assert_eq!(
+            micros_from_f64(back),
+            micros_from_f64(cost),
+            "{cost} → {back}"
+        );
+        assert!(
+            back.to_bits().abs_diff(cost.to_bits()) <= 1,
+            "{cost} → {back}"
+        );
+    }
+}

@@ -57,7 +57,7 @@ pub fn json_path_at(text: &str, line: usize, column: usize) -> String {
             None => break,
         }
     }
-    let mut end = (offset + column).min(b.len());
+    let mut end = offset.saturating_add(column).min(b.len());
     // A missing-field error is reported after the object's closing brace: the path is the
     // object's own, not that of its last member.
     let closing = end > 0 && matches!(b[end - 1], b'}' | b']');
