@@ -2,7 +2,7 @@
 // Coverage-guided fuzzing of dps-cost (cargo-fuzz / libFuzzer, nightly toolchain; the targets are
 // in fuzz/fuzz_targets, the committed seeds in fuzz/seeds from fuzz/seeds.mjs).
 //
-//   node scripts/fuzz.mjs smoke [--seconds 12] [--only a,b]       bounded run of every target
+//   node scripts/fuzz.mjs smoke [--seconds 10] [--only a,b]       bounded run of every target
 //   node scripts/fuzz.mjs long  [--seconds 600] [--jobs 1] [--only a,b]
 //                                                                 long run under nice -n 19;
 //                                                                 writes fuzz/RESULTS.md
@@ -259,7 +259,7 @@ main("fuzz", async () => {
     process.stderr.write(`fuzz: unknown target(s) ${unknown.join(", ")} (known: ${all.join(", ")})\n`);
     return 2;
   }
-  const seconds = Number(values.seconds ?? (mode === "smoke" ? 12 : 600));
+  const seconds = Number(values.seconds ?? (mode === "smoke" ? 10 : 600));
   const jobs = Number(values.jobs ?? 1);
   if (!Number.isInteger(seconds) || seconds < 1 || !Number.isInteger(jobs) || jobs < 1) {
     process.stderr.write(`fuzz: --seconds and --jobs must be positive integers\n`);
