@@ -451,7 +451,11 @@ async function main() {
   const md = report({ m, checks, timing, rss, cross, bound, cold, dt, alloc, profile });
   process.stdout.write(`${md}\n`);
   if (!argv.has("--no-write")) {
-    writeFileSync(join(root, "BENCHMARKS.md"), `${md}\n`);
+    // Keep the hand-maintained sections (## Size onwards: measured by the size work, not here).
+    const file = join(root, "BENCHMARKS.md");
+    const old = existsSync(file) ? readFileSync(file, "utf8") : "";
+    const kept = old.indexOf("\n## Size");
+    writeFileSync(file, `${md}\n${kept >= 0 ? old.slice(kept) : ""}`);
     log("wrote BENCHMARKS.md");
   }
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
