@@ -474,7 +474,8 @@ impl BaseUrl {
             return Err(Error::invalid(field, "must be an absolute https:// URL"));
         };
         let host = host_of(rest);
-        if host.is_empty() || rest.contains(['?', '#', ' ']) || rest.contains('@') {
+        let odd = |c: char| c.is_whitespace() || c.is_control();
+        if host.is_empty() || rest.contains(['?', '#', '@']) || rest.contains(odd) {
             return Err(Error::invalid(
                 field,
                 "must be a plain URL: scheme, host, optional path",

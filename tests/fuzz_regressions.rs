@@ -108,3 +108,27 @@ fn allocation_input_json_keeps_micro_units_of_extreme_floats() {
         );
     }
 }
+
+/// fuzz target `scalars` (crash-50cfe56d): a base URL with a control character inside
+/// (`…\u{b}/`) was accepted, and its normal form changed when parsed again (the trailing `\u{b}`
+/// got trimmed the second time). Whitespace and control characters are now refused.
+#[test]
+fn base_url_refuses_control_characters() {
+    use dps_cost::http::BaseUrl;
+    for raw in [
+        "http://127.0.0.1:2039/base\u{b}/",
+        "https://api.dynatrace.com/a\tb",
+        "https://api.dynatrace.com/\u{0}",
+        "https://api.dynatrace.com\n/x",
+    ] {
+        let e = BaseUrl::parse("apiUrl", raw)
+            .err()
+            .unwrap_or_else(|| panic!("{raw:?} accepted"));
+        assert_eq!((e.code(), e.field()), ("INVALID_INPUT", Some("apiUrl")));
+    }
+    let ok = BaseUrl::parse("apiUrl", " https://api.dynatrace.com/base/ ")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ok.as_str(), "https://api.dynatrace.com/base");
+    let again = BaseUrl::parse("apiUrl", ok.as_str()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again, ok);
+}

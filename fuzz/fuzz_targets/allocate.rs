@@ -311,11 +311,15 @@ fuzz_target!(|input: Input| {
         // serde_json (without `float_roundtrip`) may read a 17-digit number 1 ULP off; money is
         // exact to the micro-unit, so: the same micro-units, and within 2 ULP, else unchanged.
         for (a, b) in again.lines.iter_mut().zip(&engine_input.lines) {
-            assert_eq!(
-                micros_from_f64(a.cost),
-                micros_from_f64(b.cost),
-                "micro-units changed"
-            );
+            // Below 1e8 a 1-ULP error is < 1e-8, far under half a micro-unit (see the
+            // regression test allocation_input_json_keeps_micro_units_of_extreme_floats).
+            if b.cost.abs() < 1e8 {
+                assert_eq!(
+                    micros_from_f64(a.cost),
+                    micros_from_f64(b.cost),
+                    "micro-units changed"
+                );
+            }
             a.cost = near(a.cost, b.cost);
         }
         for (a, b) in again
