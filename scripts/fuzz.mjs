@@ -218,7 +218,10 @@ function writeResults() {
     ...(missing.length ? ["", `Not run yet: ${missing.join(", ")}.`] : []),
     "",
   ].join("\n");
-  writeFileSync(file, text);
+  // A hand-written "## Findings" section (crashes found and how they were fixed) is kept.
+  const previous = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const at = previous.indexOf("\n## Findings");
+  writeFileSync(file, at >= 0 ? `${text}${previous.slice(at)}` : text);
   log(`wrote ${file}`);
 }
 
