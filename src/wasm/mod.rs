@@ -3,6 +3,7 @@
 
 mod client;
 mod convert;
+mod heap;
 #[doc(hidden)]
 pub mod panic;
 mod pipeline;
