@@ -134,7 +134,10 @@ fn bad_values_throw_real_errors_naming_the_field() {
         .err()
         .unwrap_or_else(|| panic!("NaN accepted"));
     assert_dps_error(&e, "INVALID_INPUT");
-    assert_eq!(get(&e, "field").as_string().as_deref(), Some("records[1].value"));
+    assert_eq!(
+        get(&e, "field").as_string().as_deref(),
+        Some("records[1].value")
+    );
 
     let e = wasm::cost_to_date(js(r#"[{"startTime":"not a date","value":1}]"#))
         .err()
