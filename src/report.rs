@@ -85,6 +85,25 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
+    /// `focus` (the default when absent), `focus-json`, `csv` or `json`; `field` names the option.
+    pub fn parse(field: &str, value: Option<&str>) -> Result<ExportFormat> {
+        Ok(match value {
+            None | Some("focus") => ExportFormat::FocusCsv,
+            Some("focus-json") => ExportFormat::FocusJson,
+            Some("csv") => ExportFormat::Csv,
+            Some("json") => ExportFormat::Json,
+            Some(other) => {
+                return Err(Error::invalid(
+                    field,
+                    format!(
+                        "must be focus, focus-json, csv or json, got `{}`",
+                        other.chars().take(20).collect::<String>()
+                    ),
+                ))
+            }
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ExportFormat::FocusCsv => "focus",
@@ -128,21 +147,7 @@ impl ReportOptions {
                 return Err(Error::invalid("to", "the window is at most 400 days"));
             }
         }
-        let format = match self.format.as_deref() {
-            None | Some("focus") => ExportFormat::FocusCsv,
-            Some("focus-json") => ExportFormat::FocusJson,
-            Some("csv") => ExportFormat::Csv,
-            Some("json") => ExportFormat::Json,
-            Some(other) => {
-                return Err(Error::invalid(
-                    "format",
-                    format!(
-                        "must be focus, focus-json, csv or json, got `{}`",
-                        other.chars().take(20).collect::<String>()
-                    ),
-                ))
-            }
-        };
+        let format = ExportFormat::parse("format", self.format.as_deref())?;
         if let Some(r) = &self.rules {
             // The caller's rules: a shape error is the caller's input, named from `rules`.
             let join = |path: String| {

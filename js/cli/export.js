@@ -3,7 +3,7 @@
 // data comes from the library's `exportCost(config)`; the file is written atomically (temp file
 // + rename: on failure nothing is left behind). Without --out the rows go to stdout.
 import { UsageError, describeError, isDpsError, parse, progressFetch } from "./common.js";
-import { reportConfig, writeFileAtomic } from "./report.js";
+import { REPORT_OPTIONS, reportConfig, writeFileAtomic } from "./report.js";
 
 export const FORMATS = ["focus", "focus-json", "csv", "json"];
 
@@ -44,26 +44,8 @@ exit codes: 0 ok, 1 the export failed (the error code is printed on stderr; no f
 2 usage error
 `;
 
-const EXPORT_OPTIONS = {
-  account: { type: "string", multiple: true },
-  "client-id": { type: "string" },
-  "client-secret": { type: "string" },
-  "api-url": { type: "string" },
-  "sso-url": { type: "string" },
-  format: { type: "string" },
-  out: { type: "string" },
-  from: { type: "string" },
-  to: { type: "string" },
-  "window-days": { type: "string" },
-  environment: { type: "string", multiple: true },
-  capability: { type: "string", multiple: true },
-  rules: { type: "string" },
-  now: { type: "string" },
-  "timeout-ms": { type: "string" },
-  json: { type: "boolean" },
-  quiet: { type: "boolean", short: "q" },
-  help: { type: "boolean", short: "h" },
-};
+// The report's options (accounts, credentials, window, filters, rules, --out, --json) and --format.
+const EXPORT_OPTIONS = { ...REPORT_OPTIONS, format: { type: "string" } };
 
 /** Runs `dps-cost export`; resolves to the exit code. */
 export async function exportCommand(args, { stdout, stderr, env }) {

@@ -38,7 +38,7 @@ options (environment variable in brackets):
   -h, --help               this help
 `;
 
-const REPORT_OPTIONS = {
+export const REPORT_OPTIONS = {
   account: { type: "string", multiple: true },
   "client-id": { type: "string" },
   "client-secret": { type: "string" },

@@ -12,7 +12,7 @@ use crate::allocate::rules::parse_rules;
 use crate::error::Error;
 use crate::export::focus::{focus_from_allocation, focus_from_lines, FocusContext, FocusTable};
 use crate::process::forecast::forecast;
-use crate::report::{export_focus, report_data, ExportFormat, ReportOptions};
+use crate::report::{export_focus, report_data, ExportFormat, ReportConfig, ReportOptions};
 use crate::time::parse_date;
 
 use super::convert::{from_js, to_js};
@@ -109,6 +109,12 @@ export interface SpendForecast {
 }
 "#;
 
+/// The checked options and the transport of `reportData` / `exportCost` (before any request).
+fn report_parts(config: &JsValue) -> Result<(Transport, ReportConfig), Error> {
+    let cfg = from_js::<ReportOptions>("config", config)?.validate()?;
+    Ok((Transport::from_options(config)?, cfg))
+}
+
 /// The cost report data of one or more accounts: key figures, burn-up with our forecast band
 /// (and the Dynatrace forecast), daily cost stacked by capability / environment / account, and
 /// allocation by destination when `rules` are given.
@@ -116,9 +122,7 @@ export interface SpendForecast {
 pub fn report_data_js(
     #[wasm_bindgen(unchecked_param_type = "ReportConfig")] config: JsValue,
 ) -> Promise {
-    let parts = from_js::<ReportOptions>("config", &config)
-        .and_then(|o| o.validate())
-        .and_then(|c| Transport::from_options(&config).map(|t| (t, c)));
+    let parts = report_parts(&config);
     promise(async move {
         let (transport, cfg) = parts?;
         report_data(&transport, &JsClock, &cfg).await
@@ -155,9 +159,7 @@ fn export_result(table: FocusTable, format: ExportFormat, warnings: Vec<String>)
 pub fn export_cost_js(
     #[wasm_bindgen(unchecked_param_type = "ReportConfig")] config: JsValue,
 ) -> Promise {
-    let parts = from_js::<ReportOptions>("config", &config)
-        .and_then(|o| o.validate())
-        .and_then(|c| Transport::from_options(&config).map(|t| (t, c)));
+    let parts = report_parts(&config);
     promise(async move {
         let (transport, cfg) = parts?;
         let (table, warnings) = export_focus(&transport, &JsClock, &cfg).await?;
@@ -198,18 +200,7 @@ pub fn focus_export_js(
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<ExportResult, Error> {
         let i: FocusExportInput = from_js("input", &input)?;
-        let format = match i.format.as_deref() {
-            None | Some("focus") => ExportFormat::FocusCsv,
-            Some("focus-json") => ExportFormat::FocusJson,
-            Some("csv") => ExportFormat::Csv,
-            Some("json") => ExportFormat::Json,
-            Some(_) => {
-                return Err(Error::invalid(
-                    "input.format",
-                    "must be focus, focus-json, csv or json",
-                ))
-            }
-        };
+        let format = ExportFormat::parse("input.format", i.format.as_deref())?;
         let mut usage = HashMap::new();
         for (n, u) in i.usage.into_iter().enumerate() {
             if parse_date(&u.date).is_none() {
