@@ -1,6 +1,8 @@
 //! The only place with `#[wasm_bindgen]`: JS-callable wrappers over the core. Every failure
 //! becomes a real `Error` (`name` "DpsCostError", `code`, `status`, `field`).
 
+#[cfg(feature = "bench-boundary")]
+mod boundary;
 mod client;
 mod convert;
 mod heap;

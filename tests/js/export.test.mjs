@@ -350,6 +350,12 @@ describe("reportData and forecastSpend", () => {
       assert.ok(Math.abs(f.daily[h] - (200 + t) * week[t % 7]) < 1e-6, `day ${t}`);
     }
     assert.equal(f.cumulative.length, 14);
+    // A Float64Array (the fast path) gives the same forecast and the same checks.
+    // (Within 1e-9: the JSON path may read a 17-digit number 1 ULP off, see fuzz/RESULTS.md.)
+    const g = lib.forecastSpend({ history: Float64Array.from(history), firstDate: "2026-01-05", horizon: 14 });
+    for (const k of ["daily", "cumulative", "lower", "upper"]) g[k].forEach((v, i) => assert.ok(Math.abs(v - f[k][i]) <= 1e-9 * Math.abs(f[k][i]), `${k}[${i}]`));
+    assert.throws(() => lib.forecastSpend({ history: Float64Array.from([1, Number.NaN]), firstDate: "2026-01-05", horizon: 1 }), (e) => e.code === "INVALID_INPUT" && e.field === "input.history[1]");
+    assert.throws(() => lib.forecastSpend({ firstDate: "2026-01-05", horizon: 1 }), (e) => e.code === "INVALID_INPUT" && e.field === "input.history");
     assert.throws(() => lib.forecastSpend({ history: [1, Number.NaN], firstDate: "2026-01-05", horizon: 1 }), (e) => e.code === "INVALID_INPUT" && /history/.test(e.field));
     assert.throws(() => lib.forecastSpend({ history: [1], firstDate: "2026-02-30", horizon: 1 }), (e) => e.code === "INVALID_INPUT" && e.field === "input.firstDate");
     assert.throws(() => lib.forecastSpend({ history: [1], firstDate: "2026-01-05", horizon: -1 }), (e) => e.code === "INVALID_INPUT");
