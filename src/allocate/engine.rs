@@ -8,6 +8,7 @@
 //! line with a reason (§2e). Output order: input line order, each source line's allocated lines
 //! in destination value order, then its unallocated remainder.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -180,11 +181,13 @@ pub struct AllocationResult {
     pub destinations: Vec<DestinationSummary>,
 }
 
-struct Prepared<'a> {
-    line: &'a CostLine,
+/// A prepared source line: exact micro-units, day and month, and its owner (index into the
+/// enabled rules in execution order).
+struct Prepared {
     micros: i128,
     day: i64,
     month: i64,
+    owner: Option<usize>,
 }
 
 struct Point<'a> {
@@ -219,135 +222,272 @@ enum Plan {
     Unallocated(String),
 }
 
+/// What [`AllocationStream::finish`] returns: everything of an [`AllocationResult`] but the
+/// lines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocationSummary {
+    pub rules: Vec<RuleSummary>,
+    pub totals: BTreeMap<String, CurrencyTotals>,
+    pub destinations: Vec<DestinationSummary>,
+}
+
+/// The allocation as a stream: [`AllocationStream::new`] makes the first pass (lines and driver
+/// points checked, rules validated, owners found, every owning rule's weights computed); then
+/// [`AllocationStream::next_source`] produces the output lines of one source line at a time, in
+/// [`allocate`]'s order, accumulating the rule summaries, destination totals and currency
+/// totals as it goes; [`AllocationStream::finish`] checks conservation and returns them. No
+/// output line is kept: memory is the input plus the weights.
+///
+/// `input` may be borrowed (what [`allocate`] does) or owned (`AllocationStream<'static>`, for a
+/// stream that outlives its caller's frame).
+pub struct AllocationStream<'a> {
+    input: Cow<'a, AllocationInput>,
+    prepared: Vec<Prepared>,
+    /// Enabled rules in execution order (indices into `input.rules`).
+    enabled: Vec<usize>,
+    /// Weights of every rule that owns a line, by position in `enabled`.
+    weights: BTreeMap<usize, RuleWeights>,
+    summaries: Vec<RuleSummary>,
+    totals: BTreeMap<String, CurrencyTotals>,
+    dest_totals: DestinationTotals,
+    next: usize,
+    finished: bool,
+}
+
 /// Applies `rules` to `lines` (contract §2). Enabled rules are validated first (`RULE_INVALID`);
 /// lines and driver points with a bad date or a non-finite cost are `INVALID_INPUT` naming
-/// `lines[i].cost` / `drivers.<query>[i].value`.
+/// `lines[i].cost` / `drivers.<query>[i].value`. The same as draining an [`AllocationStream`].
 pub fn allocate(input: &AllocationInput) -> Result<AllocationResult> {
-    let prepared = prepare_lines(&input.lines)?;
-    let points = prepare_drivers(&input.drivers)?;
-
-    let mut enabled: Vec<&ArbitraryRule> = input.rules.iter().filter(|r| r.enabled()).collect();
-    enabled.sort_by(|a, b| rule_order(a, b));
-    for r in &enabled {
-        validate_rule(r)?;
-    }
-    let mut disabled: Vec<&ArbitraryRule> = input.rules.iter().filter(|r| !r.enabled()).collect();
-    disabled.sort_by(|a, b| rule_order(a, b));
-
-    // §2b: first match wins.
-    let owner: Vec<Option<usize>> = prepared
-        .iter()
-        .map(|p| enabled.iter().position(|r| rule_matches(r, &p.line.tags)))
-        .collect();
-
-    let mut summaries: Vec<RuleSummary> = enabled
-        .iter()
-        .enumerate()
-        .map(|(i, r)| summary_of(r, Some(i)))
-        .chain(disabled.iter().map(|r| summary_of(r, None)))
-        .collect();
-
-    // Weights per rule, built once for rules that own a line.
-    let mut weight_cache: BTreeMap<usize, RuleWeights> = BTreeMap::new();
-    let mut out = Vec::with_capacity(prepared.len());
-    let mut totals: BTreeMap<String, CurrencyTotals> = BTreeMap::new();
-    let mut dest_totals = DestinationTotals::default();
-    for (i, p) in prepared.iter().enumerate() {
-        totals
-            .entry(p.line.currency.clone())
-            .or_default()
-            .input_micros += p.micros;
-        let Some(ri) = owner[i] else {
-            out.push(output_line(
-                i,
-                p,
-                p.micros,
-                p.line.tags.clone(),
-                LineStatus::Unchanged,
-            )?);
-            continue;
-        };
-        let rule = enabled[ri];
-        let weights = weight_cache
-            .entry(ri)
-            .or_insert_with(|| rule_weights(rule, ri, &prepared, &owner, &points, &input.drivers));
-        let plan = plan_for(rule, p, weights);
-        let summary = &mut summaries[ri];
-        summary.lines_matched += 1;
-        let totals_rule = summary.costs.entry(p.line.currency.clone()).or_default();
-        totals_rule.matched_micros += p.micros;
-        match plan {
-            Plan::Unallocated(reason) => {
-                let tags = audit_tags(&p.line.tags, &[], rule, None, Some(&reason));
-                let mut line = output_line(i, p, p.micros, tags, LineStatus::Unallocated)?;
-                set_rule(&mut line, rule, None, Some(reason));
-                totals_rule.unallocated_micros += p.micros;
-                summary.lines_unallocated += 1;
-                out.push(line);
-            }
-            Plan::Split {
-                dests,
-                weights,
-                denominator,
-                remainder_reason,
-            } => {
-                let shares = largest_remainder(p.micros, &weights, denominator);
-                let mut allocated = 0i128;
-                for ((dest, w), share) in dests.iter().zip(&weights).zip(&shares) {
-                    let ratio = *w as f64 / denominator as f64;
-                    let tags = audit_tags(&p.line.tags, dest, rule, Some(ratio), None);
-                    let mut line = output_line(i, p, *share, tags, LineStatus::Allocated)?;
-                    set_rule(&mut line, rule, Some(ratio), None);
-                    line.destination_tags = dest.iter().cloned().collect();
-                    allocated += share;
-                    dest_totals.add(ri, dest, &p.line.currency, *share);
-                    summary.lines_allocated += 1;
-                    out.push(line);
-                }
-                totals_rule.allocated_micros += allocated;
-                let rest = p.micros - allocated;
-                let weight_sum: i128 = weights.iter().sum();
-                if rest != 0 || weight_sum < denominator {
-                    let ratio = (denominator - weight_sum) as f64 / denominator as f64;
-                    let reason = remainder_reason.to_string();
-                    let tags = audit_tags(&p.line.tags, &[], rule, Some(ratio), Some(&reason));
-                    let mut line = output_line(i, p, rest, tags, LineStatus::Unallocated)?;
-                    set_rule(&mut line, rule, Some(ratio), Some(reason));
-                    totals_rule.unallocated_micros += rest;
-                    summary.lines_unallocated += 1;
-                    out.push(line);
-                }
-            }
-        }
-    }
-    for l in &out {
-        totals.entry(l.currency.clone()).or_default().output_micros += i128::from(l.cost_micros);
-    }
-    if let Some((c, t)) = totals
-        .iter()
-        .find(|(_, t)| t.input_micros != t.output_micros)
-    {
-        return Err(Error::Internal {
-            message: format!(
-                "allocation did not conserve {c}: {} in, {} out (micro-units)",
-                t.input_micros, t.output_micros
-            ),
-        });
-    }
-    let destinations = dest_totals.finish(|pos| {
-        enabled
-            .get(pos)
-            .map(|r| (r.id.as_str(), r.name(), r.method()))
-    });
+    let mut stream = AllocationStream::new(Cow::Borrowed(input))?;
+    let mut lines = Vec::with_capacity(input.lines.len());
+    while stream.next_source(&mut lines)? {}
+    let AllocationSummary {
+        rules,
+        totals,
+        destinations,
+    } = stream.finish()?;
     Ok(AllocationResult {
-        lines: out,
-        rules: summaries,
+        lines,
+        rules,
         totals,
         destinations,
     })
 }
 
-fn prepare_lines(lines: &[CostLine]) -> Result<Vec<Prepared<'_>>> {
+impl<'a> AllocationStream<'a> {
+    /// The first pass (see the type). Errors as [`allocate`]'s.
+    pub fn new(input: Cow<'a, AllocationInput>) -> Result<AllocationStream<'a>> {
+        let mut prepared = prepare_lines(&input.lines)?;
+        let points = prepare_drivers(&input.drivers)?;
+
+        let mut enabled: Vec<usize> = (0..input.rules.len())
+            .filter(|&i| input.rules[i].enabled())
+            .collect();
+        enabled.sort_by(|&a, &b| rule_order(&input.rules[a], &input.rules[b]));
+        for &r in &enabled {
+            validate_rule(&input.rules[r])?;
+        }
+        let mut disabled: Vec<usize> = (0..input.rules.len())
+            .filter(|&i| !input.rules[i].enabled())
+            .collect();
+        disabled.sort_by(|&a, &b| rule_order(&input.rules[a], &input.rules[b]));
+
+        // §2b: first match wins.
+        for (p, line) in prepared.iter_mut().zip(&input.lines) {
+            p.owner = enabled
+                .iter()
+                .position(|&r| rule_matches(&input.rules[r], &line.tags));
+        }
+
+        let summaries: Vec<RuleSummary> = enabled
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| summary_of(&input.rules[r], Some(i)))
+            .chain(disabled.iter().map(|&r| summary_of(&input.rules[r], None)))
+            .collect();
+
+        // Weights per rule, built once for rules that own a line.
+        let mut weights: BTreeMap<usize, RuleWeights> = BTreeMap::new();
+        for p in &prepared {
+            if let Some(ri) = p.owner {
+                if !weights.contains_key(&ri) {
+                    let rule = &input.rules[enabled[ri]];
+                    let w =
+                        rule_weights(rule, ri, &input.lines, &prepared, &points, &input.drivers);
+                    weights.insert(ri, w);
+                }
+            }
+        }
+        drop(points);
+        Ok(AllocationStream {
+            input,
+            prepared,
+            enabled,
+            weights,
+            summaries,
+            totals: BTreeMap::new(),
+            dest_totals: DestinationTotals::default(),
+            next: 0,
+            finished: false,
+        })
+    }
+
+    /// The input the stream allocates.
+    pub fn input(&self) -> &AllocationInput {
+        &self.input
+    }
+
+    /// Number of source lines.
+    pub fn source_lines(&self) -> usize {
+        self.prepared.len()
+    }
+
+    /// Index of the next source line (= source lines done).
+    pub fn position(&self) -> usize {
+        self.next
+    }
+
+    /// Whether every source line has been produced.
+    pub fn is_done(&self) -> bool {
+        self.next >= self.prepared.len()
+    }
+
+    /// Appends the output lines of the next source line to `out`; `false` when every source
+    /// line has been produced (nothing appended).
+    pub fn next_source(&mut self, out: &mut Vec<AllocatedLine>) -> Result<bool> {
+        let i = self.next;
+        let Some(p) = self.prepared.get(i) else {
+            return Ok(false);
+        };
+        self.next += 1;
+        let input: &AllocationInput = &self.input;
+        let line = &input.lines[i];
+        let start = out.len();
+        let totals = match self.totals.get_mut(&line.currency) {
+            Some(t) => t,
+            None => self.totals.entry(line.currency.clone()).or_default(),
+        };
+        totals.input_micros += p.micros;
+        match p.owner {
+            None => {
+                out.push(output_line(
+                    i,
+                    line,
+                    p.micros,
+                    line.tags.clone(),
+                    LineStatus::Unchanged,
+                )?);
+            }
+            Some(ri) => {
+                let rule = &input.rules[self.enabled[ri]];
+                let Some(weights) = self.weights.get(&ri) else {
+                    return Err(Error::Internal {
+                        message: format!("line {i}: no weights for rule {}", rule.id),
+                    });
+                };
+                let plan = plan_for(rule, p, line, weights);
+                let summary = &mut self.summaries[ri];
+                summary.lines_matched += 1;
+                let totals_rule = summary.costs.entry(line.currency.clone()).or_default();
+                totals_rule.matched_micros += p.micros;
+                match plan {
+                    Plan::Unallocated(reason) => {
+                        let tags = audit_tags(&line.tags, &[], rule, None, Some(&reason));
+                        let mut l = output_line(i, line, p.micros, tags, LineStatus::Unallocated)?;
+                        set_rule(&mut l, rule, None, Some(reason));
+                        totals_rule.unallocated_micros += p.micros;
+                        summary.lines_unallocated += 1;
+                        out.push(l);
+                    }
+                    Plan::Split {
+                        dests,
+                        weights,
+                        denominator,
+                        remainder_reason,
+                    } => {
+                        let shares = largest_remainder(p.micros, &weights, denominator);
+                        let mut allocated = 0i128;
+                        for ((dest, w), share) in dests.into_iter().zip(&weights).zip(&shares) {
+                            let ratio = *w as f64 / denominator as f64;
+                            let tags = audit_tags(&line.tags, &dest, rule, Some(ratio), None);
+                            let mut l = output_line(i, line, *share, tags, LineStatus::Allocated)?;
+                            set_rule(&mut l, rule, Some(ratio), None);
+                            allocated += share;
+                            self.dest_totals.add(ri, &dest, &line.currency, *share);
+                            l.destination_tags = dest.into_iter().collect();
+                            summary.lines_allocated += 1;
+                            out.push(l);
+                        }
+                        totals_rule.allocated_micros += allocated;
+                        let rest = p.micros - allocated;
+                        let weight_sum: i128 = weights.iter().sum();
+                        if rest != 0 || weight_sum < denominator {
+                            let ratio = (denominator - weight_sum) as f64 / denominator as f64;
+                            let reason = remainder_reason.to_string();
+                            let tags =
+                                audit_tags(&line.tags, &[], rule, Some(ratio), Some(&reason));
+                            let mut l = output_line(i, line, rest, tags, LineStatus::Unallocated)?;
+                            set_rule(&mut l, rule, Some(ratio), Some(reason));
+                            totals_rule.unallocated_micros += rest;
+                            summary.lines_unallocated += 1;
+                            out.push(l);
+                        }
+                    }
+                }
+            }
+        }
+        let produced: i128 = out[start..].iter().map(|l| i128::from(l.cost_micros)).sum();
+        if let Some(t) = self.totals.get_mut(&line.currency) {
+            t.output_micros += produced;
+        }
+        Ok(true)
+    }
+
+    /// After the last source line: checks that every currency's output equals its input to the
+    /// micro-unit (`INTERNAL` if not) and returns the summaries. `INTERNAL` before the end or
+    /// when called twice.
+    pub fn finish(&mut self) -> Result<AllocationSummary> {
+        if !self.is_done() || self.finished {
+            return Err(Error::Internal {
+                message: format!(
+                    "allocation stream finished at source line {} of {}{}",
+                    self.next,
+                    self.prepared.len(),
+                    if self.finished { " (again)" } else { "" }
+                ),
+            });
+        }
+        self.finished = true;
+        if let Some((c, t)) = self
+            .totals
+            .iter()
+            .find(|(_, t)| t.input_micros != t.output_micros)
+        {
+            return Err(Error::Internal {
+                message: format!(
+                    "allocation did not conserve {c}: {} in, {} out (micro-units)",
+                    t.input_micros, t.output_micros
+                ),
+            });
+        }
+        let input: &AllocationInput = &self.input;
+        let enabled = &self.enabled;
+        let destinations = std::mem::take(&mut self.dest_totals).finish(|pos| {
+            enabled.get(pos).map(|&r| {
+                let r = &input.rules[r];
+                (r.id.as_str(), r.name(), r.method())
+            })
+        });
+        Ok(AllocationSummary {
+            rules: std::mem::take(&mut self.summaries),
+            totals: std::mem::take(&mut self.totals),
+            destinations,
+        })
+    }
+}
+
+fn prepare_lines(lines: &[CostLine]) -> Result<Vec<Prepared>> {
     lines
         .iter()
         .enumerate()
@@ -365,10 +505,10 @@ fn prepare_lines(lines: &[CostLine]) -> Result<Vec<Prepared<'_>>> {
                 Error::invalid(format!("lines[{i}].cost"), "is not a representable amount")
             })?;
             Ok(Prepared {
-                line,
                 micros,
                 day,
                 month: month_of(day),
+                owner: None,
             })
         })
         .collect()
@@ -452,8 +592,8 @@ fn dest_of(keys: &[String], tags: &BTreeMap<String, String>) -> Option<Vec<Strin
 fn rule_weights(
     rule: &ArbitraryRule,
     ri: usize,
-    lines: &[Prepared<'_>],
-    owner: &[Option<usize>],
+    lines: &[CostLine],
+    prepared: &[Prepared],
     points: &BTreeMap<&str, Vec<Point<'_>>>,
     drivers: &Drivers,
 ) -> RuleWeights {
@@ -475,21 +615,21 @@ fn rule_weights(
         "even" | "proportional" => {
             keys = s.allocated_by_tag_keys.clone().unwrap_or_default();
             let based: &[Filter] = s.based_on_costs.as_deref().unwrap_or(&[]);
-            for (j, c) in lines.iter().enumerate() {
-                if owner[j] == Some(ri) {
+            for (l, c) in lines.iter().zip(prepared) {
+                if c.owner == Some(ri) {
                     continue; // the rule's own source lines are not destinations
                 }
-                if !matches_all(based, &c.line.tags) || !matches_all(&narrow, &c.line.tags) {
+                if !matches_all(based, &l.tags) || !matches_all(&narrow, &l.tags) {
                     continue;
                 }
-                let Some(dest) = dest_of(&keys, &c.line.tags) else {
+                let Some(dest) = dest_of(&keys, &l.tags) else {
                     continue;
                 };
                 let window = if monthly { c.month } else { c.day };
                 let key = (
                     window,
-                    partition_of(&part_keys, &c.line.tags),
-                    c.line.currency.clone(),
+                    partition_of(&part_keys, &l.tags),
+                    l.currency.clone(),
                 );
                 let w = groups.entry(key).or_default().entry(dest).or_insert(0);
                 if method == "even" {
@@ -647,7 +787,7 @@ fn timeseries_dest_keys(
     keys
 }
 
-fn plan_for(rule: &ArbitraryRule, p: &Prepared<'_>, rw: &RuleWeights) -> Plan {
+fn plan_for(rule: &ArbitraryRule, p: &Prepared, line: &CostLine, rw: &RuleWeights) -> Plan {
     let none = Strategy::default();
     let s = rule.attributes.strategy.as_ref().unwrap_or(&none);
     let method = s.method.as_deref().unwrap_or("");
@@ -689,11 +829,11 @@ fn plan_for(rule: &ArbitraryRule, p: &Prepared<'_>, rw: &RuleWeights) -> Plan {
     let window = if monthly(s) { p.month } else { p.day };
     let key = (
         window,
-        partition_of(part_keys, &p.line.tags),
+        partition_of(part_keys, &line.tags),
         if timeseries {
             String::new()
         } else {
-            p.line.currency.clone()
+            line.currency.clone()
         },
     );
     let Some(group) = rw.groups.get(&key).filter(|g| !g.is_empty()) else {
@@ -765,7 +905,7 @@ fn audit_tags(
 
 fn output_line(
     index: usize,
-    p: &Prepared<'_>,
+    line: &CostLine,
     micros: i128,
     tags: BTreeMap<String, String>,
     status: LineStatus,
@@ -775,15 +915,15 @@ fn output_line(
     })?;
     Ok(AllocatedLine {
         source_index: index,
-        source_id: p.line.id.clone(),
-        date: p.line.date.clone(),
+        source_id: line.id.clone(),
+        date: line.date.clone(),
         cost: if status == LineStatus::Unchanged {
-            p.line.cost
+            line.cost
         } else {
             micros_to_f64(micros)
         },
         cost_micros,
-        currency: p.line.currency.clone(),
+        currency: line.currency.clone(),
         tags,
         status,
         rule_id: None,

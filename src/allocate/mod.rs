@@ -17,8 +17,9 @@ pub mod summary;
 pub mod validate;
 
 pub use engine::{
-    allocate, AllocatedLine, AllocationInput, AllocationResult, CostLine, CostTotals,
-    CurrencyTotals, DriverPoint, Drivers, LineStatus, RuleSummary,
+    allocate, AllocatedLine, AllocationInput, AllocationResult, AllocationStream,
+    AllocationSummary, CostLine, CostTotals, CurrencyTotals, DriverPoint, Drivers, LineStatus,
+    RuleSummary,
 };
 pub use focus::{focus_allocation_row, focus_allocation_rows, FocusAllocationRow};
 pub use rules::{
