@@ -18,7 +18,9 @@ use crate::api::usage::{EnvQuery, MAX_V3_PAGE_SIZE};
 use crate::api::AccountApi;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::export::focus::{focus_from_allocation, focus_from_lines, FocusContext, FocusTable};
+use crate::export::focus::{
+    focus_from_allocation, focus_from_lines, FocusContext, FocusTable, FocusWriter,
+};
 use crate::http::{HttpClient, RetryOptions};
 use crate::model::usage::{EnvironmentRecords, UsageRecord};
 use crate::process::charts::{build_report, AccountData, ReportData, ReportInput};
@@ -113,14 +115,24 @@ impl ExportFormat {
         }
     }
 
+    /// JSON (an array of row objects) rather than CSV.
+    pub fn is_json(self) -> bool {
+        matches!(self, ExportFormat::FocusJson | ExportFormat::Json)
+    }
+
+    /// The plain table rather than the FOCUS columns.
+    pub fn is_plain(self) -> bool {
+        matches!(self, ExportFormat::Csv | ExportFormat::Json)
+    }
+
+    /// The row writer of this format for rows of `columns`.
+    pub fn writer(self, columns: &[&'static str]) -> FocusWriter {
+        FocusWriter::new(columns, self.is_json(), self.is_plain())
+    }
+
     /// The table in this format.
     pub fn render(self, table: &FocusTable) -> String {
-        match self {
-            ExportFormat::FocusCsv => table.to_csv(),
-            ExportFormat::FocusJson => table.to_json(),
-            ExportFormat::Csv => table.plain().to_csv(),
-            ExportFormat::Json => table.plain().to_json(),
-        }
+        self.writer(&table.columns).render(table)
     }
 }
 

@@ -21,12 +21,15 @@
 //!   subscription, environment, cluster, capability) — e.g. `{"costcenter":"finance"}` or `{}`.
 //! - Everything else is null.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use serde_json::json;
 
-use crate::allocate::engine::{AllocationResult, CostLine};
+use crate::allocate::engine::{
+    AllocatedLine, AllocationInput, AllocationResult, AllocationStream, CostLine,
+};
 use crate::allocate::focus::{focus_allocation_row, ALLOCATED_COLUMNS};
 use crate::allocate::money::micros_from_f64;
 use crate::error::{Error, Result};
@@ -244,28 +247,35 @@ fn tag<'a>(tags: &'a BTreeMap<String, String>, k: &str) -> Option<&'a str> {
     tags.get(k).map(String::as_str)
 }
 
+/// (environment, capability, `YYYY-MM-DD`) → (total micros of the lines, line count).
+type Groups = HashMap<(String, String, String), (i128, usize)>;
+
 /// Share of the day's usage per line: (environment, capability, date) → total micros of the
-/// lines, so each piece gets usage × its cost / total.
-fn group_totals(lines: &[Line<'_>]) -> HashMap<(String, String, String), (i128, usize)> {
-    let mut out: HashMap<(String, String, String), (i128, usize)> = HashMap::new();
-    for l in lines {
-        if let (Some(e), Some(c)) = (tag(l.tags, "environment"), tag(l.tags, "capability")) {
-            let slot = out
-                .entry((e.to_string(), c.to_string(), l.date.to_string()))
-                .or_default();
+/// lines, so each piece gets usage × its cost / total. Only keys with usage are kept (no other
+/// key is ever looked up).
+fn group_add(groups: &mut Groups, ctx: &FocusContext, l: &Line<'_>) {
+    if ctx.usage.is_empty() {
+        return;
+    }
+    if let (Some(e), Some(c)) = (tag(l.tags, "environment"), tag(l.tags, "capability")) {
+        let key = (e.to_string(), c.to_string(), l.date.to_string());
+        if ctx.usage.contains_key(&key) {
+            let slot = groups.entry(key).or_default();
             slot.0 += l.micros;
             slot.1 += 1;
         }
     }
+}
+
+fn group_totals(lines: &[Line<'_>], ctx: &FocusContext) -> Groups {
+    let mut out = Groups::new();
+    for l in lines {
+        group_add(&mut out, ctx, l);
+    }
     out
 }
 
-fn row(
-    n: usize,
-    l: &Line<'_>,
-    ctx: &FocusContext,
-    groups: &HashMap<(String, String, String), (i128, usize)>,
-) -> Result<Vec<Cell>> {
+fn row(n: usize, l: &Line<'_>, ctx: &FocusContext, groups: &Groups) -> Result<Vec<Cell>> {
     let day = parse_date(l.date)
         .ok_or_else(|| Error::invalid(format!("lines[{n}].date"), "is not a YYYY-MM-DD date"))?;
     let account = tag(l.tags, "account").ok_or_else(|| {
@@ -378,60 +388,85 @@ pub fn focus_from_lines(lines: &[CostLine], ctx: &FocusContext) -> Result<FocusT
             tag_column: None,
         });
     }
-    let groups = group_totals(&prepared);
+    let groups = group_totals(&prepared, ctx);
     let rows = prepared
         .iter()
         .enumerate()
         .map(|(n, l)| row(n, l, ctx, &groups))
         .collect::<Result<Vec<_>>>()?;
+    Ok(FocusTable {
+        columns: line_columns(),
+        rows,
+    })
+}
+
+/// The columns of rows from cost lines: the 57, then the custom ones.
+fn line_columns() -> Vec<&'static str> {
     let mut columns = FOCUS_COLUMNS.to_vec();
     columns.extend(CUSTOM_COLUMNS);
-    Ok(FocusTable { columns, rows })
+    columns
+}
+
+/// The columns of rows from allocation output: [`line_columns`], then the five `Allocated*`.
+fn allocation_columns() -> Vec<&'static str> {
+    let mut columns = line_columns();
+    columns.extend(ALLOCATED_COLUMNS);
+    columns
+}
+
+/// The parts of an allocation output line's row: its [`Line`] (the `Tags` column without the
+/// destination, audit and column tags) and its `Allocated*` cells.
+fn allocation_line(l: &AllocatedLine, index: usize) -> (Line<'_>, [Cell; 5]) {
+    let a = focus_allocation_row(index, l);
+    // `a.tags` drops destination/audit tags; drop the column tags too.
+    let tags: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&a.tags).unwrap_or_default();
+    let rest: BTreeMap<&String, &serde_json::Value> = tags
+        .iter()
+        .filter(|(k, _)| !COLUMN_TAGS.contains(&k.as_str()))
+        .collect();
+    let line = Line {
+        date: &l.date,
+        micros: i128::from(l.cost_micros),
+        currency: &l.currency,
+        tags: &l.tags,
+        tag_column: Some(json!(rest).to_string()),
+    };
+    let opt = |s: Option<String>| s.map_or(Cell::Null, Cell::Text);
+    let json_opt = |s: Option<String>| s.map_or(Cell::Null, Cell::Json);
+    let cells = [
+        opt(a.allocated_method_id),
+        json_opt(a.allocated_method_details),
+        opt(a.allocated_resource_id),
+        opt(a.allocated_resource_name),
+        json_opt(a.allocated_tags),
+    ];
+    (line, cells)
 }
 
 /// FOCUS rows of allocation output: the 57 columns plus the five FOCUS 1.3 `Allocated*`
 /// columns (see `allocate::focus`). Each row's cost is the output line's exact cost.
 pub fn focus_from_allocation(result: &AllocationResult, ctx: &FocusContext) -> Result<FocusTable> {
-    let allocation: Vec<_> = result
+    let parts: Vec<_> = result
         .lines
         .iter()
         .enumerate()
-        .map(|(i, l)| focus_allocation_row(i, l))
+        .map(|(i, l)| allocation_line(l, i))
         .collect();
-    let mut prepared = Vec::with_capacity(result.lines.len());
-    for (l, a) in result.lines.iter().zip(&allocation) {
-        // `a.tags` drops destination/audit tags; drop the column tags too.
-        let tags: BTreeMap<String, serde_json::Value> =
-            serde_json::from_str(&a.tags).unwrap_or_default();
-        let rest: BTreeMap<&String, &serde_json::Value> = tags
-            .iter()
-            .filter(|(k, _)| !COLUMN_TAGS.contains(&k.as_str()))
-            .collect();
-        prepared.push(Line {
-            date: &l.date,
-            micros: i128::from(l.cost_micros),
-            currency: &l.currency,
-            tags: &l.tags,
-            tag_column: Some(json!(rest).to_string()),
-        });
+    let mut groups = Groups::new();
+    for (l, _) in &parts {
+        group_add(&mut groups, ctx, l);
     }
-    let groups = group_totals(&prepared);
-    let mut rows = Vec::with_capacity(prepared.len());
-    for (n, (l, a)) in prepared.iter().zip(&allocation).enumerate() {
-        let mut cells = row(n, l, ctx, &groups)?;
-        let opt = |s: &Option<String>| s.clone().map_or(Cell::Null, Cell::Text);
-        let json_opt = |s: &Option<String>| s.clone().map_or(Cell::Null, Cell::Json);
-        cells.push(opt(&a.allocated_method_id));
-        cells.push(json_opt(&a.allocated_method_details));
-        cells.push(opt(&a.allocated_resource_id));
-        cells.push(opt(&a.allocated_resource_name));
-        cells.push(json_opt(&a.allocated_tags));
+    let mut rows = Vec::with_capacity(parts.len());
+    for (n, (l, a)) in parts.into_iter().enumerate() {
+        let mut cells = row(n, &l, ctx, &groups)?;
+        cells.extend(a);
         rows.push(cells);
     }
-    let mut columns = FOCUS_COLUMNS.to_vec();
-    columns.extend(CUSTOM_COLUMNS);
-    columns.extend(ALLOCATED_COLUMNS);
-    Ok(FocusTable { columns, rows })
+    Ok(FocusTable {
+        columns: allocation_columns(),
+        rows,
+    })
 }
 
 fn csv_field(out: &mut String, s: &str) {
@@ -463,19 +498,139 @@ pub const PLAIN_COLUMNS: [(&str, &str); 15] = [
     ("allocatedTags", "AllocatedTags"),
 ];
 
+/// Writes rows one at a time as CSV (RFC 4180, header line, CRLF) or as a JSON array of
+/// objects, of all columns or of the plain table's ([`PLAIN_COLUMNS`]). The one renderer of
+/// [`FocusTable::to_csv`], [`FocusTable::to_json`], [`FocusTable::plain`] and [`FocusStream`]:
+/// `begin`, then `row` per row, then `end` give the same text as the whole table.
+#[derive(Debug, Clone)]
+pub struct FocusWriter {
+    json: bool,
+    /// Plain table: (name, index of the FOCUS column it is read from).
+    picks: Option<Vec<(&'static str, usize)>>,
+    columns: Vec<&'static str>,
+    rows: usize,
+}
+
+impl FocusWriter {
+    /// A writer for rows of `columns`; `json` for a JSON array, `plain` for the plain table.
+    pub fn new(columns: &[&'static str], json: bool, plain: bool) -> FocusWriter {
+        let (picks, columns) = if plain {
+            let picks: Vec<(&'static str, usize)> = PLAIN_COLUMNS
+                .iter()
+                .filter_map(|(name, from)| {
+                    columns.iter().position(|c| c == from).map(|i| (*name, i))
+                })
+                .collect();
+            let names = picks.iter().map(|(n, _)| *n).collect();
+            (Some(picks), names)
+        } else {
+            (None, columns.to_vec())
+        };
+        FocusWriter {
+            json,
+            picks,
+            columns,
+            rows: 0,
+        }
+    }
+
+    /// The columns written.
+    pub fn columns(&self) -> &[&'static str] {
+        &self.columns
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The header line (CSV) or `[` (JSON).
+    pub fn begin(&self, out: &mut String) {
+        if self.json {
+            out.push('[');
+        } else {
+            out.push_str(&self.columns.join(","));
+            out.push_str("\r\n");
+        }
+    }
+
+    /// One row (cells of the writer's input columns).
+    pub fn row(&mut self, out: &mut String, cells: &[Cell]) {
+        let n = self.rows;
+        self.rows += 1;
+        let picked: Vec<Cow<'_, Cell>>;
+        let cells: Vec<&Cell> = match &self.picks {
+            None => cells.iter().collect(),
+            Some(picks) => {
+                picked = picks
+                    .iter()
+                    .map(|(name, i)| match (&cells[*i], *name) {
+                        (Cell::Text(s), "date") => {
+                            Cow::Owned(Cell::Text(s.chars().take(10).collect()))
+                        }
+                        (c, _) => Cow::Borrowed(c),
+                    })
+                    .collect();
+                picked.iter().map(|c| c.as_ref()).collect()
+            }
+        };
+        if self.json {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            for (i, (col, c)) in self.columns.iter().zip(cells).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "\"{col}\":");
+                match c {
+                    Cell::Null => out.push_str("null"),
+                    Cell::Text(s) => out.push_str(&json!(s).to_string()),
+                    Cell::Decimal(s) | Cell::Json(s) => out.push_str(s),
+                }
+            }
+            out.push('}');
+        } else {
+            for (i, c) in cells.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                match c {
+                    Cell::Null => {}
+                    Cell::Text(s) | Cell::Decimal(s) | Cell::Json(s) => csv_field(out, s),
+                }
+            }
+            out.push_str("\r\n");
+        }
+    }
+
+    /// `]` (JSON); nothing for CSV.
+    pub fn end(&self, out: &mut String) {
+        if self.json {
+            out.push(']');
+        }
+    }
+
+    /// The whole table in this writer's format.
+    pub fn render(mut self, table: &FocusTable) -> String {
+        let per_row = if self.json { 1400 } else { 700 };
+        let mut out = String::with_capacity(64 + table.rows.len() * per_row);
+        self.begin(&mut out);
+        for r in &table.rows {
+            self.row(&mut out, r);
+        }
+        self.end(&mut out);
+        out
+    }
+}
+
 impl FocusTable {
     /// The plain table (see [`PLAIN_COLUMNS`]): `date` as `YYYY-MM-DD`; the allocation columns
     /// only when the table has them.
     pub fn plain(&self) -> FocusTable {
-        let picks: Vec<(&'static str, usize)> = PLAIN_COLUMNS
-            .iter()
-            .filter_map(|(name, from)| {
-                self.columns
-                    .iter()
-                    .position(|c| c == from)
-                    .map(|i| (*name, i))
-            })
-            .collect();
+        let w = FocusWriter::new(&self.columns, false, true);
+        let picks = w.picks.as_deref().unwrap_or(&[]);
         let rows = self
             .rows
             .iter()
@@ -490,56 +645,215 @@ impl FocusTable {
             })
             .collect();
         FocusTable {
-            columns: picks.iter().map(|(n, _)| *n).collect(),
+            columns: w.columns,
             rows,
         }
     }
 
     /// RFC 4180 CSV with a header line, CRLF line ends; null is an empty field.
     pub fn to_csv(&self) -> String {
-        let mut out = String::with_capacity(64 + self.rows.len() * 700);
-        out.push_str(&self.columns.join(","));
-        out.push_str("\r\n");
-        for r in &self.rows {
-            for (i, c) in r.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                match c {
-                    Cell::Null => {}
-                    Cell::Text(s) | Cell::Decimal(s) | Cell::Json(s) => csv_field(&mut out, s),
-                }
-            }
-            out.push_str("\r\n");
-        }
-        out
+        FocusWriter::new(&self.columns, false, false).render(self)
     }
 
     /// A JSON array of objects (every column present; null as `null`, decimals as numbers,
     /// `Tags` and the other JSON columns as objects).
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(64 + self.rows.len() * 1400);
-        out.push('[');
-        for (n, r) in self.rows.iter().enumerate() {
-            if n > 0 {
-                out.push(',');
-            }
-            out.push('{');
-            for (i, (col, c)) in self.columns.iter().zip(r).enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let _ = write!(out, "\"{col}\":");
-                match c {
-                    Cell::Null => out.push_str("null"),
-                    Cell::Text(s) => out.push_str(&json!(s).to_string()),
-                    Cell::Decimal(s) | Cell::Json(s) => out.push_str(s),
-                }
-            }
-            out.push('}');
+        FocusWriter::new(&self.columns, true, false).render(self)
+    }
+}
+
+enum Source {
+    Lines {
+        lines: Vec<CostLine>,
+        micros: Vec<i128>,
+        next: usize,
+    },
+    Allocation {
+        stream: Box<AllocationStream<'static>>,
+        /// Output lines of the current source line not yet written.
+        pending: Vec<AllocatedLine>,
+        taken: usize,
+    },
+}
+
+/// [`focus_from_lines`] / [`focus_from_allocation`] rendered by a [`FocusWriter`], a chunk of
+/// rows at a time: the concatenation of the chunks is the whole table's text. Holds the input
+/// (and, with rules, the allocation's weights), never the rows. With rules and usage, the
+/// allocation runs twice (the first run only sums each usage key's cost, which sharing the
+/// usage between the pieces needs).
+pub struct FocusStream {
+    source: Source,
+    ctx: FocusContext,
+    groups: Groups,
+    writer: FocusWriter,
+    started: bool,
+    ended: bool,
+}
+
+impl FocusStream {
+    /// Rows of cost lines (as [`focus_from_lines`]); errors on costs come now, on other fields
+    /// with the chunk holding the row.
+    pub fn from_lines(
+        lines: Vec<CostLine>,
+        ctx: FocusContext,
+        json: bool,
+        plain: bool,
+    ) -> Result<FocusStream> {
+        let mut micros = Vec::with_capacity(lines.len());
+        for (n, l) in lines.iter().enumerate() {
+            micros.push(micros_from_f64(l.cost).ok_or_else(|| {
+                Error::invalid(
+                    format!("lines[{n}].cost"),
+                    "must be a finite amount below 1e24",
+                )
+            })?);
         }
-        out.push(']');
-        out
+        let mut groups = Groups::new();
+        for (l, m) in lines.iter().zip(&micros) {
+            group_add(&mut groups, &ctx, &plain_line(l, *m));
+        }
+        Ok(FocusStream {
+            source: Source::Lines {
+                lines,
+                micros,
+                next: 0,
+            },
+            ctx,
+            groups,
+            writer: FocusWriter::new(&line_columns(), json, plain),
+            started: false,
+            ended: false,
+        })
+    }
+
+    /// Rows of `input`'s allocation (as [`focus_from_allocation`] of [`crate::allocate::allocate`]).
+    pub fn from_allocation(
+        input: AllocationInput,
+        ctx: FocusContext,
+        json: bool,
+        plain: bool,
+    ) -> Result<FocusStream> {
+        let mut groups = Groups::new();
+        if !ctx.usage.is_empty() {
+            let mut first = AllocationStream::new(Cow::Borrowed(&input))?;
+            let mut out = Vec::new();
+            let mut n = 0usize;
+            while first.next_source(&mut out)? {
+                for l in &out {
+                    let (line, _) = allocation_line(l, n);
+                    group_add(&mut groups, &ctx, &line);
+                    n += 1;
+                }
+                out.clear();
+            }
+        }
+        let stream = AllocationStream::new(Cow::Owned(input))?;
+        Ok(FocusStream {
+            source: Source::Allocation {
+                stream: Box::new(stream),
+                pending: Vec::new(),
+                taken: 0,
+            },
+            ctx,
+            groups,
+            writer: FocusWriter::new(&allocation_columns(), json, plain),
+            started: false,
+            ended: false,
+        })
+    }
+
+    /// The columns written.
+    pub fn columns(&self) -> &[&'static str] {
+        self.writer.columns()
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.writer.rows()
+    }
+
+    /// Whether the last chunk has been returned.
+    pub fn is_done(&self) -> bool {
+        self.ended
+    }
+
+    /// The next chunk: up to `max_rows` rows (the first chunk starts with the header or `[`,
+    /// the last ends with `]` for JSON); `None` after the last.
+    pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<String>> {
+        if self.ended {
+            return Ok(None);
+        }
+        let mut out = String::new();
+        if !self.started {
+            self.started = true;
+            self.writer.begin(&mut out);
+        }
+        let mut written = 0usize;
+        while written < max_rows.max(1) {
+            let n = self.writer.rows();
+            match &mut self.source {
+                Source::Lines {
+                    lines,
+                    micros,
+                    next,
+                } => {
+                    let Some(l) = lines.get(*next) else { break };
+                    let cells = row(n, &plain_line(l, micros[*next]), &self.ctx, &self.groups)?;
+                    *next += 1;
+                    self.writer.row(&mut out, &cells);
+                }
+                Source::Allocation {
+                    stream,
+                    pending,
+                    taken,
+                } => {
+                    if *taken == pending.len() {
+                        pending.clear();
+                        *taken = 0;
+                        if !stream.next_source(pending)? {
+                            break;
+                        }
+                        continue;
+                    }
+                    let (line, allocated) = allocation_line(&pending[*taken], n);
+                    let mut cells = row(n, &line, &self.ctx, &self.groups)?;
+                    cells.extend(allocated);
+                    *taken += 1;
+                    self.writer.row(&mut out, &cells);
+                }
+            }
+            written += 1;
+        }
+        let exhausted = match &mut self.source {
+            Source::Lines { lines, next, .. } => *next >= lines.len(),
+            Source::Allocation {
+                stream,
+                pending,
+                taken,
+            } => {
+                let done = *taken == pending.len() && stream.is_done();
+                if done {
+                    stream.finish()?;
+                }
+                done
+            }
+        };
+        if exhausted {
+            self.ended = true;
+            self.writer.end(&mut out);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// The [`Line`] of a cost line with its checked micro-units.
+fn plain_line(l: &CostLine, micros: i128) -> Line<'_> {
+    Line {
+        date: &l.date,
+        micros,
+        currency: &l.currency,
+        tags: &l.tags,
+        tag_column: None,
     }
 }
 
