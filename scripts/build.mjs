@@ -2,8 +2,10 @@
 // Builds the npm package into dist/pkg and the Workflow action file dist/dps-cost-workflow.js.
 //
 //   cargo build (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz (npm binaryen)
-//   (twice: the full module for the node/web entries; `--profile inline --no-default-features`,
-//   the contract's API only, for inline.js and the Workflow file, stored raw-deflated + base64)
+//   (three modules: `full` for the node/web entries; `--profile inline --no-default-features
+//   --features contract`, the contract's API only, for inline.js; `--profile workflow
+//   --no-default-features`, `sync`/`version`/`isDpsCostError` only, for the Workflow file; the
+//   last two stored LZMA-compressed + base64)
 //   → dist/pkg: glue, wasm, node/web/inline entries, types, CLI (cli.js + cli/), emulator, package.json, README, LICENSE
 //   → dist/dps-cost-workflow.js → tsc --noEmit over the types → smoke test → sizes
 //
@@ -20,7 +22,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, relative } from "node:path";
-import { deflateRawSync, gzipSync } from "node:zlib";
+import { createRequire } from "node:module";
+import { gzipSync } from "node:zlib";
 import {
   ScriptError,
   crateVersion,
@@ -38,11 +41,13 @@ const log = logger("build");
 const p = (...parts) => join(root, ...parts);
 
 const CRATE = "dps_cost";
-/** The two module builds: `full` (node/web entries) and `inline` (inline.js, Workflow file). */
+/** The module builds: `full` (node/web entries), `inline` (inline.js), `workflow` (the Workflow file). */
 const BUILDS = {
   full: { profile: "release", features: [], sub: "" },
   // Cargo.toml's `inline` profile; without the `full` feature (exports beyond CONTRACT_EXPORTS).
-  inline: { profile: "inline", features: ["--no-default-features"], sub: "inline" },
+  inline: { profile: "inline", features: ["--no-default-features", "--features", "contract"], sub: "inline" },
+  // Cargo.toml's `workflow` profile: what the action file calls (WORKFLOW_EXPORTS), nothing else.
+  workflow: { profile: "workflow", features: ["--no-default-features"], sub: "workflow" },
 };
 const wasmIn = (b) => p("target", "wasm32-unknown-unknown", b.profile, `${CRATE}.wasm`);
 const bindgenDir = (b) => p("target", "wasm-bindgen", b.sub);
@@ -76,6 +81,9 @@ export const CONTRACT_EXPORTS = [
   "ingest",
   "sync",
 ];
+
+/** The names the Workflow file's module exports: what js/workflow/action.js imports, and the guard. */
+export const WORKFLOW_EXPORTS = ["version", "isDpsCostError", "sync"];
 
 const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
 
@@ -187,29 +195,43 @@ function fillMarker(src, marker, replacement, file) {
 }
 
 /**
- * The inline module as a JS string literal: raw deflate (RFC 1951, zlib level 9) + base64, about
- * half of plain base64. Round-trips it through the inflater of inline-footer.js before use.
+ * The inline module as a JS string literal: LZMA (the .lzma "alone" format, npm `lzma` at its
+ * strongest mode) + base64, 37 % of plain base64 and 18 % below raw deflate. Round-trips it
+ * through the decoder of inline-footer.js before use.
  */
 export function inlineWasmLiteral(wasmBytes, footer) {
-  const packed = deflateRawSync(wasmBytes, { level: 9, memLevel: 9 });
-  const inflater = footer.slice(footer.indexOf("function __dpsCostInflate"), footer.indexOf("function __dpsCostBase64Bytes"));
-  const inflate = new Function(`${inflater}; return __dpsCostInflate;`)();
-  if (Buffer.compare(Buffer.from(inflate(packed, wasmBytes.length)), wasmBytes) !== 0) {
-    throw new ScriptError("inline-footer.js: __dpsCostInflate does not reproduce the wasm module");
+  const { compress } = createRequire(import.meta.url)("lzma");
+  const packed = Buffer.from(compress(wasmBytes, 9));
+  const decoder = footer.slice(footer.indexOf("function __dpsCostLzma"), footer.indexOf("function __dpsCostBase64Bytes"));
+  const decode = new Function(`${decoder}; return __dpsCostLzma;`)();
+  if (Buffer.compare(Buffer.from(decode(packed, wasmBytes.length)), wasmBytes) !== 0) {
+    throw new ScriptError("inline-footer.js: __dpsCostLzma does not reproduce the wasm module");
   }
   return { base64: JSON.stringify(packed.toString("base64")), size: String(wasmBytes.length) };
 }
 
-function checkExports(glue, what) {
+function checkExports(glue, what, want = CONTRACT_EXPORTS) {
   const exportsSet = glueExports(glue);
-  const missing = CONTRACT_EXPORTS.filter((n) => !exportsSet.has(n));
+  const missing = want.filter((n) => !exportsSet.has(n));
   if (missing.length) {
     throw new ScriptError(`the ${what} wasm does not export ${missing.join(", ")} (the contract's JS API; see js/index.d.ts)`);
   }
   return exportsSet;
 }
 
-function assemble(optWasm, inlineWasm) {
+/** Glue without its default export + LZMA base64 module + initSync: the body of inline.js and of the Workflow file. */
+function inlineBundle(glue, wasmFile, footer) {
+  const literal = inlineWasmLiteral(readFileSync(wasmFile), footer);
+  return (
+    glueForInline(glue) +
+    "\n" +
+    footer
+      .replace("__DPS_COST_WASM_LZMA_BASE64__", () => literal.base64)
+      .replace("__DPS_COST_WASM_SIZE__", () => literal.size)
+  );
+}
+
+function assemble(optWasm, inlineWasm, workflowWasm) {
   const version = crateVersion();
   const BINDGEN_DIR = bindgenDir(BUILDS.full);
   const glue = readFileSync(join(BINDGEN_DIR, `${CRATE}.js`), "utf8");
@@ -228,19 +250,12 @@ function assemble(optWasm, inlineWasm) {
 
   for (const entry of ["node.js", "web.js"]) cpSync(p("js", "entries", entry), join(PKG, entry));
 
-  // inline.js: header + inline glue without its default export + deflated base64 wasm + initSync.
+  // inline.js: header + inline glue without its default export + LZMA base64 wasm + initSync.
   const footer = readFileSync(p("js", "entries", "inline-footer.js"), "utf8");
-  for (const marker of ["__DPS_COST_WASM_DEFLATE_BASE64__", "__DPS_COST_WASM_SIZE__"]) {
+  for (const marker of ["__DPS_COST_WASM_LZMA_BASE64__", "__DPS_COST_WASM_SIZE__"]) {
     if (!footer.includes(marker)) throw new ScriptError(`inline-footer.js lost its placeholder ${marker}`);
   }
-  const literal = inlineWasmLiteral(readFileSync(inlineWasm), footer);
-  const inlineBody =
-    glueForInline(inlineGlue) +
-    "\n" +
-    footer
-      .replace("__DPS_COST_WASM_DEFLATE_BASE64__", () => literal.base64)
-      .replace("__DPS_COST_WASM_SIZE__", () => literal.size);
-  const inline = readFileSync(p("js", "entries", "inline-header.js"), "utf8") + inlineBody;
+  const inline = readFileSync(p("js", "entries", "inline-header.js"), "utf8") + inlineBundle(inlineGlue, inlineWasm, footer);
   put("inline.js", inline);
   // Its types: index.d.ts over the inline module's declarations (fewer exports than the full one).
   const indexDts = readFileSync(p("js", "index.d.ts"), "utf8");
@@ -275,12 +290,20 @@ function assemble(optWasm, inlineWasm) {
   cpSync(p("pkg-template", "README.md"), join(PKG, "README.md"));
   cpSync(p("pkg-template", "LICENSE"), join(PKG, "LICENSE"));
 
-  // The Workflow action: the CONFIG block stays on top, the import line becomes the bundle.
+  // The Workflow action: the CONFIG block stays on top, the import line becomes the bundle of
+  // the workflow module (only what the action calls).
   const action = readFileSync(p("js", "workflow", "action.js"), "utf8");
+  const imported = /^import\s*\{([^}]*)\}\s*from\s*"dps-cost\/inline";.*@dps-cost:inline/m.exec(action);
+  if (!imported) throw new ScriptError("js/workflow/action.js: the `import { … } from \"dps-cost/inline\"` line with @dps-cost:inline is gone");
+  const workflowGlue = readFileSync(join(bindgenDir(BUILDS.workflow), `${CRATE}.js`), "utf8");
+  checkExports(workflowGlue, "workflow", WORKFLOW_EXPORTS);
+  const missing = imported[1].split(",").map((n) => n.trim()).filter((n) => n && !WORKFLOW_EXPORTS.includes(n));
+  if (missing.length) throw new ScriptError(`js/workflow/action.js imports ${missing.join(", ")}, which the workflow module does not export (WORKFLOW_EXPORTS)`);
+  const workflowBody = inlineBundle(workflowGlue, workflowWasm, footer);
   const workflow = fillMarker(
     action,
     "@dps-cost:inline",
-    `// ---- dps-cost ${version}: wasm-bindgen glue + inlined WebAssembly (generated) ----\n${inlineBody}\n// ---- end of dps-cost bundle ----`,
+    `// ---- dps-cost ${version}: wasm-bindgen glue + inlined WebAssembly (generated) ----\n${workflowBody}\n// ---- end of dps-cost bundle ----`,
     "js/workflow/action.js",
   );
   const problems = workflowProblems(workflow);
@@ -358,7 +381,7 @@ export function build() {
     opts[kind] = step(`wasm-opt (${kind})`, () => wasmOpt(b));
     if (opts[kind].cached) log(`wasm-opt: input unchanged, reused ${relative(root, optDir(b))}`);
   }
-  const { version } = step("assemble dist/pkg + dist/dps-cost-workflow.js", () => assemble(opts.full.out, opts.inline.out));
+  const { version } = step("assemble dist/pkg + dist/dps-cost-workflow.js", () => assemble(opts.full.out, opts.inline.out, opts.workflow.out));
   step("smoke: node.js, inline.js, workflow file load; version() matches", () => smoke(version));
   step("tsc --noEmit (package types + tests/js/types/consumer.ts)", () => typecheck());
   log(`dps-cost ${version} built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -1,38 +1,57 @@
 //! The only place with `#[wasm_bindgen]`: JS-callable wrappers over the core. Every failure
 //! becomes a real `Error` (`name` "DpsCostError", `code`, `status`, `field`).
 
+#[cfg(feature = "full")]
+mod allocate;
 #[cfg(feature = "bench-boundary")]
 mod boundary;
+#[cfg(feature = "contract")]
 mod client;
 mod convert;
 mod heap;
 #[doc(hidden)]
 pub mod panic;
+#[cfg(feature = "contract")]
 mod pipeline;
 #[cfg(feature = "full")]
 mod report;
 mod transport;
 
+#[cfg(feature = "contract")]
 pub use client::DpsClient;
 
 use js_sys::{Promise, Reflect};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::api::{fetch_token, Endpoints};
-use crate::auth::{Credentials, Secret, SCOPE_ACCOUNT_READ};
 use crate::error::Error;
-use crate::events::bizevents::build_bizevents;
-use crate::events::ingest::{IngestAuth, IngestTarget, PreparedEvent};
-use crate::http::{RetryOptions, RetryPolicy};
-use crate::model::cost::CostRecord;
-use crate::model::subscription::SubscriptionDetails;
-use crate::process::cost_to_date::cost_to_date as core_cost_to_date;
 use crate::sync::{run_sync, SyncOptions};
-use crate::validate::check_uuid;
 use convert::{error_to_js, from_js, to_js};
 use transport::{JsClock, Transport};
+
+// The contract's API beyond `sync` (feature `contract`; the Workflow file's module has only
+// `sync`, `version` and `isDpsCostError`).
+#[cfg(feature = "contract")]
+use crate::api::{fetch_token, Endpoints};
+#[cfg(feature = "contract")]
+use crate::auth::{Credentials, Secret, SCOPE_ACCOUNT_READ};
+#[cfg(feature = "contract")]
+use crate::events::bizevents::build_bizevents;
+#[cfg(feature = "contract")]
+use crate::events::ingest::{IngestAuth, IngestTarget, PreparedEvent};
+#[cfg(feature = "contract")]
+use crate::http::{RetryOptions, RetryPolicy};
+#[cfg(feature = "contract")]
+use crate::model::cost::CostRecord;
+#[cfg(feature = "contract")]
+use crate::model::subscription::SubscriptionDetails;
+#[cfg(feature = "contract")]
+use crate::process::cost_to_date::cost_to_date as core_cost_to_date;
+#[cfg(feature = "contract")]
+use crate::validate::check_uuid;
+#[cfg(feature = "contract")]
+use serde::Deserialize;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
@@ -210,6 +229,7 @@ pub fn is_dps_cost_error(value: &JsValue) -> bool {
             .unwrap_or(false)
 }
 
+#[cfg(feature = "contract")]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TokenOptions {
@@ -226,6 +246,7 @@ struct TokenOptions {
     retry: Option<RetryOptions>,
 }
 
+#[cfg(feature = "contract")]
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TokenInfo {
@@ -236,6 +257,7 @@ struct TokenInfo {
     resource: Option<String>,
 }
 
+#[cfg(feature = "contract")]
 /// What a client needs, validated from its options.
 pub(crate) struct ClientParts {
     pub transport: Transport,
@@ -245,6 +267,7 @@ pub(crate) struct ClientParts {
     pub retry: RetryPolicy,
 }
 
+#[cfg(feature = "contract")]
 pub(crate) fn client_parts(options: &JsValue) -> Result<ClientParts, Error> {
     let o: TokenOptions = from_js("options", options)?;
     let retry = o.retry.unwrap_or_default().policy()?;
@@ -264,6 +287,7 @@ pub(crate) fn client_parts(options: &JsValue) -> Result<ClientParts, Error> {
     })
 }
 
+#[cfg(feature = "contract")]
 /// Gets an OAuth access token (client credentials) for one account.
 #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenInfo>")]
 pub fn get_token(
@@ -291,6 +315,7 @@ pub fn get_token(
     })
 }
 
+#[cfg(feature = "contract")]
 /// Sorts daily cost by start time (stable) and adds the running total `costToDate`.
 #[wasm_bindgen(js_name = costToDate, unchecked_return_type = "CostToDateRecord[]")]
 pub fn cost_to_date(
@@ -318,6 +343,7 @@ pub fn cost_to_date(
     to_js(&out)
 }
 
+#[cfg(feature = "contract")]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct BizeventInput {
@@ -330,6 +356,7 @@ struct BizeventInput {
     now: Option<String>,
 }
 
+#[cfg(feature = "contract")]
 /// Builds `dps.subscription.status` and one `dps.cost2.booked` per day (seed-003 schema, flat,
 /// deterministic `event.id`, no `timestamp`).
 #[wasm_bindgen(js_name = buildBizevents, unchecked_return_type = "Bizevent[]")]
@@ -360,6 +387,7 @@ pub fn build_bizevents_js(
     ))
 }
 
+#[cfg(feature = "contract")]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IngestInput {
@@ -373,8 +401,10 @@ struct IngestInput {
     retry: Option<RetryOptions>,
 }
 
+#[cfg(feature = "contract")]
 type IngestParts = (Transport, IngestTarget, Vec<PreparedEvent>, RetryPolicy);
 
+#[cfg(feature = "contract")]
 fn ingest_parts(options: &JsValue) -> Result<IngestParts, Error> {
     let i: IngestInput = from_js("options", options)?;
     let transport = Transport::from_options(options)?;
@@ -411,6 +441,7 @@ fn ingest_parts(options: &JsValue) -> Result<IngestParts, Error> {
     Ok((transport, target, prepared, retry))
 }
 
+#[cfg(feature = "contract")]
 /// Sends bizevents (batched under 5 MiB, 413 split, 429/5xx retried) and reports the fate of each.
 /// Throws when nothing was stored and something failed; otherwise resolves with the report.
 #[wasm_bindgen(unchecked_return_type = "Promise<IngestReport>")]
@@ -485,141 +516,4 @@ pub fn datadog_rules(
         };
         crate::model::decode::<serde_json::Value>("Datadog rules", &body)
     })
-}
-
-#[cfg(feature = "full")]
-#[wasm_bindgen(typescript_custom_section)]
-const TS_ALLOCATION_TYPES: &str = r#"
-/** A cost line for the allocation engine. */
-export interface CostLine { id?: string; date: string; cost: number; currency: string; tags: Record<string, string> }
-export interface CostLinesInput {
-  accountUuid: string; subscriptionUuid: string; accountName?: string;
-  /** `DpsClient.environmentCost` output. */
-  environments: EnvironmentRecords<EnvCostRecord>[];
-  /** `DpsClient.costAllocation` output per environment: lines get `costcenter` / `product` tags. */
-  breakdown?: { field: "COSTCENTER" | "PRODUCT"; environments: { environmentId: string; records: AllocationRecord[] }[] };
-  /** Extra tags per environment id (e.g. team, env). */
-  environmentTags?: Record<string, Record<string, string>>;
-  currency?: string;
-}
-export interface AllocationInput {
-  lines: CostLine[];
-  /** Datadog rules: a list response, a single-rule response, an upsert request or an array of rules. */
-  rules: unknown;
-  /** Driver series of proportional_timeseries rules, by query name. */
-  drivers?: Record<string, { date: string; tags: Record<string, string>; value: number }[]>;
-  /** Also return `dps.cost.allocated` bizevents (ready for `ingest`) and/or FOCUS 1.3 allocation columns. */
-  output?: { events?: boolean; focus?: boolean };
-}
-export interface AllocatedLine {
-  sourceIndex: number; sourceId?: string; date: string; cost: number; costMicros: number; currency: string;
-  tags: Record<string, string>; status: "unchanged" | "allocated" | "unallocated";
-  ruleId?: string; ruleName?: string; method?: string; ratio?: number; reason?: string;
-  /** The destination's own tags (e.g. team), on allocated lines. */
-  destinationTags?: Record<string, string>;
-}
-export interface AllocationResult {
-  lines: AllocatedLine[];
-  rules: { ruleId: string; ruleName: string; method: string; enabled: boolean; position: number; linesMatched: number;
-    linesAllocated: number; linesUnallocated: number;
-    costs: Record<string, { matchedMicros: number; allocatedMicros: number; unallocatedMicros: number }> }[];
-  totals: Record<string, { inputMicros: number; outputMicros: number }>;
-  /** What each destination received, per rule. */
-  destinations: { ruleId: string; ruleName: string; method: string; tags: Record<string, string>; lines: number;
-    costs: Record<string, number> }[];
-  /** With `output.events`. */
-  events?: Bizevent[];
-  /** With `output.focus`: AllocatedMethodId, AllocatedMethodDetails, AllocatedResourceId/Name, AllocatedTags, Tags … */
-  focus?: Record<string, unknown>[];
-}
-"#;
-
-/// Cost lines for `allocate` from Dynatrace data, with the tag model `provider=dynatrace`,
-/// `account`, `subscription`, `environment`, `capability`, `costcenter`/`product` and your tags.
-#[cfg(feature = "full")]
-#[wasm_bindgen(js_name = costLines, unchecked_return_type = "CostLine[]")]
-pub fn cost_lines_js(
-    #[wasm_bindgen(unchecked_param_type = "CostLinesInput")] input: JsValue,
-) -> Result<JsValue, JsValue> {
-    let i: crate::allocate::lines::CostLinesInput = from_js("input", &input).map_err(js_err)?;
-    to_js(&crate::allocate::lines::cost_lines(&i).map_err(js_err)?)
-}
-
-#[cfg(feature = "full")]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AllocateOptions {
-    lines: serde_json::Value,
-    rules: serde_json::Value,
-    #[serde(default)]
-    drivers: Option<serde_json::Value>,
-    #[serde(default)]
-    output: Option<AllocateOutput>,
-}
-
-/// Extra outputs of `allocate`.
-#[cfg(feature = "full")]
-#[derive(Deserialize, Default, Clone, Copy)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AllocateOutput {
-    /// `dps.cost.allocated` bizevents, one per allocated or unallocated line.
-    #[serde(default)]
-    events: bool,
-    /// FOCUS 1.3 allocation columns, one row per output line.
-    #[serde(default)]
-    focus: bool,
-}
-
-#[cfg(feature = "full")]
-#[derive(Serialize)]
-struct AllocateResponse {
-    #[serde(flatten)]
-    result: crate::allocate::AllocationResult,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    events: Option<Vec<crate::events::allocation::CostAllocatedEvent>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    focus: Option<Vec<crate::allocate::focus::FocusAllocationRow>>,
-}
-
-/// Splits cost lines with Datadog custom allocation rules (reference/allocation.md §2): exact to
-/// the micro-unit, nothing dropped, every allocated line with its audit tags.
-#[cfg(feature = "full")]
-#[wasm_bindgen(js_name = allocate, unchecked_return_type = "AllocationResult")]
-pub fn allocate_js(
-    #[wasm_bindgen(unchecked_param_type = "AllocationInput")] input: JsValue,
-) -> Result<JsValue, JsValue> {
-    let run = || -> Result<AllocateResponse, Error> {
-        let o: AllocateOptions = from_js("input", &input)?;
-        let output = o.output.unwrap_or_default();
-        let rules = crate::allocate::parse_rules(&o.rules.to_string())?;
-        let lines: Vec<crate::allocate::CostLine> =
-            crate::model::decode_input("lines", &o.lines.to_string()).map_err(|e| match e {
-                Error::InvalidInput { field, message } if field != "lines" => Error::InvalidInput {
-                    field: format!("lines{field}"),
-                    message,
-                },
-                other => other,
-            })?;
-        let drivers: crate::allocate::Drivers = match o.drivers {
-            Some(d) => crate::model::decode_input("drivers", &d.to_string())?,
-            None => Default::default(),
-        };
-        let result = crate::allocate::allocate(&crate::allocate::AllocationInput {
-            lines,
-            rules,
-            drivers,
-        })?;
-        let events = output
-            .events
-            .then(|| crate::events::allocation::cost_allocated_events(&result));
-        let focus = output
-            .focus
-            .then(|| crate::allocate::focus::focus_allocation_rows(&result));
-        Ok(AllocateResponse {
-            result,
-            events,
-            focus,
-        })
-    };
-    to_js(&run().map_err(js_err)?)
 }
