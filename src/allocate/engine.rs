@@ -311,11 +311,16 @@ impl<'a> AllocationStream<'a> {
         let mut weights: BTreeMap<usize, RuleWeights> = BTreeMap::new();
         for p in &prepared {
             if let Some(ri) = p.owner {
-                if !weights.contains_key(&ri) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = weights.entry(ri) {
                     let rule = &input.rules[enabled[ri]];
-                    let w =
-                        rule_weights(rule, ri, &input.lines, &prepared, &points, &input.drivers);
-                    weights.insert(ri, w);
+                    slot.insert(rule_weights(
+                        rule,
+                        ri,
+                        &input.lines,
+                        &prepared,
+                        &points,
+                        &input.drivers,
+                    ));
                 }
             }
         }

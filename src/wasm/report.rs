@@ -3,18 +3,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use js_sys::Promise;
+use js_sys::{Promise, Reflect};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::allocate::engine::{allocate, AllocationInput, CostLine};
+use crate::allocate::engine::{AllocationInput, CostLine};
 use crate::allocate::rules::parse_rules;
 use crate::error::Error;
-use crate::export::focus::{focus_from_allocation, focus_from_lines, FocusContext, FocusTable};
+use crate::export::focus::{FocusContext, FocusStream, FocusTable};
 use crate::process::forecast::forecast;
 use crate::report::{export_focus, report_data, ExportFormat, ReportConfig, ReportOptions};
 use crate::time::parse_date;
 
+use super::allocate::{chunk_size, closed_error, make_iterable, stream_options, MAX_JS_STRING};
 use super::convert::{from_js, to_js};
 use super::transport::{JsClock, Transport};
 use super::{js_err, promise};
@@ -98,6 +99,16 @@ export interface FocusExportInput {
   /** Day usage per environment × capability, shared between split pieces by cost. */
   usage?: { environmentId: string; capabilityKey: string; date: string; value: number; unit: string }[];
   format?: "focus" | "focus-json" | "csv" | "json";
+}
+
+/** Options of focusExportStream. */
+export interface FocusExportStreamOptions {
+  /** Rows per chunk (an integer ≥ 1, default 10000). */
+  chunkRows?: number;
+}
+export interface FocusExportStream {
+  /** The stream itself (`for (const text of focusExportStream(input))`). */
+  [Symbol.iterator](): FocusExportStream;
 }
 
 export interface SpendForecast {
@@ -193,53 +204,210 @@ struct FocusExportInput {
     format: Option<String>,
 }
 
-/// FOCUS rows from cost lines, without fetching (see `exportCost`).
+/// The checked input of `focusExport` / `focusExportStream` as a [`FocusStream`] (allocated
+/// first when `rules` are given).
+fn focus_stream(input: &JsValue) -> Result<(FocusStream, ExportFormat), Error> {
+    let i: FocusExportInput = from_js("input", input)?;
+    let format = ExportFormat::parse("input.format", i.format.as_deref())?;
+    let mut usage = HashMap::new();
+    for (n, u) in i.usage.into_iter().enumerate() {
+        if parse_date(&u.date).is_none() {
+            return Err(Error::invalid(
+                format!("input.usage[{n}].date"),
+                "is not a YYYY-MM-DD date",
+            ));
+        }
+        if !u.value.is_finite() || u.value < 0.0 {
+            return Err(Error::invalid(
+                format!("input.usage[{n}].value"),
+                "must be a finite number ≥ 0",
+            ));
+        }
+        let slot = usage
+            .entry((u.environment_id, u.capability_key, u.date))
+            .or_insert((0.0, u.unit));
+        slot.0 += u.value;
+    }
+    let ctx = FocusContext {
+        capability_names: i.capability_names,
+        environment_names: i.environment_names,
+        usage,
+    };
+    let (json, plain) = (format.is_json(), format.is_plain());
+    let stream = match i.rules {
+        Some(r) => {
+            let rules = parse_rules(&r.to_string())?;
+            let input = AllocationInput {
+                lines: i.lines,
+                rules,
+                drivers: Default::default(),
+            };
+            FocusStream::from_allocation(input, ctx, json, plain)?
+        }
+        None => FocusStream::from_lines(i.lines, ctx, json, plain)?,
+    };
+    Ok((stream, format))
+}
+
+/// Rows per chunk when `focusExport` drains its stream.
+const EXPORT_CHUNK_ROWS: usize = 20_000;
+
+/// FOCUS rows from cost lines, without fetching (see `exportCost`): the concatenation of
+/// `focusExportStream`'s chunks. A text that would pass V8's maximum string length is refused
+/// (`INVALID_INPUT`, field `lines`): use `focusExportStream`.
 #[wasm_bindgen(js_name = focusExport, unchecked_return_type = "CostExport")]
 pub fn focus_export_js(
     #[wasm_bindgen(unchecked_param_type = "FocusExportInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let run = || -> Result<ExportResult, Error> {
-        let i: FocusExportInput = from_js("input", &input)?;
-        let format = ExportFormat::parse("input.format", i.format.as_deref())?;
-        let mut usage = HashMap::new();
-        for (n, u) in i.usage.into_iter().enumerate() {
-            if parse_date(&u.date).is_none() {
+    let run = || -> Result<(ExportResult, String), Error> {
+        let (mut stream, format) = focus_stream(&input)?;
+        let mut text = String::new();
+        let mut units = 0usize;
+        while let Some(chunk) = stream.next_chunk(EXPORT_CHUNK_ROWS)? {
+            units += if chunk.is_ascii() {
+                chunk.len()
+            } else {
+                chunk.chars().map(char::len_utf16).sum()
+            };
+            if units > MAX_JS_STRING {
                 return Err(Error::invalid(
-                    format!("input.usage[{n}].date"),
-                    "is not a YYYY-MM-DD date",
+                    "lines",
+                    format!(
+                        "make an export too large for one string: after {} rows the text \
+                         passes V8's maximum string length ({MAX_JS_STRING} characters); use \
+                         focusExportStream(input, {{ chunkRows }}) for inputs this large",
+                        stream.rows()
+                    ),
                 ));
             }
-            if !u.value.is_finite() || u.value < 0.0 {
-                return Err(Error::invalid(
-                    format!("input.usage[{n}].value"),
-                    "must be a finite number ≥ 0",
-                ));
-            }
-            let slot = usage
-                .entry((u.environment_id, u.capability_key, u.date))
-                .or_insert((0.0, u.unit));
-            slot.0 += u.value;
+            text.push_str(&chunk);
         }
-        let ctx = FocusContext {
-            capability_names: i.capability_names,
-            environment_names: i.environment_names,
-            usage,
+        let head = ExportResult {
+            format: format.name(),
+            columns: stream.columns().to_vec(),
+            rows: stream.rows(),
+            text: String::new(),
+            warnings: Vec::new(),
         };
-        let table = match i.rules {
-            Some(r) => {
-                let rules = parse_rules(&r.to_string())?;
-                let result = allocate(&AllocationInput {
-                    lines: i.lines,
-                    rules,
-                    drivers: Default::default(),
-                })?;
-                focus_from_allocation(&result, &ctx)?
-            }
-            None => focus_from_lines(&i.lines, &ctx)?,
-        };
-        Ok(export_result(table, format, Vec::new()))
+        Ok((head, text))
     };
-    to_js(&run().map_err(js_err)?)
+    let (head, text) = run().map_err(js_err)?;
+    // The text goes across as a string of its own: inside the result's JSON text it would be
+    // escaped (longer) and parsed again.
+    let text = JsValue::from_str(&text);
+    let obj = to_js(&head)?;
+    Reflect::set(&obj, &JsValue::from_str("text"), &text)?;
+    Ok(obj)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FocusStreamOptions {
+    #[serde(default, deserialize_with = "crate::validate::present")]
+    chunk_rows: Option<usize>,
+}
+
+/// The iterator `focusExportStream` returns: `next()` gives `{done: false, value: text}` (the
+/// first chunk starts with the CSV header or `[`, the last JSON chunk ends with `]`), then
+/// `{done: true}`; `return()` (`break` in `for…of`) drops the input at once, and using the
+/// stream afterwards throws `INVALID_INPUT` (field `stream`). `free()` releases the object.
+#[wasm_bindgen(js_name = FocusExportStream)]
+pub struct FocusExportStreamJs {
+    stream: Option<Box<FocusStream>>,
+    chunk: usize,
+    format: ExportFormat,
+    columns: Vec<&'static str>,
+    rows: usize,
+}
+
+#[wasm_bindgen(js_class = FocusExportStream)]
+impl FocusExportStreamJs {
+    /// The next chunk of text, or `{done: true}` after the last.
+    #[wasm_bindgen(js_name = next, unchecked_return_type = "IteratorResult<string, undefined>")]
+    pub fn next_chunk(&mut self) -> Result<JsValue, JsValue> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(closed_error());
+        };
+        let chunk = match stream.next_chunk(self.chunk) {
+            Ok(c) => c,
+            Err(e) => {
+                self.stream = None;
+                return Err(js_err(e));
+            }
+        };
+        self.rows = stream.rows();
+        let r = js_sys::Object::new();
+        let done = chunk.is_none();
+        Reflect::set(&r, &JsValue::from_str("done"), &JsValue::from_bool(done))?;
+        let value = chunk.map_or(JsValue::UNDEFINED, |c| JsValue::from_str(&c));
+        Reflect::set(&r, &JsValue::from_str("value"), &value)?;
+        Ok(r.into())
+    }
+
+    /// Closes the stream early (what `for…of` calls on `break`).
+    #[wasm_bindgen(
+        js_name = "return",
+        unchecked_return_type = "IteratorResult<string, undefined>"
+    )]
+    pub fn close(&mut self) -> Result<JsValue, JsValue> {
+        if !self.stream.as_ref().is_some_and(|s| s.is_done()) {
+            self.stream = None;
+        }
+        let r = js_sys::Object::new();
+        Reflect::set(&r, &JsValue::from_str("done"), &JsValue::TRUE)?;
+        Reflect::set(&r, &JsValue::from_str("value"), &JsValue::UNDEFINED)?;
+        Ok(r.into())
+    }
+
+    /// `focus`, `focus-json`, `csv` or `json`.
+    #[wasm_bindgen(getter)]
+    pub fn format(&self) -> String {
+        self.format.name().to_string()
+    }
+
+    /// The columns of the text.
+    #[wasm_bindgen(getter)]
+    pub fn columns(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.to_string()).collect()
+    }
+
+    /// Rows given so far (all rows once done).
+    #[wasm_bindgen(getter)]
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether the last chunk has been given.
+    #[wasm_bindgen(getter)]
+    pub fn done(&self) -> bool {
+        self.stream.as_ref().is_some_and(|s| s.is_done())
+    }
+}
+
+/// `focusExport` as a stream of text chunks of `options.chunkRows` rows (default 10,000): their
+/// concatenation is `focusExport(input).text`. Input errors come now (with rules, the
+/// allocation's first pass runs now too); a bad row's error with the chunk holding it.
+#[wasm_bindgen(js_name = focusExportStream, unchecked_return_type = "FocusExportStream")]
+pub fn focus_export_stream(
+    #[wasm_bindgen(unchecked_param_type = "FocusExportInput")] input: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "FocusExportStreamOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let run = || -> Result<FocusExportStreamJs, Error> {
+        let o: FocusStreamOptions = stream_options(&options)?;
+        let chunk = chunk_size("options.chunkRows", o.chunk_rows, 10_000)?;
+        let (stream, format) = focus_stream(&input)?;
+        Ok(FocusExportStreamJs {
+            columns: stream.columns().to_vec(),
+            stream: Some(Box::new(stream)),
+            chunk,
+            format,
+            rows: 0,
+        })
+    };
+    let s = run().map_err(js_err)?;
+    let v = JsValue::from(s);
+    make_iterable(&v);
+    Ok(v)
 }
 
 #[derive(Deserialize)]

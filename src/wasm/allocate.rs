@@ -1,0 +1,575 @@
+//! Allocation exports (feature `full`): `costLines`, `allocate` and `allocateStream`.
+//!
+//! `allocate` returns one result; its JSON text is built line by line and refused with a typed
+//! error before it passes V8's maximum string length (`JSON.parse` could never take it).
+//! `allocateStream` gives the same lines in chunks over [`AllocationStream`], so any number of
+//! output lines fits: memory is the input, the rules' weights and one chunk.
+
+use std::borrow::Cow;
+
+use js_sys::{Reflect, JSON};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use crate::allocate::engine::{AllocatedLine, AllocationInput, AllocationStream, CostLine};
+use crate::allocate::focus::focus_allocation_row;
+use crate::error::Error;
+use crate::events::allocation::cost_allocated_event;
+
+use super::convert::{from_js, to_js};
+use super::js_err;
+
+/// V8's maximum string length (UTF-16 code units, 64-bit builds): `(1 << 29) - 24`.
+pub(crate) const MAX_JS_STRING: usize = (1 << 29) - 24;
+
+/// Default output lines per chunk of `allocateStream`.
+const DEFAULT_CHUNK_LINES: usize = 10_000;
+/// Largest `chunkLines` accepted.
+const MAX_CHUNK_LINES: usize = 10_000_000;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ALLOCATION_TYPES: &str = r#"
+/** A cost line for the allocation engine. */
+export interface CostLine { id?: string; date: string; cost: number; currency: string; tags: Record<string, string> }
+export interface CostLinesInput {
+  accountUuid: string; subscriptionUuid: string; accountName?: string;
+  /** `DpsClient.environmentCost` output. */
+  environments: EnvironmentRecords<EnvCostRecord>[];
+  /** `DpsClient.costAllocation` output per environment: lines get `costcenter` / `product` tags. */
+  breakdown?: { field: "COSTCENTER" | "PRODUCT"; environments: { environmentId: string; records: AllocationRecord[] }[] };
+  /** Extra tags per environment id (e.g. team, env). */
+  environmentTags?: Record<string, Record<string, string>>;
+  currency?: string;
+}
+export interface AllocationInput {
+  lines: CostLine[];
+  /** Datadog rules: a list response, a single-rule response, an upsert request or an array of rules. */
+  rules: unknown;
+  /** Driver series of proportional_timeseries rules, by query name. */
+  drivers?: Record<string, { date: string; tags: Record<string, string>; value: number }[]>;
+  /** Also return `dps.cost.allocated` bizevents (ready for `ingest`) and/or FOCUS 1.3 allocation columns. */
+  output?: { events?: boolean; focus?: boolean };
+}
+export interface AllocatedLine {
+  sourceIndex: number; sourceId?: string; date: string; cost: number; costMicros: number; currency: string;
+  tags: Record<string, string>; status: "unchanged" | "allocated" | "unallocated";
+  ruleId?: string; ruleName?: string; method?: string; ratio?: number; reason?: string;
+  /** The destination's own tags (e.g. team), on allocated lines. */
+  destinationTags?: Record<string, string>;
+}
+export interface AllocationResult {
+  lines: AllocatedLine[];
+  rules: { ruleId: string; ruleName: string; method: string; enabled: boolean; position: number; linesMatched: number;
+    linesAllocated: number; linesUnallocated: number;
+    costs: Record<string, { matchedMicros: number; allocatedMicros: number; unallocatedMicros: number }> }[];
+  totals: Record<string, { inputMicros: number; outputMicros: number }>;
+  /** What each destination received, per rule. */
+  destinations: { ruleId: string; ruleName: string; method: string; tags: Record<string, string>; lines: number;
+    costs: Record<string, number> }[];
+  /** With `output.events`. */
+  events?: Bizevent[];
+  /** With `output.focus`: AllocatedMethodId, AllocatedMethodDetails, AllocatedResourceId/Name, AllocatedTags, Tags … */
+  focus?: Record<string, unknown>[];
+}
+
+/** Options of allocateStream. */
+export interface AllocateStreamOptions {
+  /** Output lines per chunk (an integer ≥ 1, default 10000; the last chunk may be shorter). */
+  chunkLines?: number;
+}
+/** One chunk of allocateStream: consecutive output lines (in allocate's order) and, when asked for, their events and FOCUS columns. */
+export interface AllocationChunk {
+  lines: AllocatedLine[];
+  /** With `output.events`: the events of this chunk's lines. */
+  events?: Bizevent[];
+  /** With `output.focus`: one row per line of this chunk. */
+  focus?: Record<string, unknown>[];
+}
+/** What allocateStream gives when its lines are done: allocate's result without the lines. */
+export interface AllocationSummary {
+  rules: AllocationResult["rules"];
+  totals: AllocationResult["totals"];
+  destinations: AllocationResult["destinations"];
+}
+export interface AllocationStream {
+  /** The stream itself (`for (const chunk of allocateStream(input))`; iterator helpers work where the runtime has them). */
+  [Symbol.iterator](): AllocationStream;
+}
+"#;
+
+/// Cost lines for `allocate` from Dynatrace data, with the tag model `provider=dynatrace`,
+/// `account`, `subscription`, `environment`, `capability`, `costcenter`/`product` and your tags.
+#[wasm_bindgen(js_name = costLines, unchecked_return_type = "CostLine[]")]
+pub fn cost_lines_js(
+    #[wasm_bindgen(unchecked_param_type = "CostLinesInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    let i: crate::allocate::lines::CostLinesInput = from_js("input", &input).map_err(js_err)?;
+    to_js(&crate::allocate::lines::cost_lines(&i).map_err(js_err)?)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AllocateOptions {
+    lines: serde_json::Value,
+    rules: serde_json::Value,
+    #[serde(default)]
+    drivers: Option<serde_json::Value>,
+    #[serde(default)]
+    output: Option<AllocateOutput>,
+}
+
+/// `AllocateOptions` without the lines (they are decoded on their own, straight into
+/// [`CostLine`]s: no JSON value tree of a million lines).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AllocateRest {
+    #[serde(default)]
+    rules: Option<serde_json::Value>,
+    #[serde(default)]
+    drivers: Option<serde_json::Value>,
+    #[serde(default)]
+    output: Option<AllocateOutput>,
+}
+
+/// Extra outputs of `allocate`.
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AllocateOutput {
+    /// `dps.cost.allocated` bizevents, one per allocated or unallocated line.
+    #[serde(default)]
+    events: bool,
+    /// FOCUS 1.3 allocation columns, one row per output line.
+    #[serde(default)]
+    focus: bool,
+}
+
+fn not_json(what: &str) -> Error {
+    Error::invalid(what, "cannot be represented as JSON (cycle or BigInt?)")
+}
+
+fn decode_lines(text: &str) -> Result<Vec<CostLine>, Error> {
+    crate::model::decode_input("lines", text).map_err(|e| match e {
+        Error::InvalidInput { field, message } if field != "lines" => Error::InvalidInput {
+            field: format!("lines{field}"),
+            message,
+        },
+        other => other,
+    })
+}
+
+/// The checked input of `allocate` / `allocateStream`, with the same errors in the same order
+/// as decoding it whole: the options (unknown names, `output`), then the rules, the lines, the
+/// drivers.
+fn allocation_input(input: &JsValue) -> Result<(AllocationInput, AllocateOutput), Error> {
+    let plain_object = input.is_object()
+        && !js_sys::Array::is_array(input)
+        && !Reflect::has(input, &JsValue::from_str("toJSON")).unwrap_or(true);
+    let (lines_text, rules, drivers, output) = if plain_object {
+        let lines =
+            Reflect::get(input, &JsValue::from_str("lines")).map_err(|_| not_json("input"))?;
+        let rest =
+            js_sys::Object::assign(&js_sys::Object::new(), &js_sys::Object::from(input.clone()));
+        let _ = Reflect::delete_property(&rest, &JsValue::from_str("lines"));
+        let o: AllocateRest = from_js("input", &rest)?;
+        if lines.is_undefined() {
+            return Err(Error::invalid("lines", "is required"));
+        }
+        let Some(rules) = o.rules else {
+            return Err(Error::invalid("rules", "is required"));
+        };
+        let text = JSON::stringify(&lines)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| not_json("input"))?;
+        (text, rules, o.drivers, o.output)
+    } else {
+        let o: AllocateOptions = from_js("input", input)?;
+        (o.lines.to_string(), o.rules, o.drivers, o.output)
+    };
+    let rules = crate::allocate::parse_rules(&rules.to_string())?;
+    let lines = decode_lines(&lines_text)?;
+    drop(lines_text);
+    let drivers: crate::allocate::Drivers = match drivers {
+        Some(d) => crate::model::decode_input("drivers", &d.to_string())?,
+        None => Default::default(),
+    };
+    Ok((
+        AllocationInput {
+            lines,
+            rules,
+            drivers,
+        },
+        output.unwrap_or_default(),
+    ))
+}
+
+/// JSON text with a running count of its length in UTF-16 code units (a JS string's length).
+#[derive(Default)]
+struct JsText {
+    text: String,
+    units: usize,
+}
+
+impl JsText {
+    fn push(&mut self, s: &str) {
+        self.units += if s.is_ascii() {
+            s.len()
+        } else {
+            s.chars().map(char::len_utf16).sum()
+        };
+        self.text.push_str(s);
+    }
+
+    fn push_json<T: Serialize>(&mut self, v: &T) -> Result<(), Error> {
+        let s = serde_json::to_string(v).map_err(|e| Error::Internal {
+            message: format!("result serialization: {e}"),
+        })?;
+        self.push(&s);
+        Ok(())
+    }
+}
+
+/// The output of one chunk of lines (`lines` since `first` of the whole output): the lines,
+/// and the events / FOCUS rows asked for, each a JSON array's items appended to its text.
+fn write_lines(
+    lines: &[AllocatedLine],
+    first: usize,
+    output: AllocateOutput,
+    texts: &mut [JsText; 3],
+    counts: &mut [usize; 3],
+) -> Result<(), Error> {
+    for (k, l) in lines.iter().enumerate() {
+        let [lt, et, ft] = texts;
+        if counts[0] > 0 {
+            lt.push(",");
+        }
+        lt.push_json(l)?;
+        counts[0] += 1;
+        if output.events {
+            if let Some(e) = cost_allocated_event(l) {
+                if counts[1] > 0 {
+                    et.push(",");
+                }
+                et.push_json(&e)?;
+                counts[1] += 1;
+            }
+        }
+        if output.focus {
+            if counts[2] > 0 {
+                ft.push(",");
+            }
+            ft.push_json(&focus_allocation_row(first + k, l))?;
+            counts[2] += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Splits cost lines with Datadog custom allocation rules (reference/allocation.md §2): exact to
+/// the micro-unit, nothing dropped, every allocated line with its audit tags. A result whose
+/// JSON text would pass V8's maximum string length is refused (`INVALID_INPUT`, field `lines`):
+/// use `allocateStream`.
+#[wasm_bindgen(js_name = allocate, unchecked_return_type = "AllocationResult")]
+pub fn allocate_js(
+    #[wasm_bindgen(unchecked_param_type = "AllocationInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    let run = || -> Result<String, Error> {
+        let (input, output) = allocation_input(&input)?;
+        let mut stream = AllocationStream::new(Cow::Owned(input))?;
+        let mut texts: [JsText; 3] = Default::default();
+        let mut counts = [0usize; 3];
+        let mut buf = Vec::new();
+        while stream.next_source(&mut buf)? {
+            write_lines(&buf, counts[0], output, &mut texts, &mut counts)?;
+            buf.clear();
+            let units: usize = texts.iter().map(|t| t.units).sum();
+            if units > MAX_JS_STRING {
+                return Err(Error::invalid(
+                    "lines",
+                    format!(
+                        "makes a result too large for one value: after {} of {} source lines \
+                         ({} output lines) its JSON text passes V8's maximum string length \
+                         ({MAX_JS_STRING} characters); use allocateStream(input, {{ chunkLines }}) \
+                         for inputs this large",
+                        stream.position(),
+                        stream.source_lines(),
+                        counts[0]
+                    ),
+                ));
+            }
+        }
+        let summary = stream.finish()?;
+        let [lines, events, focus] = texts;
+        let mut out = JsText::default();
+        out.push("{\"lines\":[");
+        out.push(&lines.text);
+        drop(lines);
+        out.push("],\"rules\":");
+        out.push_json(&summary.rules)?;
+        out.push(",\"totals\":");
+        out.push_json(&summary.totals)?;
+        out.push(",\"destinations\":");
+        out.push_json(&summary.destinations)?;
+        if output.events {
+            out.push(",\"events\":[");
+            out.push(&events.text);
+            out.push("]");
+        }
+        if output.focus {
+            out.push(",\"focus\":[");
+            out.push(&focus.text);
+            out.push("]");
+        }
+        out.push("}");
+        if out.units > MAX_JS_STRING {
+            return Err(Error::invalid(
+                "lines",
+                format!(
+                    "makes a result too large for one value: its JSON text passes V8's maximum \
+                     string length ({MAX_JS_STRING} characters); use allocateStream(input, {{ chunkLines }})"
+                ),
+            ));
+        }
+        Ok(out.text)
+    };
+    let text = run().map_err(js_err)?;
+    JSON::parse(&text)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StreamOptions {
+    #[serde(default, deserialize_with = "crate::validate::present")]
+    chunk_lines: Option<usize>,
+}
+
+/// Options object of a stream function: absent (`undefined` / `null`) means the defaults;
+/// errors name `options.<field>`.
+pub(crate) fn stream_options<T: serde::de::DeserializeOwned + Default>(
+    options: &JsValue,
+) -> Result<T, Error> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(T::default());
+    }
+    from_js("options", options).map_err(|e| match e {
+        Error::InvalidInput { field, message } if field != "options" => Error::InvalidInput {
+            field: format!("options.{field}"),
+            message,
+        },
+        other => other,
+    })
+}
+
+/// A chunk size option: an integer in 1..=10,000,000 (default `default`).
+pub(crate) fn chunk_size(field: &str, v: Option<usize>, default: usize) -> Result<usize, Error> {
+    match v {
+        None => Ok(default),
+        Some(n) if (1..=MAX_CHUNK_LINES).contains(&n) => Ok(n),
+        Some(n) => Err(Error::invalid(
+            field,
+            format!("must be an integer in 1..={MAX_CHUNK_LINES}, got {n}"),
+        )),
+    }
+}
+
+/// Makes the class of `obj` an iterator (its prototype inherits `%IteratorPrototype%`, whose
+/// `[Symbol.iterator]` returns `this`; iterator helpers come with it where the runtime has them).
+pub(crate) fn make_iterable(obj: &JsValue) {
+    let Ok(proto) = Reflect::get_prototype_of(obj) else {
+        return;
+    };
+    if Reflect::has(&proto, &js_sys::Symbol::iterator()).unwrap_or(true) {
+        return;
+    }
+    let iter_proto = Reflect::get_prototype_of(&js_sys::Array::new().values())
+        .and_then(|p| Reflect::get_prototype_of(&p));
+    if let Ok(ip) = iter_proto {
+        let _ = Reflect::set_prototype_of(&proto, &ip);
+    }
+}
+
+/// An iterator result `{done, value}` from the JSON text of `value`.
+pub(crate) fn iter_result(done: bool, value_json: &str) -> Result<JsValue, JsValue> {
+    JSON::parse(&format!("{{\"done\":{done},\"value\":{value_json}}}"))
+}
+
+pub(crate) fn closed_error() -> JsValue {
+    js_err(Error::invalid(
+        "stream",
+        "is closed (return() was called, e.g. by `break` in for…of); start a new stream",
+    ))
+}
+
+enum StreamState {
+    Running {
+        stream: Box<AllocationStream<'static>>,
+        output: AllocateOutput,
+        chunk: usize,
+        /// Lines of the last source line not yet given (beyond the previous chunk).
+        carry: Vec<AllocatedLine>,
+        /// Output lines given so far.
+        given: usize,
+    },
+    /// Every line given; the summary's JSON text.
+    Done(String),
+    Closed,
+}
+
+/// The iterator `allocateStream` returns: `next()` gives `{done: false, value: chunk}` until
+/// every output line has been given, then `{done: true, value: summary}` (again on every later
+/// call); `summary()` returns the summary once done. `return()` (called by `break` in
+/// `for…of`) drops the input and the weights at once; using the stream afterwards throws
+/// `INVALID_INPUT` (field `stream`). `free()` releases the object itself.
+#[wasm_bindgen(js_name = AllocationStream)]
+pub struct AllocationStreamJs {
+    state: StreamState,
+}
+
+#[wasm_bindgen(js_class = AllocationStream)]
+impl AllocationStreamJs {
+    /// The next chunk (`{done: false, value: AllocationChunk}`), or `{done: true, value:
+    /// AllocationSummary}` at the end.
+    #[wasm_bindgen(
+        js_name = next,
+        unchecked_return_type = "IteratorResult<AllocationChunk, AllocationSummary>"
+    )]
+    pub fn next_chunk(&mut self) -> Result<JsValue, JsValue> {
+        let text = match self.next_text() {
+            Ok(t) => t,
+            Err(e) => {
+                // A failed stream is over: its input and weights go now.
+                self.state = StreamState::Closed;
+                return Err(js_err(e));
+            }
+        };
+        match text {
+            Some((done, t)) => iter_result(done, &t),
+            None => Err(closed_error()),
+        }
+    }
+
+    /// Closes the stream early (what `for…of` calls on `break`): frees the input and weights.
+    #[wasm_bindgen(
+        js_name = "return",
+        unchecked_return_type = "IteratorResult<AllocationChunk, undefined>"
+    )]
+    pub fn close(&mut self) -> Result<JsValue, JsValue> {
+        if !matches!(self.state, StreamState::Done(_)) {
+            self.state = StreamState::Closed;
+        }
+        iter_result(true, "null").inspect(|r| {
+            let _ = Reflect::set(r, &JsValue::from_str("value"), &JsValue::UNDEFINED);
+        })
+    }
+
+    /// Rules, totals and destinations, once every chunk has been given (`INVALID_INPUT` before).
+    #[wasm_bindgen(unchecked_return_type = "AllocationSummary")]
+    pub fn summary(&self) -> Result<JsValue, JsValue> {
+        match &self.state {
+            StreamState::Done(t) => JSON::parse(t),
+            StreamState::Closed => Err(closed_error()),
+            StreamState::Running { .. } => Err(js_err(Error::invalid(
+                "stream",
+                "is not done: read every chunk first (the summary covers all lines)",
+            ))),
+        }
+    }
+
+    /// Whether every chunk has been given.
+    #[wasm_bindgen(getter)]
+    pub fn done(&self) -> bool {
+        matches!(self.state, StreamState::Done(_))
+    }
+
+    /// Output lines given so far.
+    #[wasm_bindgen(getter, js_name = linesGiven)]
+    pub fn lines_given(&self) -> f64 {
+        match &self.state {
+            StreamState::Running { given, .. } => *given as f64,
+            _ => f64::NAN,
+        }
+    }
+}
+
+impl AllocationStreamJs {
+    /// `(done, JSON text of the iterator result's value)`; `None` when closed.
+    fn next_text(&mut self) -> Result<Option<(bool, String)>, Error> {
+        let StreamState::Running {
+            stream,
+            output,
+            chunk,
+            carry,
+            given,
+        } = &mut self.state
+        else {
+            return Ok(match &self.state {
+                StreamState::Done(t) => Some((true, t.clone())),
+                _ => None,
+            });
+        };
+        let mut lines = std::mem::take(carry);
+        while lines.len() < *chunk && stream.next_source(&mut lines)? {}
+        if lines.len() > *chunk {
+            *carry = lines.split_off(*chunk);
+        }
+        if lines.is_empty() {
+            let summary = stream.finish()?;
+            let text = serde_json::to_string(&summary).map_err(|e| Error::Internal {
+                message: format!("summary serialization: {e}"),
+            })?;
+            self.state = StreamState::Done(text.clone());
+            return Ok(Some((true, text)));
+        }
+        let mut texts: [JsText; 3] = Default::default();
+        let mut counts = [0usize; 3];
+        write_lines(&lines, *given, *output, &mut texts, &mut counts)?;
+        *given += lines.len();
+        let [l, e, f] = texts;
+        let mut out = String::with_capacity(l.text.len() + e.text.len() + f.text.len() + 40);
+        out.push_str("{\"lines\":[");
+        out.push_str(&l.text);
+        out.push(']');
+        if output.events {
+            out.push_str(",\"events\":[");
+            out.push_str(&e.text);
+            out.push(']');
+        }
+        if output.focus {
+            out.push_str(",\"focus\":[");
+            out.push_str(&f.text);
+            out.push(']');
+        }
+        out.push('}');
+        Ok(Some((false, out)))
+    }
+}
+
+/// `allocate` as a stream of chunks, for inputs whose result is too large for one value: the
+/// same lines in the same order, `options.chunkLines` (default 10,000) output lines per chunk,
+/// then the summary. Input errors are `allocate`'s and come now; the first pass (owners,
+/// weights) runs now too.
+#[wasm_bindgen(js_name = allocateStream, unchecked_return_type = "AllocationStream")]
+pub fn allocate_stream(
+    #[wasm_bindgen(unchecked_param_type = "AllocationInput")] input: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "AllocateStreamOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let run = || -> Result<AllocationStreamJs, Error> {
+        let o: StreamOptions = stream_options(&options)?;
+        let chunk = chunk_size("options.chunkLines", o.chunk_lines, DEFAULT_CHUNK_LINES)?;
+        let (input, output) = allocation_input(&input)?;
+        let stream = AllocationStream::new(Cow::Owned(input))?;
+        Ok(AllocationStreamJs {
+            state: StreamState::Running {
+                stream: Box::new(stream),
+                output,
+                chunk,
+                carry: Vec::new(),
+                given: 0,
+            },
+        })
+    };
+    let s = run().map_err(js_err)?;
+    let v = JsValue::from(s);
+    make_iterable(&v);
+    Ok(v)
+}
