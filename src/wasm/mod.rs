@@ -1,40 +1,57 @@
 //! The only place with `#[wasm_bindgen]`: JS-callable wrappers over the core. Every failure
 //! becomes a real `Error` (`name` "DpsCostError", `code`, `status`, `field`).
 
+#[cfg(feature = "full")]
+mod allocate;
 #[cfg(feature = "bench-boundary")]
 mod boundary;
+#[cfg(feature = "contract")]
 mod client;
 mod convert;
 mod heap;
 #[doc(hidden)]
 pub mod panic;
+#[cfg(feature = "contract")]
 mod pipeline;
-#[cfg(feature = "full")]
-mod allocate;
 #[cfg(feature = "full")]
 mod report;
 mod transport;
 
+#[cfg(feature = "contract")]
 pub use client::DpsClient;
 
 use js_sys::{Promise, Reflect};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::api::{fetch_token, Endpoints};
-use crate::auth::{Credentials, Secret, SCOPE_ACCOUNT_READ};
 use crate::error::Error;
-use crate::events::bizevents::build_bizevents;
-use crate::events::ingest::{IngestAuth, IngestTarget, PreparedEvent};
-use crate::http::{RetryOptions, RetryPolicy};
-use crate::model::cost::CostRecord;
-use crate::model::subscription::SubscriptionDetails;
-use crate::process::cost_to_date::cost_to_date as core_cost_to_date;
 use crate::sync::{run_sync, SyncOptions};
-use crate::validate::check_uuid;
 use convert::{error_to_js, from_js, to_js};
 use transport::{JsClock, Transport};
+
+// The contract's API beyond `sync` (feature `contract`; the Workflow file's module has only
+// `sync`, `version` and `isDpsCostError`).
+#[cfg(feature = "contract")]
+use crate::api::{fetch_token, Endpoints};
+#[cfg(feature = "contract")]
+use crate::auth::{Credentials, Secret, SCOPE_ACCOUNT_READ};
+#[cfg(feature = "contract")]
+use crate::events::bizevents::build_bizevents;
+#[cfg(feature = "contract")]
+use crate::events::ingest::{IngestAuth, IngestTarget, PreparedEvent};
+#[cfg(feature = "contract")]
+use crate::http::{RetryOptions, RetryPolicy};
+#[cfg(feature = "contract")]
+use crate::model::cost::CostRecord;
+#[cfg(feature = "contract")]
+use crate::model::subscription::SubscriptionDetails;
+#[cfg(feature = "contract")]
+use crate::process::cost_to_date::cost_to_date as core_cost_to_date;
+#[cfg(feature = "contract")]
+use crate::validate::check_uuid;
+#[cfg(feature = "contract")]
+use serde::Deserialize;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
@@ -212,6 +229,7 @@ pub fn is_dps_cost_error(value: &JsValue) -> bool {
             .unwrap_or(false)
 }
 
+#[cfg(feature = "contract")]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TokenOptions {
@@ -228,6 +246,7 @@ struct TokenOptions {
     retry: Option<RetryOptions>,
 }
 
+#[cfg(feature = "contract")]
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TokenInfo {
@@ -238,6 +257,7 @@ struct TokenInfo {
     resource: Option<String>,
 }
 
+#[cfg(feature = "contract")]
 /// What a client needs, validated from its options.
 pub(crate) struct ClientParts {
     pub transport: Transport,
@@ -247,6 +267,7 @@ pub(crate) struct ClientParts {
     pub retry: RetryPolicy,
 }
 
+#[cfg(feature = "contract")]
 pub(crate) fn client_parts(options: &JsValue) -> Result<ClientParts, Error> {
     let o: TokenOptions = from_js("options", options)?;
     let retry = o.retry.unwrap_or_default().policy()?;
@@ -266,6 +287,7 @@ pub(crate) fn client_parts(options: &JsValue) -> Result<ClientParts, Error> {
     })
 }
 
+#[cfg(feature = "contract")]
 /// Gets an OAuth access token (client credentials) for one account.
 #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenInfo>")]
 pub fn get_token(
@@ -293,6 +315,7 @@ pub fn get_token(
     })
 }
 
+#[cfg(feature = "contract")]
 /// Sorts daily cost by start time (stable) and adds the running total `costToDate`.
 #[wasm_bindgen(js_name = costToDate, unchecked_return_type = "CostToDateRecord[]")]
 pub fn cost_to_date(
@@ -320,6 +343,7 @@ pub fn cost_to_date(
     to_js(&out)
 }
 
+#[cfg(feature = "contract")]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct BizeventInput {
@@ -332,6 +356,7 @@ struct BizeventInput {
     now: Option<String>,
 }
 
+#[cfg(feature = "contract")]
 /// Builds `dps.subscription.status` and one `dps.cost2.booked` per day (seed-003 schema, flat,
 /// deterministic `event.id`, no `timestamp`).
 #[wasm_bindgen(js_name = buildBizevents, unchecked_return_type = "Bizevent[]")]
@@ -362,6 +387,7 @@ pub fn build_bizevents_js(
     ))
 }
 
+#[cfg(feature = "contract")]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IngestInput {
@@ -375,8 +401,10 @@ struct IngestInput {
     retry: Option<RetryOptions>,
 }
 
+#[cfg(feature = "contract")]
 type IngestParts = (Transport, IngestTarget, Vec<PreparedEvent>, RetryPolicy);
 
+#[cfg(feature = "contract")]
 fn ingest_parts(options: &JsValue) -> Result<IngestParts, Error> {
     let i: IngestInput = from_js("options", options)?;
     let transport = Transport::from_options(options)?;
@@ -413,6 +441,7 @@ fn ingest_parts(options: &JsValue) -> Result<IngestParts, Error> {
     Ok((transport, target, prepared, retry))
 }
 
+#[cfg(feature = "contract")]
 /// Sends bizevents (batched under 5 MiB, 413 split, 429/5xx retried) and reports the fate of each.
 /// Throws when nothing was stored and something failed; otherwise resolves with the report.
 #[wasm_bindgen(unchecked_return_type = "Promise<IngestReport>")]
