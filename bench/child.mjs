@@ -33,6 +33,8 @@ if (task === "pipeline") {
   const ms = performance.now() - t0;
   out({ impl, ms, outChars: result.length, rssBeforeKb, maxRssKb: kb() });
 } else if (task === "alloc") {
+  // allocateStream (chunks of 10,000 output lines), every chunk consumed: output lines counted,
+  // costMicros summed per currency and checked against the input's micro-units.
   const [lines, rules, focus] = args.map(Number);
   const { allocationLines, allocationRules } = await import("./alloc-data.mjs");
   const pkg = await import(pathToFileURL(join(pkgDir, "node.js")).href);
@@ -41,50 +43,80 @@ if (task === "pipeline") {
     rules: allocationRules(rules),
     ...(focus ? { output: { focus: true } } : {}),
   };
+  const inputMicros = {};
+  for (const l of input.lines) inputMicros[l.currency] = (inputMicros[l.currency] ?? 0) + Math.round(l.cost * 1e6);
   globalThis.gc?.();
   const rssBeforeKb = rssKb();
   const t0 = performance.now();
-  let r;
+  let outLines = 0;
+  let focusRows = 0;
+  let chunks = 0;
+  const outMicros = {};
+  let summary;
   try {
-    r = pkg.allocate(input);
+    const stream = pkg.allocateStream(input, { chunkLines: 10_000 });
+    for (const chunk of stream) {
+      chunks++;
+      outLines += chunk.lines.length;
+      for (const l of chunk.lines) outMicros[l.currency] = (outMicros[l.currency] ?? 0) + l.costMicros;
+      if (focus) focusRows += chunk.focus.length;
+    }
+    summary = stream.summary();
+    stream.free();
   } catch (e) {
-    out({ ok: false, lines, rules, focus: Boolean(focus), error: `${e.name}: ${e.message}`, ms: performance.now() - t0, rssBeforeKb, maxRssKb: kb() });
+    out({ ok: false, api: "allocateStream", lines, rules, focus: Boolean(focus), error: `${e.name}: ${e.message}`, ms: performance.now() - t0, rssBeforeKb, maxRssKb: kb() });
     process.exit(0);
   }
   const ms = performance.now() - t0;
+  const conserved = Object.keys(inputMicros).every(
+    (c) => outMicros[c] === inputMicros[c] && summary.totals[c].inputMicros === inputMicros[c] && summary.totals[c].outputMicros === inputMicros[c],
+  );
   out({
-    ok: true,
+    ok: conserved,
+    api: "allocateStream",
     lines,
     rules,
     focus: Boolean(focus),
     ms,
-    outLines: r.lines.length,
-    focusRows: r.focus?.length ?? null,
+    chunks,
+    outLines,
+    focusRows: focus ? focusRows : null,
+    conserved,
+    ...(conserved ? {} : { error: `totals differ: in ${JSON.stringify(inputMicros)}, out ${JSON.stringify(outMicros)}` }),
     rssBeforeKb,
     maxRssKb: kb(),
   });
 } else if (task === "focus") {
-  // focusExport (FOCUS 1.2 rows as CSV text; with rules, allocated + the 1.3 Allocated* columns).
+  // focusExportStream (FOCUS 1.2 rows as CSV text, 10,000 rows a chunk; with rules, allocated +
+  // the 1.3 Allocated* columns), every chunk consumed: rows (CRLF line ends) and characters.
   const [lines, rules] = args.map(Number);
   const { allocationLines, allocationRules } = await import("./alloc-data.mjs");
   const pkg = await import(pathToFileURL(join(pkgDir, "node.js")).href);
-  if (typeof pkg.focusExport !== "function") {
-    out({ ok: false, lines, rules, error: "dist/pkg has no focusExport" });
-    process.exit(0);
-  }
   const input = { lines: allocationLines(lines), format: "csv", ...(rules ? { rules: allocationRules(rules) } : {}) };
   globalThis.gc?.();
   const rssBeforeKb = rssKb();
   const t0 = performance.now();
-  let r;
+  let chars = 0;
+  let crlf = 0;
+  let chunks = 0;
+  let rows;
   try {
-    r = pkg.focusExport(input);
+    const stream = pkg.focusExportStream(input, { chunkRows: 10_000 });
+    for (const text of stream) {
+      chunks++;
+      chars += text.length;
+      for (let i = text.indexOf("\r\n"); i !== -1; i = text.indexOf("\r\n", i + 2)) crlf++;
+    }
+    rows = stream.rows;
+    stream.free();
   } catch (e) {
-    out({ ok: false, lines, rules, error: `${e.name}: ${e.message}`, ms: performance.now() - t0, rssBeforeKb, maxRssKb: kb() });
+    out({ ok: false, api: "focusExportStream", lines, rules, error: `${e.name}: ${e.message}`, ms: performance.now() - t0, rssBeforeKb, maxRssKb: kb() });
     process.exit(0);
   }
   const ms = performance.now() - t0;
-  out({ ok: true, lines, rules, ms, rows: r.rows, textMB: r.text.length / 1e6, rssBeforeKb, maxRssKb: kb() });
+  // Header + one line per row (plain CSV fields hold no line breaks).
+  const ok = crlf === rows + 1;
+  out({ ok, api: "focusExportStream", lines, rules, ms, chunks, rows, textMB: chars / 1e6, ...(ok ? {} : { error: `${crlf} CRLF for ${rows} rows` }), rssBeforeKb, maxRssKb: kb() });
 } else if (task === "cold") {
   const [entry] = args;
   const { ACCOUNT_UUID, ACCOUNT_NAME, NOW, SUBSCRIPTION, costReplyText } = await import("./data.mjs");

@@ -13,7 +13,7 @@ import { ACCOUNT_A, NOW, assertNoSecret, clearEvents, installedPackage, runAsync
 
 const pkg = await installedPackage();
 const lib = await pkg.import("dps-cost");
-const { DpsClient, allocate, buildBizevents, costEventsFromJson, costLines, costToDate, datadogRules, exportCost, focusExport, forecastSpend, getToken, ingest, isDpsCostError, reportData, sync } = lib;
+const { DpsClient, allocate, allocateStream, buildBizevents, costEventsFromJson, costLines, costToDate, datadogRules, exportCost, focusExport, focusExportStream, forecastSpend, getToken, ingest, isDpsCostError, reportData, sync } = lib;
 
 const SUB = "5d0c8a7e-1b2f-4c3d-8e4f-a0b1c2d3e4f5";
 const LONG = "x".repeat(100_000);
@@ -246,6 +246,28 @@ for (const [name, fn] of [["reportData", reportData], ["exportCost", exportCost]
   ]);
 }
 
+// allocateStream: allocate's input errors at the call, plus its own options.
+table("allocateStream", [
+  ["no input", () => allocateStream(), "INVALID_INPUT", "input"],
+  ["missing lines", () => allocateStream({ rules: [] }), "INVALID_INPUT", "lines"],
+  ["missing rules", () => allocateStream({ lines: [line] }), "INVALID_INPUT", "rules"],
+  ["NaN cost", () => allocateStream({ lines: [{ ...line, cost: NaN }], rules: [] }), "INVALID_INPUT", "lines[0].cost"],
+  ["invalid date", () => allocateStream({ lines: [{ ...line, date: "2024-02-30" }], rules: [] }), "INVALID_INPUT", "lines[0].date"],
+  ["unknown method", () => allocateStream({ lines: [line], rules: [rule({ ...pct(1), method: "fair" })] }), "RULE_INVALID", "strategy.method"],
+  ["unknown output", () => allocateStream({ lines: [line], rules: [], output: { csv: true } }), "INVALID_INPUT", "output.csv"],
+  ["chunkLines 0", () => allocateStream({ lines: [line], rules: [] }, { chunkLines: 0 }), "INVALID_INPUT", "options.chunkLines"],
+  ["negative chunkLines", () => allocateStream({ lines: [line], rules: [] }, { chunkLines: -5 }), "INVALID_INPUT", "options.chunkLines"],
+  ["NaN chunkLines", () => allocateStream({ lines: [line], rules: [] }, { chunkLines: NaN }), "INVALID_INPUT", "options.chunkLines"],
+  ["null chunkLines", () => allocateStream({ lines: [line], rules: [] }, { chunkLines: null }), "INVALID_INPUT", "options.chunkLines"],
+  ["fractional chunkLines", () => allocateStream({ lines: [line], rules: [] }, { chunkLines: 2.5 }), "INVALID_INPUT", "options.chunkLines"],
+  ["chunkLines as text", () => allocateStream({ lines: [line], rules: [] }, { chunkLines: "100" }), "INVALID_INPUT", "options.chunkLines"],
+  ["huge chunkLines", () => allocateStream({ lines: [line], rules: [] }, { chunkLines: 1e12 }), "INVALID_INPUT", "options.chunkLines"],
+  ["unknown option", () => allocateStream({ lines: [line], rules: [] }, { chunk: 10 }), "INVALID_INPUT", "options.chunk"],
+  ["options not an object", () => allocateStream({ lines: [line], rules: [] }, 7), "INVALID_INPUT", "options"],
+  ["next() after break", () => { const s = allocateStream({ lines: [line, line], rules: [] }, { chunkLines: 1 }); for (const _ of s) break; return s.next(); }, "INVALID_INPUT", "stream"],
+  ["summary() before the end", () => allocateStream({ lines: [line], rules: [] }).summary(), "INVALID_INPUT", "stream"],
+]);
+
 const focusLine = { date: "2024-01-31", cost: 1.5, currency: "USD", tags: { account: ACCOUNT_A, environment: "abc12345", capability: "X" } };
 table("focusExport", [
   ["no lines", () => focusExport({}), "INVALID_INPUT", "lines"],
@@ -259,6 +281,21 @@ table("focusExport", [
   ["bad usage date", () => focusExport({ lines: [focusLine], usage: [{ environmentId: "abc12345", capabilityKey: "X", date: "x", value: 1, unit: "GiB" }] }), "INVALID_INPUT", "input.usage[0].date"],
   ["negative usage", () => focusExport({ lines: [focusLine], usage: [{ environmentId: "abc12345", capabilityKey: "X", date: "2024-01-31", value: -1, unit: "GiB" }] }), "INVALID_INPUT", "input.usage[0].value"],
   ["bad rules", () => focusExport({ lines: [focusLine], rules: [rule(pct(2))] }), "RULE_INVALID"],
+]);
+
+// focusExportStream: focusExport's input errors at the call; a bad row's with the chunk holding it.
+table("focusExportStream", [
+  ["no lines", () => focusExportStream({}), "INVALID_INPUT", "lines"],
+  ["NaN cost", () => focusExportStream({ lines: [{ ...focusLine, cost: NaN }] }), "INVALID_INPUT", "lines[0].cost"],
+  ["unknown format", () => focusExportStream({ lines: [focusLine], format: "xml" }), "INVALID_INPUT", "input.format"],
+  ["bad rules", () => focusExportStream({ lines: [focusLine], rules: [rule(pct(2))] }), "RULE_INVALID"],
+  ["invalid date (first chunk)", () => focusExportStream({ lines: [{ ...focusLine, date: "2024-02-30" }] }).next(), "INVALID_INPUT", "lines[0].date"],
+  ["no account tag (second chunk)", () => { const s = focusExportStream({ lines: [focusLine, { ...focusLine, tags: {} }] }, { chunkRows: 1 }); s.next(); return s.next(); }, "INVALID_INPUT", "lines[1].tags.account"],
+  ["chunkRows 0", () => focusExportStream({ lines: [focusLine] }, { chunkRows: 0 }), "INVALID_INPUT", "options.chunkRows"],
+  ["NaN chunkRows", () => focusExportStream({ lines: [focusLine] }, { chunkRows: NaN }), "INVALID_INPUT", "options.chunkRows"],
+  ["fractional chunkRows", () => focusExportStream({ lines: [focusLine] }, { chunkRows: 0.5 }), "INVALID_INPUT", "options.chunkRows"],
+  ["unknown option", () => focusExportStream({ lines: [focusLine] }, { chunkLines: 5 }), "INVALID_INPUT", "options.chunkLines"],
+  ["next() after break", () => { const s = focusExportStream({ lines: [focusLine, focusLine] }, { chunkRows: 1 }); for (const _ of s) break; return s.next(); }, "INVALID_INPUT", "stream"],
 ]);
 
 table("forecastSpend", [
