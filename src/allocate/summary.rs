@@ -22,15 +22,16 @@ pub struct DestinationSummary {
     pub costs: BTreeMap<String, i128>,
 }
 
-/// Accumulates [`DestinationSummary`] entries; keys are (rule position, destination tags), so
-/// the result is ordered by rule execution order, then destination tags.
+/// Accumulates [`DestinationSummary`] entries; keys are rule position, then destination tags,
+/// so the result is ordered by rule execution order, then destination tags. A destination seen
+/// before is found by its tags without copying them.
 #[derive(Debug, Default)]
 pub(crate) struct DestinationTotals {
-    entries: BTreeMap<DestKey, (usize, BTreeMap<String, i128>)>,
+    entries: BTreeMap<usize, BTreeMap<Vec<(String, String)>, DestTotal>>,
 }
 
-/// (rule position, destination tags).
-type DestKey = (usize, Vec<(String, String)>);
+/// (allocated lines, micro-units per currency).
+type DestTotal = (usize, BTreeMap<String, i128>);
 
 impl DestinationTotals {
     pub(crate) fn add(
@@ -40,12 +41,18 @@ impl DestinationTotals {
         currency: &str,
         micros: i128,
     ) {
-        let e = self
-            .entries
-            .entry((rule_position, dest.to_vec()))
-            .or_default();
+        let per_rule = self.entries.entry(rule_position).or_default();
+        let e = match per_rule.get_mut(dest) {
+            Some(e) => e,
+            None => per_rule.entry(dest.to_vec()).or_default(),
+        };
         e.0 += 1;
-        *e.1.entry(currency.to_string()).or_insert(0) += micros;
+        match e.1.get_mut(currency) {
+            Some(m) => *m += micros,
+            None => {
+                e.1.insert(currency.to_string(), micros);
+            }
+        }
     }
 
     /// The entries; `rule(position)` gives (id, name, method) of the rule at that position.
@@ -55,7 +62,8 @@ impl DestinationTotals {
     ) -> Vec<DestinationSummary> {
         self.entries
             .into_iter()
-            .filter_map(|((pos, dest), (lines, costs))| {
+            .flat_map(|(pos, dests)| dests.into_iter().map(move |d| (pos, d)))
+            .filter_map(|(pos, (dest, (lines, costs)))| {
                 let (id, name, method) = rule(pos)?;
                 Some(DestinationSummary {
                     rule_id: id.to_string(),
