@@ -13,7 +13,7 @@ use crate::model::subscription::SubscriptionDetails;
 use crate::process::pipeline::{cost_events_json, PipelineContext};
 use crate::validate::check_uuid;
 
-use super::convert::from_js;
+use super::convert::{from_js, js_text};
 use super::js_err;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -87,11 +87,11 @@ struct CostEventsOptions {
 /// `buildBizevents` from the `/cost` reply's JSON text (`{"data":[…]}` or the record array) to
 /// the events' JSON text (the same events, byte for byte `JSON.stringify`-compatible): the
 /// fast path for large histories. Errors name the JSON path (`data[3].value`).
-#[wasm_bindgen(js_name = costEventsFromJson)]
+#[wasm_bindgen(js_name = costEventsFromJson, unchecked_return_type = "string")]
 pub fn cost_events_from_json(
     #[wasm_bindgen(unchecked_param_type = "string")] reply: JsValue,
     #[wasm_bindgen(unchecked_param_type = "CostEventsOptions")] options: JsValue,
-) -> Result<String, JsValue> {
+) -> Result<JsValue, JsValue> {
     let run = || -> Result<String, Error> {
         let reply =
             utf8_of(reply.dyn_ref::<JsString>().ok_or_else(|| {
@@ -115,5 +115,5 @@ pub fn cost_events_from_json(
             },
         )
     };
-    run().map_err(js_err)
+    run().map(|text| js_text(&text)).map_err(js_err)
 }
