@@ -3,7 +3,7 @@
 //! as one string (`TextDecoder`): no JS objects are built or walked per record. Measured against
 //! the value-passing exports in BENCHMARKS.md.
 
-use js_sys::{JsString, Uint8Array};
+use js_sys::JsString;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -13,7 +13,7 @@ use crate::model::subscription::SubscriptionDetails;
 use crate::process::pipeline::{cost_events_json, PipelineContext};
 use crate::validate::check_uuid;
 
-use super::convert::{from_js, js_text};
+use super::convert::{from_js, js_text, utf8_of};
 use super::js_err;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -27,51 +27,6 @@ export interface CostEventsOptions {
   now?: string;
 }
 "#;
-
-#[wasm_bindgen]
-extern "C" {
-    type TextEncoder;
-    #[wasm_bindgen(constructor)]
-    fn new() -> TextEncoder;
-    #[wasm_bindgen(method, js_name = encodeInto)]
-    fn encode_into(this: &TextEncoder, source: &JsString, dest: &Uint8Array) -> EncodeIntoResult;
-    type EncodeIntoResult;
-    #[wasm_bindgen(method, getter)]
-    fn read(this: &EncodeIntoResult) -> f64;
-    #[wasm_bindgen(method, getter)]
-    fn written(this: &EncodeIntoResult) -> f64;
-}
-
-/// The UTF-8 text of a JS string, written by `TextEncoder.encodeInto` straight into wasm memory.
-/// (A `&str` parameter would go through wasm-bindgen's `passStringToWasm0`, which copies the
-/// ASCII prefix one `charCodeAt` at a time in JS: measured at ~70 % of this call's crossing cost
-/// for a 17 MB reply, see BENCHMARKS.md.)
-fn utf8_of(s: &JsString) -> Result<String, Error> {
-    let units = s.length() as usize;
-    let memory = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>();
-    let encoder = TextEncoder::new();
-    // One byte per UTF-16 unit for ASCII; the rest grows by 3 bytes per remaining unit.
-    let mut buf = vec![0u8; units];
-    let mut source = s.clone();
-    let mut used = 0usize;
-    loop {
-        let view = Uint8Array::new_with_byte_offset_and_length(
-            &memory.buffer(),
-            buf.as_mut_ptr() as u32 + used as u32,
-            (buf.len() - used) as u32,
-        );
-        let r = encoder.encode_into(&source, &view);
-        let (read, written) = (r.read() as u32, r.written() as usize);
-        used += written;
-        if read >= source.length() {
-            break;
-        }
-        source = source.slice(read, source.length());
-        buf.resize(used + 3 * source.length() as usize, 0);
-    }
-    buf.truncate(used);
-    String::from_utf8(buf).map_err(|_| Error::invalid("reply", "is not valid text"))
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -93,10 +48,12 @@ pub fn cost_events_from_json(
     #[wasm_bindgen(unchecked_param_type = "CostEventsOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<String, Error> {
-        let reply =
-            utf8_of(reply.dyn_ref::<JsString>().ok_or_else(|| {
-                Error::invalid("reply", "must be a string (the reply's JSON text)")
-            })?)?;
+        let reply = reply
+            .dyn_ref::<JsString>()
+            .ok_or_else(|| Error::invalid("reply", "must be a string (the reply's JSON text)"))?;
+        let reply = utf8_of(reply)
+            .or_else(|| reply.as_string())
+            .ok_or_else(|| Error::invalid("reply", "is not valid text"))?;
         let o: CostEventsOptions = from_js("options", &options)?;
         let account = check_uuid("options.accountUuid", &o.account_uuid)?;
         let now_ms = match &o.now {
