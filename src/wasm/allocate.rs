@@ -346,11 +346,11 @@ struct StreamOptions {
 /// Options object of a stream function: absent (`undefined` / `null`) means the defaults;
 /// errors name `options.<field>`.
 pub(crate) fn stream_options<T: serde::de::DeserializeOwned + Default>(
-    options: &JsValue,
+    options: Option<&JsValue>,
 ) -> Result<T, Error> {
-    if options.is_undefined() || options.is_null() {
+    let Some(options) = options.filter(|o| !o.is_undefined() && !o.is_null()) else {
         return Ok(T::default());
-    }
+    };
     from_js("options", options).map_err(|e| match e {
         Error::InvalidInput { field, message } if field != "options" => Error::InvalidInput {
             field: format!("options.{field}"),
@@ -551,10 +551,10 @@ impl AllocationStreamJs {
 #[wasm_bindgen(js_name = allocateStream, unchecked_return_type = "AllocationStream")]
 pub fn allocate_stream(
     #[wasm_bindgen(unchecked_param_type = "AllocationInput")] input: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "AllocateStreamOptions")] options: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "AllocateStreamOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<AllocationStreamJs, Error> {
-        let o: StreamOptions = stream_options(&options)?;
+        let o: StreamOptions = stream_options(Some(&options))?;
         let chunk = chunk_size("options.chunkLines", o.chunk_lines, DEFAULT_CHUNK_LINES)?;
         let (input, output) = allocation_input(&input)?;
         let stream = AllocationStream::new(Cow::Owned(input))?;

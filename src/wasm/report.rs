@@ -390,10 +390,10 @@ impl FocusExportStreamJs {
 #[wasm_bindgen(js_name = focusExportStream, unchecked_return_type = "FocusExportStream")]
 pub fn focus_export_stream(
     #[wasm_bindgen(unchecked_param_type = "FocusExportInput")] input: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "FocusExportStreamOptions")] options: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "FocusExportStreamOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<FocusExportStreamJs, Error> {
-        let o: FocusStreamOptions = stream_options(&options)?;
+        let o: FocusStreamOptions = stream_options(Some(&options))?;
         let chunk = chunk_size("options.chunkRows", o.chunk_rows, 10_000)?;
         let (stream, format) = focus_stream(&input)?;
         Ok(FocusExportStreamJs {

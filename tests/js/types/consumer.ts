@@ -77,3 +77,25 @@ export async function consumer(): Promise<void> {
     }
   }
 }
+
+// The streaming allocation and FOCUS export: iterable in for…of, typed chunks and summary.
+import { allocateStream, focusExportStream, type AllocationChunk, type AllocationSummary } from "dps-cost";
+
+export function streams(lines: { date: string; cost: number; currency: string; tags: Record<string, string> }[]): number {
+  const stream = allocateStream({ lines, rules: [], output: { focus: true } }, { chunkLines: 1000 });
+  let micros = 0;
+  for (const chunk of stream) {
+    const c: AllocationChunk = chunk;
+    for (const l of c.lines) micros += l.costMicros;
+    const rows: number = c.focus?.length ?? 0;
+    micros += rows * 0;
+  }
+  const summary: AllocationSummary = stream.summary();
+  const first: IteratorResult<AllocationChunk, AllocationSummary> = allocateStream({ lines, rules: [] }).next();
+  stream.free();
+  const texts: string[] = [];
+  const fs = focusExportStream({ lines, format: "focus" }, { chunkRows: 500 });
+  for (const text of fs) texts.push(text);
+  const cols: string[] = fs.columns;
+  return micros + Object.keys(summary.totals).length + cols.length + fs.rows + (first.done ? 1 : 0) + texts.length;
+}
