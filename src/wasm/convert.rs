@@ -109,7 +109,12 @@ pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
             message: format!("result serialization: {e}"),
         })
     })?;
-    json_parse(&js_text(&text))
+    parse_text(&text)
+}
+
+/// `JSON.parse` of a JSON text made in wasm (crossing as [`js_text`]).
+pub fn parse_text(text: &str) -> Result<JsValue, JsValue> {
+    json_parse(&js_text(text))
 }
 
 #[wasm_bindgen]
