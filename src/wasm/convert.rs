@@ -3,14 +3,16 @@
 //! wasm stays small), unknown option names are caught, and functions (the `fetch` option) drop
 //! out by themselves. Errors become real `Error` objects.
 
+#[cfg(feature = "contract")]
 use std::cell::OnceCell;
 
-use js_sys::{Function, Reflect, JSON};
 #[cfg(feature = "contract")]
 use js_sys::{JsString, Uint8Array};
+use js_sys::{Reflect, JSON};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+#[cfg(feature = "contract")]
 use wasm_bindgen::JsCast;
 
 use crate::error::Error;
@@ -112,66 +114,10 @@ pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     parse_text(&text)
 }
 
-/// `JSON.parse` of a JSON text made in wasm (crossing as [`js_text`]).
+/// `JSON.parse` of a JSON text made in wasm. (Decoding large texts through Node's `Buffer`
+/// instead of wasm-bindgen's `TextDecoder` was measured: no faster, 43.5 MB in ~26 ms both.)
 pub fn parse_text(text: &str) -> Result<JsValue, JsValue> {
-    json_parse(&js_text(text))
-}
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
-    fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
-}
-
-/// Texts at least this long go through Node's `Buffer` where there is one.
-const NODE_DECODE_MIN: usize = 64 * 1024;
-
-thread_local! {
-    /// `Buffer.from` and `Buffer` in Node.js (and Bun), `None` elsewhere; looked up once.
-    static NODE_BUFFER: OnceCell<Option<(Function, JsValue)>> = const { OnceCell::new() };
-}
-
-fn node_buffer() -> Option<(Function, JsValue)> {
-    let global = js_sys::global();
-    let get = |o: &JsValue, k: &str| Reflect::get(o, &JsValue::from_str(k)).ok();
-    // Node itself, not a page's `Buffer` polyfill.
-    get(&get(&global, "process")?, "versions")
-        .and_then(|v| get(&v, "node"))
-        .filter(JsValue::is_string)?;
-    let ctor = get(&global, "Buffer")?;
-    let from = get(&ctor, "from")?.dyn_into::<Function>().ok()?;
-    Some((from, ctor))
-}
-
-/// `text` as a JS string. wasm-bindgen decodes with `TextDecoder`; in Node, a `Buffer` over wasm
-/// memory decodes the same UTF-8 about 7× faster (43.5 MB: 18 ms against 132 ms, measured for
-/// BENCHMARKS.md), which is most of what a large text result costs to cross. Short texts and
-/// other hosts keep wasm-bindgen's path.
-pub fn js_text(text: &str) -> JsValue {
-    if text.len() >= NODE_DECODE_MIN {
-        let fast = NODE_BUFFER
-            .with(|c| c.get_or_init(node_buffer).clone())
-            .and_then(|(from, ctor)| {
-                let memory = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>();
-                let view = from
-                    .call3(
-                        &ctor,
-                        &memory.buffer(),
-                        &JsValue::from(text.as_ptr() as u32),
-                        &JsValue::from(text.len() as u32),
-                    )
-                    .ok()?;
-                let to_string = Reflect::get(&view, &JsValue::from_str("toString"))
-                    .ok()?
-                    .dyn_into::<Function>()
-                    .ok()?;
-                to_string.call0(&view).ok().filter(JsValue::is_string)
-            });
-        if let Some(s) = fast {
-            return s;
-        }
-    }
-    JsValue::from_str(text)
+    JSON::parse(text)
 }
 
 /// A real `Error` with `name = "DpsCostError"`, `code`, `status` and `field`.

@@ -13,7 +13,7 @@ use crate::model::subscription::SubscriptionDetails;
 use crate::process::pipeline::{cost_events_json, PipelineContext};
 use crate::validate::check_uuid;
 
-use super::convert::{from_js, js_text, utf8_of};
+use super::convert::{from_js, utf8_of};
 use super::js_err;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -42,11 +42,11 @@ struct CostEventsOptions {
 /// `buildBizevents` from the `/cost` reply's JSON text (`{"data":[…]}` or the record array) to
 /// the events' JSON text (the same events, byte for byte `JSON.stringify`-compatible): the
 /// fast path for large histories. Errors name the JSON path (`data[3].value`).
-#[wasm_bindgen(js_name = costEventsFromJson, unchecked_return_type = "string")]
+#[wasm_bindgen(js_name = costEventsFromJson)]
 pub fn cost_events_from_json(
     #[wasm_bindgen(unchecked_param_type = "string")] reply: JsValue,
     #[wasm_bindgen(unchecked_param_type = "CostEventsOptions")] options: JsValue,
-) -> Result<JsValue, JsValue> {
+) -> Result<String, JsValue> {
     let run = || -> Result<String, Error> {
         let reply = reply
             .dyn_ref::<JsString>()
@@ -72,5 +72,5 @@ pub fn cost_events_from_json(
             },
         )
     };
-    run().map(|text| js_text(&text)).map_err(js_err)
+    run().map_err(js_err)
 }

@@ -16,7 +16,7 @@ use crate::report::{export_focus, report_data, ExportFormat, ReportConfig, Repor
 use crate::time::parse_date;
 
 use super::allocate::{chunk_size, closed_error, make_iterable, stream_options, MAX_JS_STRING};
-use super::convert::{from_js, js_text, to_js};
+use super::convert::{from_js, to_js};
 use super::transport::{JsClock, Transport};
 use super::{js_err, promise};
 
@@ -294,7 +294,7 @@ pub fn focus_export_js(
     let (head, text) = run().map_err(js_err)?;
     // The text goes across as a string of its own: inside the result's JSON text it would be
     // escaped (longer) and parsed again.
-    let text = js_text(&text);
+    let text = JsValue::from_str(&text);
     let obj = to_js(&head)?;
     Reflect::set(&obj, &JsValue::from_str("text"), &text)?;
     Ok(obj)
@@ -339,7 +339,7 @@ impl FocusExportStreamJs {
         let r = js_sys::Object::new();
         let done = chunk.is_none();
         Reflect::set(&r, &JsValue::from_str("done"), &JsValue::from_bool(done))?;
-        let value = chunk.map_or(JsValue::UNDEFINED, |c| js_text(&c));
+        let value = chunk.map_or(JsValue::UNDEFINED, |c| JsValue::from_str(&c));
         Reflect::set(&r, &JsValue::from_str("value"), &value)?;
         Ok(r.into())
     }
