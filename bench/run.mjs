@@ -451,15 +451,20 @@ async function main() {
   const md = report({ m, checks, timing, rss, cross, bound, cold, dt, alloc, profile });
   process.stdout.write(`${md}\n`);
   if (!argv.has("--no-write")) {
-    // Keep the hand-maintained sections (## Size onwards: measured by the size work, not here).
+    // Keep the hand-maintained sections: everything from the KEEP marker (or, in older files,
+    // from ## Size) onwards.
     const file = join(root, "BENCHMARKS.md");
     const old = existsSync(file) ? readFileSync(file, "utf8") : "";
-    const kept = old.indexOf("\n## Size");
+    const marker = old.indexOf(`\n${KEEP}`);
+    const kept = marker >= 0 ? marker : old.indexOf("\n## Size");
     writeFileSync(file, `${md}\n${kept >= 0 ? old.slice(kept) : ""}`);
     log("wrote BENCHMARKS.md");
   }
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
+
+/** The line in BENCHMARKS.md after which the file is hand-written (kept by every run). */
+const KEEP = "<!-- Hand-written from here on: `npm run bench` keeps what follows. -->";
 
 main().catch((e) => {
   process.stderr.write(`[bench] FAILED: ${e.stack || e.message}\n`);
