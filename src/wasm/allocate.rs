@@ -229,6 +229,36 @@ impl JsText {
     }
 }
 
+/// `{"lines":[…]`, then what `middle` writes, then `,"events":[…]` and `,"focus":[…]` as asked,
+/// then `}`: the JSON text of `allocate`'s result (the summary in `middle`) and of one chunk of
+/// `allocateStream` (nothing in `middle`).
+fn envelope(
+    [lines, events, focus]: [JsText; 3],
+    output: AllocateOutput,
+    middle: impl FnOnce(&mut JsText) -> Result<(), Error>,
+) -> Result<JsText, Error> {
+    let mut out = JsText::default();
+    out.push("{\"lines\":[");
+    out.push(&lines.text);
+    drop(lines);
+    out.push("]");
+    middle(&mut out)?;
+    for (asked, key, part) in [
+        (output.events, "events", events),
+        (output.focus, "focus", focus),
+    ] {
+        if asked {
+            out.push(",\"");
+            out.push(key);
+            out.push("\":[");
+            out.push(&part.text);
+            out.push("]");
+        }
+    }
+    out.push("}");
+    Ok(out)
+}
+
 /// The output of one chunk of lines (`lines` since `first` of the whole output): the lines,
 /// and the events / FOCUS rows asked for, each a JSON array's items appended to its text.
 fn write_lines(
@@ -299,28 +329,14 @@ pub fn allocate_js(
             }
         }
         let summary = stream.finish()?;
-        let [lines, events, focus] = texts;
-        let mut out = JsText::default();
-        out.push("{\"lines\":[");
-        out.push(&lines.text);
-        drop(lines);
-        out.push("],\"rules\":");
-        out.push_json(&summary.rules)?;
-        out.push(",\"totals\":");
-        out.push_json(&summary.totals)?;
-        out.push(",\"destinations\":");
-        out.push_json(&summary.destinations)?;
-        if output.events {
-            out.push(",\"events\":[");
-            out.push(&events.text);
-            out.push("]");
-        }
-        if output.focus {
-            out.push(",\"focus\":[");
-            out.push(&focus.text);
-            out.push("]");
-        }
-        out.push("}");
+        let out = envelope(texts, output, |out| {
+            out.push(",\"rules\":");
+            out.push_json(&summary.rules)?;
+            out.push(",\"totals\":");
+            out.push_json(&summary.totals)?;
+            out.push(",\"destinations\":");
+            out.push_json(&summary.destinations)
+        })?;
         if out.units > MAX_JS_STRING {
             return Err(Error::invalid(
                 "lines",
@@ -524,23 +540,8 @@ impl AllocationStreamJs {
         let mut counts = [0usize; 3];
         write_lines(&lines, *given, *output, &mut texts, &mut counts)?;
         *given += lines.len();
-        let [l, e, f] = texts;
-        let mut out = String::with_capacity(l.text.len() + e.text.len() + f.text.len() + 40);
-        out.push_str("{\"lines\":[");
-        out.push_str(&l.text);
-        out.push(']');
-        if output.events {
-            out.push_str(",\"events\":[");
-            out.push_str(&e.text);
-            out.push(']');
-        }
-        if output.focus {
-            out.push_str(",\"focus\":[");
-            out.push_str(&f.text);
-            out.push(']');
-        }
-        out.push('}');
-        Ok(Some((false, out)))
+        let out = envelope(texts, *output, |_| Ok(()))?;
+        Ok(Some((false, out.text)))
     }
 }
 
