@@ -16,7 +16,7 @@ use crate::allocate::focus::focus_allocation_row;
 use crate::error::Error;
 use crate::events::allocation::cost_allocated_event;
 
-use super::convert::{from_js, parse_text, to_js};
+use super::convert::{from_js, to_js};
 use super::js_err;
 
 /// V8's maximum string length (UTF-16 code units, 64-bit builds): `(1 << 29) - 24`.
@@ -349,7 +349,7 @@ pub fn allocate_js(
         Ok(out.text)
     };
     let text = run().map_err(js_err)?;
-    parse_text(&text)
+    JSON::parse(&text)
 }
 
 #[derive(Deserialize, Default)]
@@ -406,7 +406,7 @@ pub(crate) fn make_iterable(obj: &JsValue) {
 
 /// An iterator result `{done, value}` from the JSON text of `value`.
 pub(crate) fn iter_result(done: bool, value_json: &str) -> Result<JsValue, JsValue> {
-    parse_text(&format!("{{\"done\":{done},\"value\":{value_json}}}"))
+    JSON::parse(&format!("{{\"done\":{done},\"value\":{value_json}}}"))
 }
 
 pub(crate) fn closed_error() -> JsValue {
@@ -482,7 +482,7 @@ impl AllocationStreamJs {
     #[wasm_bindgen(unchecked_return_type = "AllocationSummary")]
     pub fn summary(&self) -> Result<JsValue, JsValue> {
         match &self.state {
-            StreamState::Done(t) => parse_text(t),
+            StreamState::Done(t) => JSON::parse(t),
             StreamState::Closed => Err(closed_error()),
             StreamState::Running { .. } => Err(js_err(Error::invalid(
                 "stream",
