@@ -19,9 +19,10 @@ use crate::api::AccountApi;
 use crate::error::Error;
 use crate::model::usage::{EnvCostRecord, EnvironmentRecords, UsageRecord};
 
+use super::contract::client_parts;
 use super::convert::{from_js, to_js};
 use super::transport::{JsClock, Transport};
-use super::{client_parts, js_err, promise};
+use super::{js_err, promise};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_CLIENT_TYPES: &str = r#"

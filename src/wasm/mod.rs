@@ -7,6 +7,8 @@ mod allocate;
 mod boundary;
 #[cfg(feature = "contract")]
 mod client;
+#[cfg(feature = "contract")]
+mod contract;
 mod convert;
 mod heap;
 #[doc(hidden)]
@@ -19,6 +21,8 @@ mod transport;
 
 #[cfg(feature = "contract")]
 pub use client::DpsClient;
+#[cfg(feature = "contract")]
+pub use contract::{build_bizevents_js, cost_to_date, get_token, ingest};
 
 use js_sys::{Promise, Reflect};
 use serde::Serialize;
@@ -29,29 +33,6 @@ use crate::error::Error;
 use crate::sync::{run_sync, SyncOptions};
 use convert::{error_to_js, from_js, to_js};
 use transport::{JsClock, Transport};
-
-// The contract's API beyond `sync` (feature `contract`; the Workflow file's module has only
-// `sync`, `version` and `isDpsCostError`).
-#[cfg(feature = "contract")]
-use crate::api::{fetch_token, Endpoints};
-#[cfg(feature = "contract")]
-use crate::auth::{Credentials, Secret, SCOPE_ACCOUNT_READ};
-#[cfg(feature = "contract")]
-use crate::events::bizevents::build_bizevents;
-#[cfg(feature = "contract")]
-use crate::events::ingest::{IngestAuth, IngestTarget, PreparedEvent};
-#[cfg(feature = "contract")]
-use crate::http::{RetryOptions, RetryPolicy};
-#[cfg(feature = "contract")]
-use crate::model::cost::CostRecord;
-#[cfg(feature = "contract")]
-use crate::model::subscription::SubscriptionDetails;
-#[cfg(feature = "contract")]
-use crate::process::cost_to_date::cost_to_date as core_cost_to_date;
-#[cfg(feature = "contract")]
-use crate::validate::check_uuid;
-#[cfg(feature = "contract")]
-use serde::Deserialize;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
@@ -229,230 +210,6 @@ pub fn is_dps_cost_error(value: &JsValue) -> bool {
             .unwrap_or(false)
 }
 
-#[cfg(feature = "contract")]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TokenOptions {
-    account_uuid: String,
-    client_id: String,
-    client_secret: Secret,
-    #[serde(default)]
-    scope: Option<String>,
-    #[serde(default)]
-    sso_url: Option<String>,
-    #[serde(default)]
-    api_url: Option<String>,
-    #[serde(default)]
-    retry: Option<RetryOptions>,
-}
-
-#[cfg(feature = "contract")]
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TokenInfo {
-    access_token: String,
-    token_type: String,
-    expires_in: i64,
-    scope: Option<String>,
-    resource: Option<String>,
-}
-
-#[cfg(feature = "contract")]
-/// What a client needs, validated from its options.
-pub(crate) struct ClientParts {
-    pub transport: Transport,
-    pub endpoints: Endpoints,
-    pub creds: Credentials,
-    pub scope: String,
-    pub retry: RetryPolicy,
-}
-
-#[cfg(feature = "contract")]
-pub(crate) fn client_parts(options: &JsValue) -> Result<ClientParts, Error> {
-    let o: TokenOptions = from_js("options", options)?;
-    let retry = o.retry.unwrap_or_default().policy()?;
-    let transport = Transport::from_options(options)?;
-    let endpoints = Endpoints::new(o.sso_url.as_deref(), o.api_url.as_deref())?;
-    let creds = Credentials::new("", &o.account_uuid, &o.client_id, o.client_secret.expose())?;
-    let scope = o
-        .scope
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| SCOPE_ACCOUNT_READ.to_string());
-    Ok(ClientParts {
-        transport,
-        endpoints,
-        creds,
-        scope,
-        retry,
-    })
-}
-
-#[cfg(feature = "contract")]
-/// Gets an OAuth access token (client credentials) for one account.
-#[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenInfo>")]
-pub fn get_token(
-    #[wasm_bindgen(unchecked_param_type = "TokenOptions")] options: JsValue,
-) -> Promise {
-    let parts = client_parts(&options);
-    promise(async move {
-        let p = parts?;
-        let t = fetch_token(
-            &p.transport,
-            &JsClock,
-            &p.endpoints.sso,
-            &p.creds,
-            &p.scope,
-            p.retry,
-        )
-        .await?;
-        Ok(TokenInfo {
-            access_token: t.token.expose().to_string(),
-            token_type: t.token_type,
-            expires_in: t.expires_in_secs,
-            scope: t.scope,
-            resource: t.resource,
-        })
-    })
-}
-
-#[cfg(feature = "contract")]
-/// Sorts daily cost by start time (stable) and adds the running total `costToDate`.
-#[wasm_bindgen(js_name = costToDate, unchecked_return_type = "CostToDateRecord[]")]
-pub fn cost_to_date(
-    #[wasm_bindgen(unchecked_param_type = "CostRecord[]")] records: JsValue,
-) -> Result<JsValue, JsValue> {
-    let records: Vec<CostRecord> = from_js("records", &records)
-        .map_err(|e| match e {
-            // The JSON path of an element (`[3].value`) is named from the argument.
-            Error::InvalidInput { field, message } if field.starts_with('[') => {
-                Error::InvalidInput {
-                    field: format!("records{field}"),
-                    message,
-                }
-            }
-            other => other,
-        })
-        .map_err(js_err)?;
-    let out = core_cost_to_date(records).map_err(|e| match e {
-        Error::InvalidInput { field, message } => js_err(Error::InvalidInput {
-            field: format!("records{field}"),
-            message,
-        }),
-        other => js_err(other),
-    })?;
-    to_js(&out)
-}
-
-#[cfg(feature = "contract")]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BizeventInput {
-    account_uuid: String,
-    #[serde(default)]
-    account_name: Option<String>,
-    subscription: SubscriptionDetails,
-    costs: Vec<CostRecord>,
-    #[serde(default)]
-    now: Option<String>,
-}
-
-#[cfg(feature = "contract")]
-/// Builds `dps.subscription.status` and one `dps.cost2.booked` per day (seed-003 schema, flat,
-/// deterministic `event.id`, no `timestamp`).
-#[wasm_bindgen(js_name = buildBizevents, unchecked_return_type = "Bizevent[]")]
-pub fn build_bizevents_js(
-    #[wasm_bindgen(unchecked_param_type = "BizeventInput")] input: JsValue,
-) -> Result<JsValue, JsValue> {
-    let i: BizeventInput = from_js("input", &input).map_err(js_err)?;
-    let account = check_uuid("input.accountUuid", &i.account_uuid).map_err(js_err)?;
-    let now_ms = match &i.now {
-        Some(n) => crate::time::parse_timestamp_ms(n)
-            .ok_or_else(|| js_err(Error::invalid("input.now", "is not an ISO-8601 timestamp")))?,
-        None => js_sys::Date::now() as i64,
-    };
-    let costs = core_cost_to_date(i.costs).map_err(|e| match e {
-        Error::InvalidInput { field, message } => js_err(Error::InvalidInput {
-            field: format!("input.costs{field}"),
-            message,
-        }),
-        other => js_err(other),
-    })?;
-    let name = i.account_name.unwrap_or_else(|| account.clone());
-    to_js(&build_bizevents(
-        &i.subscription,
-        &account,
-        &name,
-        &costs,
-        now_ms,
-    ))
-}
-
-#[cfg(feature = "contract")]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct IngestInput {
-    url: String,
-    events: Vec<serde_json::Value>,
-    #[serde(default)]
-    access_token: Option<Secret>,
-    #[serde(default)]
-    api_token: Option<Secret>,
-    #[serde(default)]
-    retry: Option<RetryOptions>,
-}
-
-#[cfg(feature = "contract")]
-type IngestParts = (Transport, IngestTarget, Vec<PreparedEvent>, RetryPolicy);
-
-#[cfg(feature = "contract")]
-fn ingest_parts(options: &JsValue) -> Result<IngestParts, Error> {
-    let i: IngestInput = from_js("options", options)?;
-    let transport = Transport::from_options(options)?;
-    let auth = match (i.access_token, i.api_token) {
-        (Some(_), Some(_)) => {
-            return Err(Error::invalid(
-                "options",
-                "give accessToken or apiToken, not both",
-            ))
-        }
-        (Some(t), None) => IngestAuth::Bearer(t),
-        (None, Some(t)) => IngestAuth::ApiToken(t),
-        (None, None) if i.url.starts_with("/platform/") => IngestAuth::None,
-        (None, None) => {
-            return Err(Error::invalid(
-                "options.accessToken",
-                "an absolute ingest URL needs accessToken or apiToken",
-            ))
-        }
-    };
-    let target = IngestTarget::new(&i.url, auth)?;
-    let mut prepared = Vec::with_capacity(i.events.len());
-    for (n, e) in i.events.iter().enumerate() {
-        if !e.is_object() {
-            return Err(Error::invalid(
-                format!("options.events[{n}]"),
-                "must be an object",
-            ));
-        }
-        let id = e.get("event.id").and_then(|v| v.as_str());
-        prepared.push(PreparedEvent::from_serialize(id, e)?);
-    }
-    let retry = i.retry.unwrap_or_default().policy()?;
-    Ok((transport, target, prepared, retry))
-}
-
-#[cfg(feature = "contract")]
-/// Sends bizevents (batched under 5 MiB, 413 split, 429/5xx retried) and reports the fate of each.
-/// Throws when nothing was stored and something failed; otherwise resolves with the report.
-#[wasm_bindgen(unchecked_return_type = "Promise<IngestReport>")]
-pub fn ingest(#[wasm_bindgen(unchecked_param_type = "IngestOptions")] options: JsValue) -> Promise {
-    let parts = ingest_parts(&options);
-    promise(async move {
-        let (transport, target, events, retry) = parts?;
-        crate::events::ingest::ingest(&transport, &JsClock, &target, &events, retry).await
-    })
-}
-
 /// The whole pipeline for every account: token → subscription → daily cost → cost-to-date →
 /// bizevents → ingest (unless `ingest` is absent: dry run). Rejects only on invalid config.
 #[wasm_bindgen(unchecked_return_type = "Promise<SyncSummary>")]
@@ -468,11 +225,11 @@ pub fn sync(#[wasm_bindgen(unchecked_param_type = "SyncConfig")] config: JsValue
 }
 
 #[cfg(feature = "full")]
-#[derive(Deserialize)]
+#[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DatadogOptions {
-    api_key: Secret,
-    application_key: Secret,
+    api_key: crate::auth::Secret,
+    application_key: crate::auth::Secret,
     #[serde(default)]
     site: Option<String>,
     #[serde(default)]
@@ -480,7 +237,7 @@ struct DatadogOptions {
     #[serde(default)]
     rule_id: Option<String>,
     #[serde(default)]
-    retry: Option<RetryOptions>,
+    retry: Option<crate::http::RetryOptions>,
 }
 
 /// Datadog custom allocation rules as Datadog returns them (`ArbitraryRuleResponseArray`, or
