@@ -214,7 +214,8 @@ function checkExports(glue, what, want = CONTRACT_EXPORTS) {
   const exportsSet = glueExports(glue);
   const missing = want.filter((n) => !exportsSet.has(n));
   if (missing.length) {
-    throw new ScriptError(`the ${what} wasm does not export ${missing.join(", ")} (the contract's JS API; see js/index.d.ts)`);
+    const which = want === WORKFLOW_EXPORTS ? "what js/workflow/action.js imports" : "the contract's JS API; see js/index.d.ts";
+    throw new ScriptError(`the ${what} wasm does not export ${missing.join(", ")} (${which})`);
   }
   return exportsSet;
 }

@@ -26,16 +26,20 @@ function __dpsCostLzma(src, size) {
   if (code >= range) bad();
   // Probabilities are 11-bit (1024 = ½); range and code stay unsigned 32-bit Numbers.
   const probs = (n) => new Uint16Array(n).fill(1024);
-  const bit = (p, i) => {
-    const v = p[i], bound = (range >>> 11) * v;
-    let b = 0;
-    if (code < bound) (range = bound), (p[i] = v + ((2048 - v) >>> 5));
-    else (range -= bound), (code -= bound), (p[i] = v - (v >>> 5)), (b = 1);
+  // Keeps range ≥ 2^24 by shifting in the next byte.
+  const normalize = () => {
     if (range < 16777216) {
       if (pos >= src.length) throw new Error("dps-cost: truncated wasm data");
       range *= 256;
       code = code * 256 + src[pos++];
     }
+  };
+  const bit = (p, i) => {
+    const v = p[i], bound = (range >>> 11) * v;
+    let b = 0;
+    if (code < bound) (range = bound), (p[i] = v + ((2048 - v) >>> 5));
+    else (range -= bound), (code -= bound), (p[i] = v - (v >>> 5)), (b = 1);
+    normalize();
     return b;
   };
   const tree = (p, base, n) => {
@@ -129,11 +133,7 @@ function __dpsCostLzma(src, size) {
             let b = 0;
             if (code >= range) (code -= range), (b = 1);
             direct = direct * 2 + b;
-            if (range < 16777216) {
-              if (pos >= src.length) throw new Error("dps-cost: truncated wasm data");
-              range *= 256;
-              code = code * 256 + src[pos++];
-            }
+            normalize();
           }
           rep0 += direct * 16 + reverse(align, 0, 4);
         }
