@@ -93,46 +93,35 @@ impl Amount {
         Some(Amount(if neg { -units } else { units }))
     }
 
-    /// The nearest `f64` to the exact decimal amount.
+    /// The nearest `f64` to the exact decimal amount (ties to even), in integer arithmetic:
+    /// units / 10¹² = (units / 5¹²) · 2⁻¹², so the quotient by 5¹² is taken with at least 55
+    /// significant bits plus a sticky remainder, rounded to 53 bits, and scaled by a power of
+    /// two (exact). Hot: once per cost record; no text, no `u128` division.
     pub fn to_f64(self) -> f64 {
-        let abs = self.0.unsigned_abs();
-        let int = abs / SCALE as u128;
-        let frac = abs % SCALE as u128;
-        if frac == 0 && int < (1u128 << 53) {
-            let v = int as f64;
-            return if self.0 < 0 { -v } else { v };
+        /// 5¹²: 10¹² without its factor 2¹².
+        const FIVE_POW: u64 = 244_140_625;
+        let x = self.0.unsigned_abs();
+        if x == 0 {
+            return 0.0;
         }
-        // `-int.frac` written on the stack (hot: once per cost record), then read by the
-        // correctly rounded `str::parse`. int < 10²⁴ needs at most two u64 chunks.
-        fn push_digits(buf: &mut [u8; 48], i: &mut usize, mut n: u64, min: usize) {
-            let mut written = 0;
-            while n > 0 || written < min {
-                *i -= 1;
-                buf[*i] = b'0' + (n % 10) as u8;
-                n /= 10;
-                written += 1;
-            }
+        // y = x · 2^s has ≥ 83 bits, so y / 5¹² (5¹² < 2²⁸) has ≥ 55.
+        let s = 83u32.saturating_sub(128 - x.leading_zeros());
+        let (q, rest) = div_by_u32(x << s, FIVE_POW);
+        let drop = (128 - q.leading_zeros()) - 53;
+        let mut mantissa = (q >> drop) as u64;
+        let low = q & ((1u128 << drop) - 1);
+        let half = 1u128 << (drop - 1);
+        if low > half || (low == half && (rest != 0 || mantissa & 1 == 1)) {
+            mantissa += 1; // 2⁵³ at most: still exact
         }
-        const E18: u128 = 1_000_000_000_000_000_000;
-        let mut buf = [0u8; 48];
-        let mut i = buf.len();
-        push_digits(&mut buf, &mut i, frac as u64, 12);
-        i -= 1;
-        buf[i] = b'.';
-        if int >= E18 {
-            push_digits(&mut buf, &mut i, (int % E18) as u64, 18);
-            push_digits(&mut buf, &mut i, (int / E18) as u64, 1);
-        } else {
-            push_digits(&mut buf, &mut i, int as u64, 1);
-        }
+        // The exponent is within -100..40 for any u128: a normal power of two.
+        let exp = drop as i64 - i64::from(s) - i64::from(SCALE_DIGITS as u32);
+        let v = mantissa as f64 * f64::from_bits(((1023 + exp) as u64) << 52);
         if self.0 < 0 {
-            i -= 1;
-            buf[i] = b'-';
+            -v
+        } else {
+            v
         }
-        std::str::from_utf8(&buf[i..])
-            .ok()
-            .and_then(|t| t.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
     }
 
     /// `self` as a percentage of `whole`, exact to 10⁻¹² before the final rounding to `f64`.
@@ -150,6 +139,22 @@ impl Amount {
     pub fn checked_add(self, other: Amount) -> Option<Amount> {
         self.0.checked_add(other.0).map(Amount)
     }
+}
+
+/// `y / d` and its remainder for `0 < d < 2³²`, by 32-bit limbs in `u64` arithmetic (wasm32
+/// has no native 128-bit division).
+fn div_by_u32(y: u128, d: u64) -> (u128, u64) {
+    const LOW32: u64 = 0xffff_ffff;
+    let hi = (y >> 64) as u64;
+    let (q2, r) = (hi / d, hi % d);
+    let mid = (r << 32) | ((y >> 32) as u64 & LOW32);
+    let (q1, r) = (mid / d, mid % d);
+    let low = (r << 32) | (y as u64 & LOW32);
+    let (q0, r) = (low / d, low % d);
+    (
+        (u128::from(q2) << 64) | (u128::from(q1) << 32) | u128::from(q0),
+        r,
+    )
 }
 
 /// `n / d` rounded half to even (`d > 0`).
@@ -211,27 +216,70 @@ mod tests {
         assert_eq!(a(1.0).percent_of(Amount::ZERO), None);
     }
 
+    /// The oracle: the decimal text `-int.frac` read by the correctly rounded `str::parse`.
+    fn via_text(units: i128) -> f64 {
+        let abs = units.unsigned_abs();
+        let sign = if units < 0 { "-" } else { "" };
+        let text = format!("{sign}{}.{:012}", abs / SCALE as u128, abs % SCALE as u128);
+        text.parse::<f64>().unwrap_or(f64::NAN)
+    }
+
     #[test]
     fn to_f64_matches_the_decimal_text() {
+        let two53 = 1i128 << 53;
         for units in [
-            1i128,
+            0i128,
+            1,
             -1,
+            2,
             999_999_999_999,
+            1_000_000_000_000,
             1_000_000_000_001,
             -123_456_789_012_345_678,
-            (1i128 << 53) * SCALE + 1,
+            two53 * SCALE + 1,
+            // Exact ties between two doubles: half to even, both directions.
+            (two53 + 1) * SCALE,
+            (two53 + 3) * SCALE,
+            -(two53 + 1) * SCALE,
+            (two53 + 1) * SCALE + 1,
+            (two53 + 1) * SCALE - 1,
+            // Just above and below 1.
+            SCALE + 1,
+            SCALE - 1,
             1_000_000_000_000_000_000 * SCALE + 5,
             MAX_UNITS,
             -MAX_UNITS + 7,
+            i128::MAX,
+            i128::MIN + 1,
+            i128::MIN,
         ] {
-            let abs = units.unsigned_abs();
-            let sign = if units < 0 { "-" } else { "" };
-            let text = format!("{sign}{}.{:012}", abs / SCALE as u128, abs % SCALE as u128);
-            assert_eq!(
-                Amount(units).to_f64(),
-                text.parse::<f64>().unwrap_or(f64::NAN),
-                "{text}"
-            );
+            assert_eq!(Amount(units).to_f64(), via_text(units), "{units}");
+        }
+        assert_eq!(
+            Amount((two53 + 1) * SCALE).to_f64(),
+            9_007_199_254_740_992.0
+        );
+        assert_eq!(
+            Amount((two53 + 3) * SCALE).to_f64(),
+            9_007_199_254_740_996.0
+        );
+        assert_eq!(Amount(0).to_f64().to_bits(), 0.0f64.to_bits());
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn to_f64_is_the_nearest_double(units in proptest::prelude::any::<i128>(), bits in 0u32..128) {
+            // Every magnitude: shift a random value down to a random bit length.
+            let units = units >> bits;
+            proptest::prop_assert_eq!(Amount(units).to_f64(), via_text(units), "{}", units);
+        }
+
+        #[test]
+        fn to_f64_round_trips_shortest_decimals(v in -1e15f64..1e15) {
+            let a = Amount::from_f64(v).unwrap_or(Amount::ZERO);
+            proptest::prop_assert_eq!(a.to_f64(), via_text(a.0));
         }
     }
 
