@@ -68,7 +68,8 @@ pub fn choose_active<'s>(account_uuid: &str, all: &'s [Subscription]) -> Result<
                     )
                 })
                 .collect();
-            seen.sort();
+            // Equal texts are indistinguishable: unstable is enough (and smaller).
+            seen.sort_unstable();
             let seen = if seen.is_empty() {
                 "it has no subscriptions".to_string()
             } else {

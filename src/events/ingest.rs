@@ -7,6 +7,7 @@ use crate::auth::Secret;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::http::{error_message, send_counting, BaseUrl, HttpClient, HttpRequest, RetryPolicy};
+use crate::process::sort_by_key_stable;
 
 /// Dynatrace refuses requests over 5 MiB with 413; stay clearly below.
 pub const MAX_BATCH_BYTES: usize = 4_500_000;
@@ -178,7 +179,7 @@ fn partial_errors(body: &str, batch: &[PreparedEvent]) -> Option<Vec<(usize, Str
         })?;
         out.push((index, e.message.unwrap_or_else(|| "rejected".to_string())));
     }
-    out.sort_by_key(|(i, _)| *i);
+    sort_by_key_stable(&mut out, |(i, _)| key_of(*i));
     out.dedup_by_key(|(i, _)| *i);
     Some(out)
 }
@@ -267,8 +268,8 @@ impl<'a, C: HttpClient, K: Clock + ?Sized> BatchSender<'a, C, K> {
         report.retries = self
             .attempts
             .saturating_sub(u32::try_from(report.batches).unwrap_or(u32::MAX));
-        report.rejected.sort_by_key(|r| r.index);
-        report.failed.sort_by_key(|f| f.first_index);
+        sort_by_key_stable(&mut report.rejected, |r| key_of(r.index));
+        sort_by_key_stable(&mut report.failed, |f| key_of(f.first_index));
         report
     }
 
@@ -453,6 +454,11 @@ pub async fn ingest<C: HttpClient, K: Clock + ?Sized>(
 
 fn endpoint_for_error(url: &str) -> String {
     url.split(['?', '#']).next().unwrap_or(url).to_string()
+}
+
+/// An event index as a sort key (indices fit: they count events in memory).
+fn key_of(index: usize) -> i64 {
+    i64::try_from(index).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

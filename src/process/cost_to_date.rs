@@ -25,7 +25,7 @@ pub fn cost_to_date(records: Vec<CostRecord>) -> Result<Vec<CostToDateRecord>> {
         })?;
         keyed.push((key, amount, r));
     }
-    keyed.sort_by_key(|(k, _, _)| *k);
+    super::sort_by_key_stable(&mut keyed, |(k, _, _)| *k);
     let mut sum = Amount::ZERO;
     let mut out = Vec::with_capacity(keyed.len());
     for (_, amount, record) in keyed {

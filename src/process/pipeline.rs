@@ -64,7 +64,7 @@ pub fn cost_events_json(reply: &str, ctx: &PipelineContext<'_>) -> Result<String
     let (field_prefix, n) = (data_prefix(reply), records.len());
 
     // Keys and amounts first (every record checked before anything is written).
-    let mut keyed: Vec<(i64, u32)> = Vec::with_capacity(n);
+    let mut keyed: Vec<(i64, usize)> = Vec::with_capacity(n);
     let mut amounts: Vec<Amount> = Vec::with_capacity(n);
     for (i, r) in records.iter().enumerate() {
         let key = parse_timestamp_ms(&r.start_time).ok_or_else(|| {
@@ -82,8 +82,7 @@ pub fn cost_events_json(reply: &str, ctx: &PipelineContext<'_>) -> Result<String
                 format!("must be a finite number below 1e24, got {}", r.value),
             )
         })?;
-        let index = u32::try_from(i).map_err(|_| Error::invalid("data", "too many records"))?;
-        keyed.push((key, index));
+        keyed.push((key, i));
         amounts.push(amount);
     }
     // Unique (key, index) pairs: the unstable sort gives the stable order.
@@ -114,8 +113,7 @@ pub fn cost_events_json(reply: &str, ctx: &PipelineContext<'_>) -> Result<String
     out.push_str(&status_json);
     let mut sum = Amount::ZERO;
     let mut num = Vec::with_capacity(32);
-    for &(start_ms, index) in &keyed {
-        let i = index as usize;
+    for &(start_ms, i) in &keyed {
         let r = &records[i];
         sum = sum
             .checked_add(amounts[i])
