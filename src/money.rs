@@ -30,60 +30,48 @@ impl Amount {
             Some(r) => (true, r),
             None => (false, s),
         };
-        let (digits_part, exp) = match s.bytes().position(|c| c == b'e' || c == b'E') {
+        let (digits_part, mut exp10) = match s.bytes().position(|c| c == b'e' || c == b'E') {
             Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
             None => (s, 0),
         };
-        // Digits in a u64 while they fit (17 significant digits always do; wasm has no native
-        // 128-bit multiply), in an i128 beyond.
-        let mut narrow: u64 = 0;
-        let mut wide: Option<i128> = None;
-        let mut frac_digits = 0i32;
-        let mut seen_dot = false;
+        // The significant digits without trailing zeros (a shortest round-trip decimal has at
+        // most 17: a u64) and the power of ten that scales them. Hot: once per cost record.
+        let (mut mantissa, mut zeros, mut seen_dot) = (0u64, 0u32, false);
         for c in digits_part.bytes() {
             match c {
                 b'.' => seen_dot = true,
                 b'0'..=b'9' => {
-                    let d = c - b'0';
-                    wide = match wide {
-                        Some(w) => Some(w * 10 + i128::from(d)),
-                        None => match narrow
-                            .checked_mul(10)
-                            .and_then(|x| x.checked_add(u64::from(d)))
-                        {
-                            Some(x) => {
-                                narrow = x;
-                                None
-                            }
-                            None => Some(i128::from(narrow) * 10 + i128::from(d)),
-                        },
-                    };
                     if seen_dot {
-                        frac_digits += 1;
+                        exp10 -= 1;
+                    }
+                    if c == b'0' {
+                        zeros += 1;
+                    } else {
+                        for _ in 0..zeros {
+                            mantissa = mantissa.checked_mul(10)?;
+                        }
+                        mantissa = mantissa.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                        zeros = 0;
                     }
                 }
                 _ => return None,
             }
         }
-        let mantissa = wide.unwrap_or(i128::from(narrow));
-        let shift = exp - frac_digits + SCALE_DIGITS;
+        let shift = exp10.checked_add(i32::try_from(zeros).ok()?)? + SCALE_DIGITS;
         let units = if shift >= 0 {
             if shift > 36 {
                 return None;
             }
-            mantissa.checked_mul(10i128.pow(shift as u32))?
+            i128::from(mantissa).checked_mul(10i128.checked_pow(shift.unsigned_abs())?)?
         } else {
-            let down = -shift;
-            if down > 38 {
-                0
-            } else {
-                let d = 10i128.pow(down as u32);
-                let (q, r) = (mantissa / d, mantissa % d);
-                let twice = r * 2;
-                if twice > d || (twice == d && q % 2 == 1) {
-                    q + 1
-                } else {
-                    q
+            // 10²⁰ > 2 · u64::MAX: below half a unit, rounds to 0.
+            match 10u64.checked_pow(shift.unsigned_abs()) {
+                None => 0,
+                Some(d) => {
+                    let (q, r) = (mantissa / d, mantissa % d);
+                    // r · 2 against d without overflow: r against d − r.
+                    let up = r > d - r || (r == d - r && q % 2 == 1);
+                    i128::from(q + u64::from(up))
                 }
             }
         };
@@ -266,6 +254,75 @@ mod tests {
         assert_eq!(Amount(0).to_f64().to_bits(), 0.0f64.to_bits());
     }
 
+    /// The oracle of `from_f64`: the shortest decimal's digit string moved by its exponent, cut
+    /// at 12 decimals and rounded half to even by hand.
+    fn units_via_text(v: f64) -> Option<i128> {
+        let text = ryu::Buffer::new().format_finite(v).to_string();
+        let (neg, text) = match text.strip_prefix('-') {
+            Some(r) => (true, r.to_string()),
+            None => (false, text),
+        };
+        let (mantissa, exp) = match text.split_once('e') {
+            Some((m, e)) => (m.to_string(), e.parse::<i64>().ok()?),
+            None => (text, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((&mantissa, ""));
+        let digits = format!("{int}{frac}");
+        let point = int.len() as i64 + exp + 12; // position of the unit digit's end
+        let padded = if point > digits.len() as i64 {
+            format!(
+                "{digits}{}",
+                "0".repeat((point - digits.len() as i64) as usize)
+            )
+        } else {
+            digits.clone()
+        };
+        let (kept, dropped) = if point <= 0 {
+            (
+                String::from("0"),
+                format!("{}{digits}", "0".repeat((-point) as usize)),
+            )
+        } else {
+            let (k, d) = padded.split_at(point as usize);
+            (k.to_string(), d.to_string())
+        };
+        let mut units: i128 = kept.parse().ok()?;
+        let first = dropped.bytes().next().unwrap_or(b'0');
+        let rest_nonzero = dropped.bytes().skip(1).any(|b| b != b'0');
+        if first > b'5' || (first == b'5' && (rest_nonzero || units % 2 == 1)) {
+            units += 1;
+        }
+        if units > MAX_UNITS {
+            return None;
+        }
+        Some(if neg { -units } else { units })
+    }
+
+    #[test]
+    fn from_f64_matches_the_text_oracle() {
+        for v in [
+            1e-7,
+            5e-13,
+            1.5e-12,
+            2.5e-12,
+            1e-300,
+            0.1,
+            1.005,
+            1e20,
+            1.5e21,
+            1e24,
+            1.0000000000000002e24,
+            123456.789,
+            9007199254740993.0,
+            27328.8794184588,
+            -0.0098,
+            1e-12,
+            4.9999999999999e-13,
+        ] {
+            assert_eq!(Amount::from_f64(v).map(|a| a.0), units_via_text(v), "{v}");
+        }
+    }
+
     #[cfg(not(target_arch = "wasm32"))]
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
@@ -274,6 +331,20 @@ mod tests {
             // Every magnitude: shift a random value down to a random bit length.
             let units = units >> bits;
             proptest::prop_assert_eq!(Amount(units).to_f64(), via_text(units), "{}", units);
+        }
+
+        #[test]
+        fn from_f64_is_the_rounded_shortest_decimal(bits in proptest::prelude::any::<u64>()) {
+            // Every finite double: random bit patterns.
+            let v = f64::from_bits(bits);
+            proptest::prop_assume!(v.is_finite() && v != 0.0);
+            proptest::prop_assert_eq!(Amount::from_f64(v).map(|a| a.0), units_via_text(v), "{}", v);
+        }
+
+        #[test]
+        fn from_f64_on_money_sized_values(v in -1e13f64..1e13, scale in 0i32..20) {
+            let v = v / 10f64.powi(scale);
+            proptest::prop_assert_eq!(Amount::from_f64(v).map(|a| a.0), units_via_text(v), "{}", v);
         }
 
         #[test]
