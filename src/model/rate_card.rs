@@ -42,7 +42,7 @@ impl<'de> Deserialize<'de> for Decimal {
         }
         let text = match Raw::deserialize(d)? {
             Raw::Text(s) => s,
-            Raw::Number(n) if n.is_finite() => ryu::Buffer::new().format_finite(n).to_string(),
+            Raw::Number(n) if n.is_finite() => zmij::Buffer::new().format_finite(n).to_string(),
             Raw::Number(_) => return Err(serde::de::Error::custom("not a finite number")),
         };
         Decimal::parse(&text).ok_or_else(|| {
