@@ -16,8 +16,8 @@ import { installedPackage, repoRoot } from "./helpers.mjs";
 const KB = 1000;
 const TARGET = { raw: 250 * KB, gzip: 100 * KB };
 const BUDGET = {
-  inline: { raw: 310 * KB, gzip: 212 * KB },
-  workflow: { raw: TARGET.raw, gzip: 165 * KB },
+  inline: { raw: 275 * KB, gzip: 186 * KB },
+  workflow: { raw: TARGET.raw, gzip: 140 * KB },
 };
 
 const pkg = await installedPackage();
