@@ -174,13 +174,14 @@ export function glueForInline(glue) {
 /** Checks the Workflow runtime's rules on a final action file; returns the list of problems. */
 export function workflowProblems(src) {
   const problems = [];
-  const defaults = (src.match(/^\s*export\s+default\b/gm) || []).length + (src.match(/\bas\s+default\b/g) || []).length;
+  const defaults = (src.match(/\bexport\s+default\b/g) || []).length + (src.match(/\bas\s+default\b/g) || []).length;
   if (defaults !== 1) problems.push(`${defaults} default exports (exactly one allowed)`);
   if (/\beval\s*\(/.test(src)) problems.push("eval( is used");
   if (/\bnew\s+Function\b/.test(src)) problems.push("new Function is used");
   // js-sys' `global()` imports an accessor that reads `window` only when `globalThis` is missing
   // (never in the runtime; the runtime test asserts no deprecation warning). Anything else is out.
-  const JS_SYS_WINDOW = /const ret = typeof window === 'undefined' \? undefined : window;/g;
+  // (In any formatting: the bundle is minified, its local names shortened.)
+  const JS_SYS_WINDOW = /const \w+\s*=\s*typeof window\s*===\s*(["'])undefined\1\s*\?\s*undefined\s*:\s*window;/g;
   if (/\bwindow\b/.test(src.replace(JS_SYS_WINDOW, ""))) problems.push("`window` is referenced");
   if (/^\s*import\s[^;]*\bfrom\s/m.test(src)) problems.push("an import statement is left (the runtime has no npm)");
   return problems;
@@ -220,16 +221,37 @@ function checkExports(glue, what, want = CONTRACT_EXPORTS) {
   return exportsSet;
 }
 
-/** Glue without its default export + LZMA base64 module + initSync: the body of inline.js and of the Workflow file. */
+/**
+ * Glue without its default export + LZMA base64 module + initSync: the body of inline.js and of
+ * the Workflow file. The generated code (glue + footer) is minified by terser without renaming
+ * anything global and without rewriting expressions (whitespace, comments and local names only):
+ * inline.js 267.4 → 246.5 KB raw (gzip 180.5 → 176.7). The header above it and the Workflow file's CONFIG and action
+ * code are never minified.
+ */
 function inlineBundle(glue, wasmFile, footer) {
   const literal = inlineWasmLiteral(readFileSync(wasmFile), footer);
-  return (
-    glueForInline(glue) +
-    "\n" +
-    footer
-      .replace("__DPS_COST_WASM_LZMA_BASE64__", () => literal.base64)
-      .replace("__DPS_COST_WASM_SIZE__", () => literal.size)
-  );
+  const code = minifyGenerated(`${glueForInline(glue)}\n${footer}`);
+  for (const marker of ["__DPS_COST_WASM_LZMA_BASE64__", "__DPS_COST_WASM_SIZE__"]) {
+    if (code.split(marker).length !== 2) throw new ScriptError(`minified bundle: expected one ${marker}`);
+  }
+  return `${code
+    .replace("__DPS_COST_WASM_LZMA_BASE64__", () => literal.base64)
+    .replace("__DPS_COST_WASM_SIZE__", () => literal.size)}\n`;
+}
+
+/** terser over generated ES module code: comments and whitespace out, local names shortened. */
+export function minifyGenerated(code) {
+  const { minify_sync } = createRequire(import.meta.url)("terser");
+  const out = minify_sync(code, {
+    // Not `module: true`: it renames top-level names, which the Workflow action code and the
+    // size test read. Export syntax parses either way.
+    toplevel: false,
+    compress: false,
+    mangle: { toplevel: false },
+    format: { comments: false, ascii_only: true },
+  });
+  if (typeof out.code !== "string" || !out.code) throw new ScriptError("terser produced no code");
+  return out.code;
 }
 
 function assemble(optWasm, inlineWasm, workflowWasm) {

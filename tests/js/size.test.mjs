@@ -3,8 +3,8 @@
 // The target is 250 KB raw / 100 KB gzip for the inline file. BUDGET below is what the build
 // reaches today plus a little headroom (see the "Size" section of BENCHMARKS.md for the
 // measured table and what the remaining bytes are); lower it when the module shrinks, never
-// raise it without a measured reason. The Workflow file meets the raw target, so its raw budget
-// is the target itself. KB = 1000 bytes; gzip = node:zlib level 9.
+// raise it without a measured reason. Both files meet the raw target, so their raw budget is the
+// target itself. KB = 1000 bytes; gzip = node:zlib level 9.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -16,8 +16,8 @@ import { installedPackage, repoRoot } from "./helpers.mjs";
 const KB = 1000;
 const TARGET = { raw: 250 * KB, gzip: 100 * KB };
 const BUDGET = {
-  inline: { raw: 275 * KB, gzip: 186 * KB },
-  workflow: { raw: TARGET.raw, gzip: 140 * KB },
+  inline: { raw: TARGET.raw, gzip: 182 * KB },
+  workflow: { raw: TARGET.raw, gzip: 137 * KB },
 };
 
 const pkg = await installedPackage();
@@ -37,7 +37,7 @@ const kb = (n) => `${(n / KB).toFixed(1)} KB`;
 /** The module stored in a file: its LZMA bytes, the size it claims, and the file's own decoder. */
 function embedded(file) {
   const src = readFileSync(file, "utf8");
-  const m = /__dpsCostUnpack\("([A-Za-z0-9+/=]+)", (\d+)\)/.exec(src);
+  const m = /__dpsCostUnpack\("([A-Za-z0-9+/=]+)",\s*(\d+)\)/.exec(src);
   assert.ok(m, `${file} holds one LZMA base64 literal and its decoded size`);
   const start = src.indexOf("function __dpsCostLzma"), end = src.indexOf("function __dpsCostBase64Bytes");
   assert.ok(start >= 0 && end > start, `${file} carries the JS LZMA decoder`);
