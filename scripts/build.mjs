@@ -183,7 +183,8 @@ export function workflowProblems(src) {
   // (In any formatting: the bundle is minified, its local names shortened.)
   const JS_SYS_WINDOW = /const \w+\s*=\s*typeof window\s*===\s*(["'])undefined\1\s*\?\s*undefined\s*:\s*window;/g;
   if (/\bwindow\b/.test(src.replace(JS_SYS_WINDOW, ""))) problems.push("`window` is referenced");
-  if (/^\s*import\s[^;]*\bfrom\s/m.test(src)) problems.push("an import statement is left (the runtime has no npm)");
+  // Also after `;`/`}` on a line and without spaces (`import{x}from"y"`): the bundle is minified.
+  if (/(?:^|[;}])\s*import\s*[\w$*{][^;]*?\bfrom\s*["']/m.test(src)) problems.push("an import statement is left (the runtime has no npm)");
   return problems;
 }
 
@@ -225,8 +226,8 @@ function checkExports(glue, what, want = CONTRACT_EXPORTS) {
  * Glue without its default export + LZMA base64 module + initSync: the body of inline.js and of
  * the Workflow file. The generated code (glue + footer) is minified by terser without renaming
  * anything global and without rewriting expressions (whitespace, comments and local names only):
- * inline.js 267.4 → 246.5 KB raw (gzip 180.5 → 176.7). The header above it and the Workflow file's CONFIG and action
- * code are never minified.
+ * inline.js 267.4 → 246.5 KB raw (gzip 180.5 → 176.7). The header above it and the Workflow
+ * file's CONFIG and action code are never minified.
  */
 function inlineBundle(glue, wasmFile, footer) {
   const literal = inlineWasmLiteral(readFileSync(wasmFile), footer);
@@ -240,16 +241,11 @@ function inlineBundle(glue, wasmFile, footer) {
 }
 
 /** terser over generated ES module code: comments and whitespace out, local names shortened. */
-export function minifyGenerated(code) {
+function minifyGenerated(code) {
   const { minify_sync } = createRequire(import.meta.url)("terser");
-  const out = minify_sync(code, {
-    // Not `module: true`: it renames top-level names, which the Workflow action code and the
-    // size test read. Export syntax parses either way.
-    toplevel: false,
-    compress: false,
-    mangle: { toplevel: false },
-    format: { comments: false, ascii_only: true },
-  });
+  // Not `module: true`: it renames top-level names, which the Workflow action code and the size
+  // test read (without it terser keeps them; export syntax parses either way).
+  const out = minify_sync(code, { compress: false, format: { comments: false, ascii_only: true } });
   if (typeof out.code !== "string" || !out.code) throw new ScriptError("terser produced no code");
   return out.code;
 }
