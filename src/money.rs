@@ -103,7 +103,7 @@ impl Amount {
             mantissa += 1; // 2⁵³ at most: still exact
         }
         // The exponent is within -100..40 for any u128: a normal power of two.
-        let exp = drop as i64 - i64::from(s) - i64::from(SCALE_DIGITS as u32);
+        let exp = i64::from(drop) - i64::from(s) - i64::from(SCALE_DIGITS);
         let v = mantissa as f64 * f64::from_bits(((1023 + exp) as u64) << 52);
         if self.0 < 0 {
             -v
