@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes the fuzz seed corpora (fuzz/seeds/<target>/) from the test fixtures: the embedded
 // emulator's real responses (js/emulator), the Datadog rule fixtures
-// (/work/shared/fixtures/datadog, or $DATADOG_FIXTURES), tests/fixtures, and the documented
+// (tests/fixtures/datadog), tests/fixtures, and the documented
 // error-body shapes. Deterministic (fixed emulator clock). Arrays are shortened to a few items
 // so every seed stays small (the whole set is well under 1 MB).
 //
@@ -18,7 +18,7 @@ import { CLIENTS } from "../js/emulator/data.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const out = join(here, "seeds");
-const DATADOG = process.env.DATADOG_FIXTURES || "/work/shared/fixtures/datadog";
+const DATADOG = join(root, "tests", "fixtures", "datadog");
 const SEP = "\n--\n";
 const MAX_SEED = 16 * 1024;
 
@@ -168,7 +168,7 @@ if (existsSync(costFixture)) {
 // --- Datadog rule JSON ---------------------------------------------------------------------------
 const walk = (dir) =>
   readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(join(dir, d.name)) : [join(dir, d.name)]));
-if (existsSync(DATADOG)) {
+{
   for (const file of walk(DATADOG).filter((f) => f.endsWith(".json")).sort()) {
     const base = file.slice(DATADOG.length + 1).replace(/\.json$/, "");
     const doc = JSON.parse(readFileSync(file, "utf8"));
@@ -197,8 +197,6 @@ if (existsSync(DATADOG)) {
       seed("datadog_rules", base, JSON.stringify(doc.value ?? doc));
     }
   }
-} else {
-  process.stderr.write(`seeds: ${DATADOG} not found; no Datadog rule seeds\n`);
 }
 
 // --- Ingest replies (the shapes of events/ingest.rs) --------------------------------------------

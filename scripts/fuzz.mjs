@@ -1,29 +1,56 @@
 #!/usr/bin/env node
 // Coverage-guided fuzzing of dps-cost (cargo-fuzz / libFuzzer, nightly toolchain; the targets are
-// in fuzz/fuzz_targets, the committed seeds in fuzz/seeds from fuzz/seeds.mjs).
+// in fuzz/fuzz_targets).
 //
-//   node scripts/fuzz.mjs smoke [--seconds 10] [--only a,b]       bounded run of every target
-//   node scripts/fuzz.mjs long  [--seconds 600] [--jobs 1] [--only a,b]
-//                                                                 long run under nice -n 19;
-//                                                                 writes fuzz/RESULTS.md
-//   node scripts/fuzz.mjs results                                 fuzz/RESULTS.md again from fuzz/logs
+//   node scripts/fuzz.mjs gate [--only a,b]                       the deterministic gate (npm test)
+//   node scripts/fuzz.mjs long [--seconds 600] [--jobs 1] [--only a,b]
+//                                                                 time-boxed exploration under
+//                                                                 nice -n 19; records the run in
+//                                                                 fuzz/RESULTS.md
+//   node scripts/fuzz.mjs minimize [--only a,b]                   folds the long runs' corpora
+//                                                                 into the committed fuzz/corpus-min
 //   node scripts/fuzz.mjs list
 //
-// smoke: builds all targets, runs each from the seeds in a fresh corpus, prints executions per
-// target; exit 1 on any crash (the reproducer lands in fuzz/artifacts/<target>/). long: keeps
-// the growing corpus in fuzz/corpus/<target> (not committed) and records target, seconds,
-// executions, exec/s, corpus size and crashes in fuzz/RESULTS.md.
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+// gate: builds all targets, then per target (1) replays every committed input once — the seeds
+// (fuzz/seeds, from fuzz/seeds.mjs), the minimized corpus of earlier long runs (fuzz/corpus-min)
+// and every saved crash input (fuzz/regressions) — and (2) explores a fixed number of executions
+// (GATE_RUNS) from a fixed seed, starting from those inputs. No time limit decides anything, so
+// every machine tries the same inputs and reports the same execution counts; exit 1 on any
+// crash (the reproducer lands in fuzz/artifacts/<target>/).
+// long: keeps the growing corpus in fuzz/corpus/<target> (not committed), copies every crash
+// input into fuzz/regressions/<target>/ (commit it with its fix and a test in
+// tests/fuzz_regressions.rs) and appends the run to fuzz/RESULTS.md.
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { fmtMs, logger, main, root, runAsync, toolEnv } from "./lib.mjs";
 
 const log = logger("fuzz");
 const fuzzDir = join(root, "fuzz");
 const TRIPLE = "x86_64-unknown-linux-gnu";
-const USAGE = "usage: node scripts/fuzz.mjs smoke|long|results|list [--seconds N] [--jobs N] [--only a,b]";
+const USAGE = "usage: node scripts/fuzz.mjs gate|long|minimize|results|list [--seconds N] [--jobs N] [--only a,b]";
+
+/** The gate's fixed libFuzzer seed. */
+const GATE_SEED = 1;
+/**
+ * Executions each target explores in the gate (beyond the replay), sized for ~10 s per target
+ * on an idle 2-core machine of this project (measured exec/s in fuzz/RESULTS.md). A count, not
+ * a time: a slower machine takes longer and tries exactly the same inputs.
+ */
+export const GATE_RUNS = {
+  token_response: 15_000,
+  api_payloads: 3_000,
+  ingest_reply: 2_000,
+  datadog_rules: 3_000,
+  allocate: 15_000,
+  cost_lines: 50_000,
+  scalars: 50_000,
+  focus_export: 2_000,
+};
+/** libFuzzer flags every run shares. The timeout is generous: no verdict may hang on speed. */
+const COMMON = ["-max_len=16384", "-rss_limit_mb=2048", "-timeout=120", "-print_final_stats=1"];
 
 /** The `[[bin]]` names of fuzz/Cargo.toml, in file order. */
 export function targets() {
@@ -40,34 +67,25 @@ function build() {
   return runAsync("cargo", ["+nightly", "fuzz", "build", "--fuzz-dir", "fuzz"], { env: toolEnv() });
 }
 
+const binOf = (name) => join(process.env.CARGO_TARGET_DIR || join(fuzzDir, "target"), TRIPLE, "release", name);
 const artifactsOf = (dir) =>
   existsSync(dir) ? readdirSync(dir).filter((f) => /^(crash|leak|timeout|oom|slow-unit)-/.test(f)) : [];
+const filesIn = (dir) => (existsSync(dir) ? readdirSync(dir).sort().map((f) => join(dir, f)) : []);
+/** The committed inputs of a target: seeds, the minimized corpus, saved crash inputs. */
+const committedDirs = (name) =>
+  [join(fuzzDir, "seeds", name), join(fuzzDir, "corpus-min", name), join(fuzzDir, "regressions", name)].filter(existsSync);
 
-/** Runs one target for `seconds`; resolves to its stats. Output goes to `logFile`. */
-function runTarget(name, { seconds, corpus, nice, logFile, seed }) {
-  // cargo-fuzz builds into fuzz/target unless CARGO_TARGET_DIR says otherwise.
-  const targetDir = process.env.CARGO_TARGET_DIR || join(fuzzDir, "target");
-  const bin = join(targetDir, TRIPLE, "release", name);
+/** Runs one libFuzzer process; resolves to its exit code, output, stats and new artifacts. */
+function libFuzzer(name, args, { nice = false, logFile } = {}) {
+  const bin = binOf(name);
   const artifacts = join(fuzzDir, "artifacts", name);
   mkdirSync(artifacts, { recursive: true });
-  mkdirSync(corpus, { recursive: true });
   const before = new Set(artifactsOf(artifacts));
-  const seeds = join(fuzzDir, "seeds", name);
-  const args = [
-    corpus,
-    ...(existsSync(seeds) ? [seeds] : []),
-    `-max_total_time=${seconds}`,
-    ...(seed === undefined ? [] : [`-seed=${seed}`]),
-    "-print_final_stats=1",
-    "-timeout=20",
-    "-rss_limit_mb=2048",
-    "-max_len=16384",
-    `-artifact_prefix=${artifacts}/`,
-  ];
-  const [cmd, argv] = nice ? ["nice", ["-n", "19", bin, ...args]] : [bin, args];
+  const argv = [...args, ...COMMON, `-artifact_prefix=${artifacts}/`];
+  const [cmd, rest] = nice ? ["nice", ["-n", "19", bin, ...argv]] : [bin, argv];
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(cmd, argv, { cwd: root, env: toolEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, rest, { cwd: root, env: toolEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let text = "";
     const take = (d) => {
       text += d;
@@ -80,62 +98,78 @@ function runTarget(name, { seconds, corpus, nice, logFile, seed }) {
     });
     child.on("close", (code) => {
       if (logFile) writeFileSync(logFile, text);
-      const stat = (k) => Number(new RegExp(`stat::${k}:\\s*(\\d+)`).exec(text)?.[1] ?? NaN);
-      const crashes = artifactsOf(artifacts).filter((f) => !before.has(f));
-      const elapsed = (Date.now() - t0) / 1000;
-      const execs = stat("number_of_executed_units");
+      const execs = Number(/stat::number_of_executed_units:\s*(\d+)/.exec(text)?.[1] ?? NaN);
+      const seconds = (Date.now() - t0) / 1000;
       resolve({
         name,
         code: code ?? 1,
-        seconds: Math.round(elapsed),
+        text,
         execs,
-        perSec: Number.isFinite(execs) ? Math.round(execs / Math.max(elapsed, 1)) : NaN,
-        corpus: readdirSync(corpus).length,
-        crashes: crashes.map((f) => join("fuzz", "artifacts", name, f)),
-        tail: code === 0 ? "" : text.split("\n").slice(-40).join("\n"),
+        seconds: Math.round(seconds),
+        perSec: Number.isFinite(execs) ? Math.round(execs / Math.max(seconds, 1)) : NaN,
+        crashes: artifactsOf(artifacts)
+          .filter((f) => !before.has(f) && !f.startsWith("slow-unit-"))
+          .map((f) => join("fuzz", "artifacts", name, f)),
       });
     });
   });
 }
 
-function failed(r) {
-  return r.code !== 0 || r.crashes.length > 0;
-}
+const failed = (r) => r.code !== 0 || r.crashes.length > 0;
+const tail = (r) => r.text.split("\n").slice(-40).join("\n");
 
-function line(r) {
-  const crash = failed(r) ? ` — CRASH (exit ${r.code}) ${r.crashes.join(" ")}` : "";
-  return `${r.name.padEnd(15)} ${String(r.seconds).padStart(4)} s  ${String(r.execs).padStart(11)} execs  ${String(r.perSec).padStart(7)}/s  corpus ${r.corpus}${crash}`;
-}
-
-async function smoke({ seconds, only }) {
-  const t0 = Date.now();
+async function checkFormatted() {
   // The fuzz crate is not part of the root package: the `fmt` layer does not see it.
   const fmt = await runAsync("cargo", ["fmt", "--check", "--manifest-path", join(fuzzDir, "Cargo.toml")]);
-  if (fmt !== 0) {
-    log("fuzz/ is not formatted: run `cargo fmt --manifest-path fuzz/Cargo.toml`");
-    return fmt;
-  }
+  if (fmt !== 0) log("fuzz/ is not formatted: run `cargo fmt --manifest-path fuzz/Cargo.toml`");
+  return fmt;
+}
+
+/** The deterministic gate: replay every committed input, then GATE_RUNS from GATE_SEED. */
+async function gate({ only }) {
+  const t0 = Date.now();
+  const fmt = await checkFormatted();
+  if (fmt !== 0) return fmt;
   const code = await build();
   if (code !== 0) return code;
   log(`built in ${fmtMs(Date.now() - t0)}`);
   const tmp = mkdtempSync(join(tmpdir(), "dps-cost-fuzz-"));
-  const results = [];
+  let bad = 0;
+  let total = 0;
   try {
     for (const name of only) {
-      // A fixed seed: the gate explores the same mutations on every machine (up to its speed);
-      // finding new bugs is the long run's job.
-      const r = await runTarget(name, { seconds, corpus: join(tmp, name), nice: false, seed: 1 });
-      log(line(r));
-      if (failed(r)) process.stderr.write(`${r.tail}\n`);
-      results.push(r);
+      // 1. Every committed input once (files given one by one: libFuzzer runs each, mutates none).
+      const inputs = committedDirs(name).flatMap(filesIn);
+      const replay = inputs.length ? await libFuzzer(name, inputs) : { code: 0, crashes: [], text: "" };
+      const replayed = (replay.text.match(/^Executed /gm) || []).length;
+      if (failed(replay) || replayed !== inputs.length) {
+        const at = /^Running: (.*)$/gm;
+        let last;
+        for (let m; (m = at.exec(replay.text)); ) last = m[1];
+        log(`${name}: replay CRASHED (exit ${replay.code}) on ${last ?? "?"} after ${replayed} of ${inputs.length} inputs`);
+        process.stderr.write(`${tail(replay)}\n`);
+        bad++;
+        continue;
+      }
+      // 2. A fixed number of executions from a fixed seed, starting from the committed inputs
+      //    (new inputs go to a scratch corpus, the first directory; -reload=0: no timed reloads).
+      const corpus = join(tmp, name);
+      mkdirSync(corpus);
+      const runs = GATE_RUNS[name] ?? 5_000;
+      const r = await libFuzzer(name, [corpus, ...committedDirs(name), `-seed=${GATE_SEED}`, `-runs=${runs}`, "-reload=0"]);
+      total += Number.isFinite(r.execs) ? r.execs : 0;
+      const crash = failed(r) ? ` — CRASH (exit ${r.code}) ${r.crashes.join(" ")}` : "";
+      log(`${name.padEnd(15)} replayed ${String(replayed).padStart(4)} inputs; explored ${r.execs} executions (seed ${GATE_SEED}, -runs=${runs}), corpus ${readdirSync(corpus).length} new${crash}`);
+      if (failed(r)) {
+        process.stderr.write(`${tail(r)}\n`);
+        bad++;
+      }
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  const bad = results.filter(failed);
-  const execs = results.reduce((s, r) => s + (r.execs || 0), 0);
-  log(`${results.length} targets, ${execs} executions, ${bad.length} crashed, ${fmtMs(Date.now() - t0)} in all`);
-  return bad.length ? 1 : 0;
+  log(`${only.length} targets, ${total} executions explored, ${bad} crashed, ${fmtMs(Date.now() - t0)} in all`);
+  return bad ? 1 : 0;
 }
 
 /** Runs `items` through `worker` with at most `jobs` at a time, keeping the input order. */
@@ -153,79 +187,120 @@ async function pool(items, jobs, worker) {
   return out;
 }
 
+function commit() {
+  try {
+    return spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim() || "?";
+  } catch {
+    return "?";
+  }
+}
+
+/** Time-boxed exploration: random seed, growing corpus, crashes saved as regression inputs. */
 async function long({ seconds, jobs, only }) {
   const code = await build();
   if (code !== 0) return code;
   const logs = join(fuzzDir, "logs");
   mkdirSync(logs, { recursive: true });
-  const results = await pool(only, jobs, async (name) => {
+  const rows = await pool(only, jobs, async (name) => {
     log(`${name}: ${seconds} s under nice -n 19`);
-    const r = await runTarget(name, {
-      seconds,
-      corpus: join(fuzzDir, "corpus", name),
+    const corpus = join(fuzzDir, "corpus", name);
+    mkdirSync(corpus, { recursive: true });
+    const r = await libFuzzer(name, [corpus, ...committedDirs(name), `-max_total_time=${seconds}`], {
       nice: true,
       logFile: join(logs, `${name}.log`),
     });
-    const meta = { seconds: r.seconds, corpus: r.corpus, crashes: r.crashes.length || (r.code !== 0 ? 1 : 0), finished: new Date().toISOString() };
-    writeFileSync(join(logs, `${name}.json`), `${JSON.stringify(meta)}\n`);
-    log(line(r));
-    return r;
+    const saved = [];
+    for (const c of r.crashes) {
+      const dir = join(fuzzDir, "regressions", name);
+      mkdirSync(dir, { recursive: true });
+      const to = join(dir, basename(c));
+      copyFileSync(join(root, c), to);
+      saved.push(to.slice(root.length + 1));
+    }
+    const crashes = saved.length || (r.code !== 0 ? 1 : 0);
+    log(`${name.padEnd(15)} ${r.seconds} s  ${r.execs} execs  ${r.perSec}/s  corpus ${readdirSync(corpus).length}${crashes ? `  CRASH → ${saved.join(" ") || `exit ${r.code}`}` : ""}`);
+    if (crashes) process.stderr.write(`${tail(r)}\n`);
+    return { name, seconds: r.seconds, execs: r.execs, perSec: r.perSec, corpus: readdirSync(corpus).length, crashes, saved };
   });
-  writeResults();
-  return results.some(failed) ? 1 : 0;
+  appendRuns(rows);
+  return rows.some((r) => r.crashes) ? 1 : 0;
 }
 
-/** One long run's numbers, from its libFuzzer log (fuzz/logs/<target>.log). */
-function fromLog(name) {
-  const logs = join(fuzzDir, "logs");
-  const text = readFileSync(join(logs, `${name}.log`), "utf8");
-  const sidecar = join(logs, `${name}.json`);
-  const meta = existsSync(sidecar) ? JSON.parse(readFileSync(sidecar, "utf8")) : {};
-  const done = /Done (\d+) runs in (\d+) second/.exec(text);
-  const execs = Number(/stat::number_of_executed_units:\s*(\d+)/.exec(text)?.[1] ?? done?.[1] ?? NaN);
-  const seconds = meta.seconds ?? Number(done?.[2] ?? NaN);
-  const corpusDir = join(fuzzDir, "corpus", name);
-  const crashed = /SUMMARY: libFuzzer|deadly signal|panicked at|==ERROR/.test(text);
-  return {
-    name,
-    seconds,
-    execs,
-    perSec: Math.round(execs / Math.max(seconds, 1)),
-    corpus: meta.corpus ?? (existsSync(corpusDir) ? readdirSync(corpusDir).length : NaN),
-    crashes: meta.crashes ?? (crashed ? 1 : 0),
-    finished: meta.finished ?? null,
-  };
+/** Folds fuzz/corpus (long runs) into the committed, minimized fuzz/corpus-min. */
+async function minimize({ only }) {
+  const code = await build();
+  if (code !== 0) return code;
+  const tmp = mkdtempSync(join(tmpdir(), "dps-cost-merge-"));
+  try {
+    for (const name of only) {
+      // The seeds are committed already: merge into a copy of them, keep what they lack.
+      const into = join(tmp, name);
+      mkdirSync(into);
+      const seedNames = new Set();
+      for (const f of filesIn(join(fuzzDir, "seeds", name))) {
+        copyFileSync(f, join(into, basename(f)));
+        seedNames.add(basename(f));
+      }
+      const from = [join(fuzzDir, "corpus-min", name), join(fuzzDir, "corpus", name), join(fuzzDir, "regressions", name)].filter(existsSync);
+      const r = await libFuzzer(name, ["-merge=1", into, ...from]);
+      if (r.code !== 0) {
+        process.stderr.write(`${tail(r)}\n`);
+        return 1;
+      }
+      const keep = join(fuzzDir, "corpus-min", name);
+      rmSync(keep, { recursive: true, force: true });
+      mkdirSync(keep, { recursive: true });
+      let n = 0;
+      for (const f of filesIn(into)) {
+        if (seedNames.has(basename(f))) continue;
+        copyFileSync(f, join(keep, basename(f)));
+        n++;
+      }
+      log(`${name}: corpus-min ${n} inputs`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return 0;
 }
 
-/** fuzz/RESULTS.md from the logs of the last long run of every target. */
-function writeResults() {
+const RESULTS_HEAD = `# Fuzzing results
+
+\`npm test\`'s \`fuzz\` layer is the deterministic gate (\`node scripts/fuzz.mjs gate\`): it replays
+the committed inputs of each target (fuzz/seeds, fuzz/corpus-min, fuzz/regressions), then
+explores a fixed number of executions from seed ${GATE_SEED}. The exploration that finds new bugs
+runs outside the gate: \`node scripts/fuzz.mjs long --seconds 600\` (one libFuzzer process per
+target under \`nice -n 19\`, so exec/s is a floor on a busy machine). Each long run is a row below
+(appended by the script). Corpus = inputs in \`fuzz/corpus/<target>\` afterwards; crashes = inputs
+saved to \`fuzz/regressions/<target>/\` in that run (each one fixed, with a test in
+\`tests/fuzz_regressions.rs\`, and the target run again).
+
+## Runs
+
+| finished (UTC) | commit | target | seconds | execs | exec/s | corpus | crashes |
+| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |
+`;
+
+/** Appends one row per target to fuzz/RESULTS.md's run log (kept across runs). */
+function appendRuns(rows) {
   const file = join(fuzzDir, "RESULTS.md");
-  const logs = join(fuzzDir, "logs");
-  const names = targets().filter((t) => existsSync(join(logs, `${t}.log`)));
-  const rows = names.map(fromLog).map(
-    (r) => `| ${r.name} | ${r.seconds} | ${r.execs} | ${r.perSec} | ${r.corpus} | ${r.crashes} |`,
-  );
-  const missing = targets().filter((t) => !names.includes(t));
-  const text = [
-    "# Fuzzing results",
-    "",
-    "Last long run of each target: `node scripts/fuzz.mjs long --seconds 600` (one libFuzzer",
-    "process per target under `nice -n 19`, on a shared 2-core machine that was busy with other",
-    "builds, so exec/s is a floor). Corpus = files in `fuzz/corpus/<target>` afterwards (the",
-    "committed seeds in `fuzz/seeds/<target>` not counted). Crashes = reproducers written in that",
-    "run (each one fixed, with a test in `tests/fuzz_regressions.rs`, and the target run again).",
-    "",
-    "| target | seconds | execs | exec/s | corpus | crashes |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ...rows,
-    ...(missing.length ? ["", `Not run yet: ${missing.join(", ")}.`] : []),
-    "",
-  ].join("\n");
-  // A hand-written "## Findings" section (crashes found and how they were fixed) is kept.
   const previous = existsSync(file) ? readFileSync(file, "utf8") : "";
-  const at = previous.indexOf("\n## Findings");
-  writeFileSync(file, at >= 0 ? `${text}${previous.slice(at)}` : text);
-  log(`wrote ${file}`);
+  const table = /\n## Runs\n\n(\| finished[^\n]*\n\| ---[^\n]*\n)((?:\|[^\n]*\n)*)/.exec(previous);
+  const when = new Date().toISOString().slice(0, 16).replace("T", " ");
+  const rev = commit();
+  const add = rows
+    .map((r) => `| ${when} | ${rev} | ${r.name} | ${r.seconds} | ${r.execs} | ${r.perSec} | ${r.corpus} | ${r.crashes} |\n`)
+    .join("");
+  let text;
+  if (table) {
+    const end = table.index + table[0].length;
+    text = previous.slice(0, end) + add + previous.slice(end);
+  } else {
+    const at = previous.indexOf("\n## Findings");
+    text = RESULTS_HEAD + add + (at >= 0 ? previous.slice(at) : "");
+  }
+  writeFileSync(file, text);
+  log(`appended ${rows.length} row(s) to ${file}`);
 }
 
 main("fuzz", async () => {
@@ -246,7 +321,7 @@ main("fuzz", async () => {
   }
   const { values, positionals } = parsed;
   const mode = positionals[0];
-  if (values.help || !["smoke", "long", "list", "results"].includes(mode)) {
+  if (values.help || !["gate", "long", "minimize", "list"].includes(mode)) {
     process.stderr.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
@@ -255,21 +330,19 @@ main("fuzz", async () => {
     process.stdout.write(`${all.join("\n")}\n`);
     return 0;
   }
-  if (mode === "results") {
-    writeResults();
-    return 0;
-  }
   const only = values.only ? values.only.split(",").map((s) => s.trim()) : all;
   const unknown = only.filter((t) => !all.includes(t));
   if (unknown.length) {
     process.stderr.write(`fuzz: unknown target(s) ${unknown.join(", ")} (known: ${all.join(", ")})\n`);
     return 2;
   }
-  const seconds = Number(values.seconds ?? (mode === "smoke" ? 10 : 600));
+  const seconds = Number(values.seconds ?? 600);
   const jobs = Number(values.jobs ?? 1);
   if (!Number.isInteger(seconds) || seconds < 1 || !Number.isInteger(jobs) || jobs < 1) {
     process.stderr.write(`fuzz: --seconds and --jobs must be positive integers\n`);
     return 2;
   }
-  return mode === "smoke" ? smoke({ seconds, only }) : long({ seconds, jobs, only });
+  if (mode === "gate") return gate({ only });
+  if (mode === "minimize") return minimize({ only });
+  return long({ seconds, jobs, only });
 });

@@ -78,8 +78,8 @@ const LAYERS = [
   { name: "cargo-test", what: "cargo test (native)", run: () => runAsync("cargo", ["test"]) },
   {
     name: "fuzz",
-    what: "node scripts/fuzz.mjs smoke (every cargo-fuzz target for a few seconds)",
-    run: () => runAsync(node, ["scripts/fuzz.mjs", "smoke"]),
+    what: "node scripts/fuzz.mjs gate (replay of the committed inputs, then a fixed number of executions from a fixed seed, per target)",
+    run: () => runAsync(node, ["scripts/fuzz.mjs", "gate"]),
   },
   {
     name: "wasm-node",

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 fn fixture_dir() -> String {
-    format!("{}/../shared/fixtures/datadog", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/tests/fixtures/datadog", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn read_json(rel: &str) -> Value {
@@ -655,6 +655,86 @@ fn vector_3_even_based_on_costs() {
         let l: Vec<_> = out.lines.iter().filter(|l| l.source_index == i).collect();
         assert_eq!((l.len(), l[0].status), (1, LineStatus::Unchanged));
     }
+}
+
+/// The `even` reproducer of issue 14 in the JSON the JS API takes: `even` splits across the
+/// destination values with matching spend (§2d), so a team whose matching spend nets to zero
+/// or less on the day (or in the month) gets nothing.
+fn even_credit_input(granularity: &str, team_b: &[(&str, f64)]) -> AllocationInput {
+    let mut lines = vec![
+        json!({"date":"2025-01-01","cost":10,"currency":"USD","tags":{"provider":"aws","aws_product":"support"}}),
+        json!({"date":"2025-01-01","cost":300,"currency":"USD","tags":{"provider":"aws","aws_product":"ec2","team":"a"}}),
+    ];
+    for (date, cost) in team_b {
+        lines.push(json!({"date":date,"cost":cost,"currency":"USD","tags":{"provider":"aws","aws_product":"ec2","team":"b"}}));
+    }
+    let text = json!({"lines": lines, "rules":[{"id":"1","type":"arbitrary_rule","attributes":{
+        "rule_name":"even-credit","provider":["aws"],"type":"shared","enabled":true,"order_id":1,
+        "costs_to_allocate":[{"condition":"is","tag":"aws_product","value":"support"}],
+        "strategy":{"method":"even","granularity":granularity,"allocated_by_tag_keys":["team"],
+            "based_on_costs":[{"condition":"is","tag":"aws_product","value":"ec2"}]}}}]})
+    .to_string();
+    dps_cost::model::decode_input("input", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn even_skips_destinations_without_positive_matching_spend() {
+    for (granularity, team_b) in [
+        ("daily", vec![("2025-01-01", -50.0)]),
+        ("daily", vec![("2025-01-01", 0.0)]),
+        // Monthly: b's spend over the month nets to -30 (a day of +20 does not make it count).
+        ("monthly", vec![("2025-01-01", -50.0), ("2025-01-17", 20.0)]),
+        ("monthly", vec![("2025-01-09", 0.0)]),
+    ] {
+        let input = even_credit_input(granularity, &team_b);
+        let out = allocate(&input).unwrap_or_else(|e| panic!("{e}"));
+        assert_conserved(&input.lines, &out);
+        assert_eq!(
+            by_tag(&out.lines, "team"),
+            BTreeMap::from([("a".into(), 10_000_000)]),
+            "{granularity} {team_b:?}"
+        );
+    }
+    // The control: with positive spend b counts, daily and monthly (-50 + 70 = 20 in January).
+    for (granularity, team_b) in [
+        ("daily", vec![("2025-01-01", 1.0)]),
+        ("monthly", vec![("2025-01-01", -50.0), ("2025-01-17", 70.0)]),
+    ] {
+        let input = even_credit_input(granularity, &team_b);
+        let out = allocate(&input).unwrap_or_else(|e| panic!("{e}"));
+        assert_conserved(&input.lines, &out);
+        assert_eq!(
+            by_tag(&out.lines, "team"),
+            BTreeMap::from([("a".into(), 5_000_000), ("b".into(), 5_000_000)]),
+            "{granularity} {team_b:?}"
+        );
+    }
+}
+
+#[test]
+fn even_without_based_on_costs_counts_every_value_seen() {
+    // §2d: without `based_on_costs`, `even` uses all values seen for the tag keys, whatever
+    // their spend.
+    let lines = vec![
+        line(
+            "2025-01-01",
+            10.0,
+            &[("provider", "aws"), ("aws_product", "support")],
+        ),
+        ec2(300.0, "a"),
+        ec2(-50.0, "b"),
+        ec2(0.0, "c"),
+    ];
+    let r = rule(
+        json!({"id":"3","attributes":{"rule_name":"even","provider":["aws"],
+        "costs_to_allocate":[{"condition":"is","tag":"aws_product","value":"support"}],
+        "strategy":{"method":"even","granularity":"daily","allocated_by_tag_keys":["team"]}}}),
+    );
+    let out = run(lines.clone(), vec![r]);
+    assert_conserved(&lines, &out);
+    let got = by_tag(&out.lines, "team");
+    assert_eq!(got.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+    assert_eq!(got.values().sum::<i64>(), 10_000_000);
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! FOCUS 1.2 export against the column metadata (tests/fixtures/focus_1_2_columns.json, copied
+//! FOCUS 1.2 export against the column metadata (tests/fixtures/focus/focus_1_2_columns.json, copied
 //! from the shared fixtures: FOCUS_Spec v1.2, 57 columns): every column present, each value of
 //! the right type and format, nulls only where allowed; exact money; CSV and JSON agree.
 
@@ -27,7 +27,7 @@ struct Column {
 
 fn metadata() -> Vec<Column> {
     let text = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/focus_1_2_columns.json",
+        "{}/tests/fixtures/focus/focus_1_2_columns.json",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap_or_else(|e| panic!("{e}"));

@@ -71,8 +71,11 @@ fn json_path_at_huge_column_does_not_overflow() {
 }
 
 /// fuzz target `allocate` (crash-c7a871e4): a cost of 1.8888789003107943e-306 written as JSON
-/// and read back through `decode_input` came back 1 ULP off (…946e-306): serde_json is built
-/// without `float_roundtrip`. Money is exact to the micro-unit, which the JSON boundary keeps.
+/// and read back through `decode_input` came back 1 ULP off (…946e-306), because serde_json was
+/// built without `float_roundtrip`. Issue 14's crash (`fuzz/regressions/allocate/`, base64
+/// `LS4sAPUH/wEAAAq//zvB`) is the case where that ULP moves a micro-unit: a cost one ULP from
+/// -1834943.0390625 (exactly half a micro-unit) came back as -1834943.0390625 itself. Numbers
+/// are now read correctly rounded: every cost comes back as the same double.
 #[test]
 fn allocation_input_json_keeps_micro_units_of_extreme_floats() {
     use dps_cost::allocate::engine::{AllocationInput, CostLine};
@@ -82,6 +85,10 @@ fn allocation_input_json_keeps_micro_units_of_extreme_floats() {
         0.30000000000000004,
         1234.5678901234567,
         1e12,
+        -1834943.0390625,
+        f64::from_bits((-1834943.0390625f64).to_bits() + 1),
+        f64::from_bits((-1834943.0390625f64).to_bits() - 1),
+        -3.6893488147418585e19,
     ] {
         let input = AllocationInput {
             lines: vec![CostLine {
@@ -102,10 +109,7 @@ fn allocation_input_json_keeps_micro_units_of_extreme_floats() {
             micros_from_f64(cost),
             "{cost} → {back}"
         );
-        assert!(
-            back.to_bits().abs_diff(cost.to_bits()) <= 1,
-            "{cost} → {back}"
-        );
+        assert_eq!(back.to_bits(), cost.to_bits(), "{cost} → {back}");
     }
 }
 

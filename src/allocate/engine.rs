@@ -637,10 +637,18 @@ fn rule_weights(
                     l.currency.clone(),
                 );
                 let w = groups.entry(key).or_default().entry(dest).or_insert(0);
-                if method == "even" {
-                    *w = 1;
-                } else {
-                    *w += c.micros;
+                *w += c.micros;
+            }
+            if method == "even" {
+                // §2d: `even` splits across the destination values that have matching spend in
+                // the window: with `based_on_costs`, a value whose matching spend nets to zero
+                // or less is no destination (as for `proportional`); without it, every value
+                // seen counts.
+                let seen_counts = based.is_empty();
+                for g in groups.values_mut() {
+                    for w in g.values_mut() {
+                        *w = i128::from(seen_counts || *w > 0);
+                    }
                 }
             }
         }

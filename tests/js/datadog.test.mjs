@@ -9,7 +9,7 @@ import { assertNoSecret, installedPackage, startPackagedEmulator } from "./helpe
 const pkg = await installedPackage();
 const { datadogRules, isDpsCostError } = await pkg.import("dps-cost");
 const fixture = JSON.parse(
-  readFileSync(new URL("../../../shared/fixtures/datadog/openapi-examples/ArbitraryRuleResponseArray.example.json", import.meta.url), "utf8"),
+  readFileSync(new URL("../fixtures/datadog/openapi-examples/ArbitraryRuleResponseArray.example.json", import.meta.url), "utf8"),
 );
 
 let emu;

@@ -1904,7 +1904,7 @@ describe("CLI", () => {
 
 describe("Datadog custom allocation rules", () => {
   const fixture = JSON.parse(
-    readFileSync(new URL("../../../shared/fixtures/datadog/openapi-examples/ArbitraryRuleResponseArray.example.json", import.meta.url), "utf8"),
+    readFileSync(new URL("../fixtures/datadog/openapi-examples/ArbitraryRuleResponseArray.example.json", import.meta.url), "utf8"),
   );
   let dd;
   before(async () => {

@@ -11,7 +11,7 @@ import { ACCOUNT_A, ACCOUNT_B, installedPackage, repoRoot, runAsync, secretsOf, 
 
 const pkg = await installedPackage();
 const lib = await pkg.import("dps-cost");
-const META = JSON.parse(readFileSync(join(repoRoot, "tests", "fixtures", "focus_1_2_columns.json"), "utf8")).columns;
+const META = JSON.parse(readFileSync(join(repoRoot, "tests", "fixtures", "focus", "focus_1_2_columns.json"), "utf8")).columns;
 
 let emu;
 let config;
