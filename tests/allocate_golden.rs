@@ -11,10 +11,15 @@ use serde_json::json;
 
 include!("stream_input.rs.inc");
 
-/// (lines, rules, output lines, FNV-1a 64 of the result's JSON), from commit 42f950a.
+/// (lines, rules, output lines, FNV-1a 64 of the result's JSON), from commit 42f950a; changed
+/// once, deliberately, by issue 14: `even` with `based_on_costs` no longer gives a share to a
+/// destination whose matching spend on the day nets to zero or less (every 23rd input line is
+/// a credit), so 65 and 1 fewer allocated lines. Before: (8046, 0x5f1b_abe6_5167_4555) and
+/// (701, 0x2ebb_1a58_01d5_511a), which the engine of commit 9efe0a0 without that change still
+/// gives.
 const GOLDEN: [(usize, usize, usize, u64); 2] = [
-    (3000, 20, 8046, 0x5f1b_abe6_5167_4555),
-    (500, 5, 701, 0x2ebb_1a58_01d5_511a),
+    (3000, 20, 7981, 0xcb72_658c_ea8c_cec4),
+    (500, 5, 700, 0x0885_d0ec_cc7a_85a8),
 ];
 
 #[test]

@@ -246,7 +246,7 @@ fn long_and_unusual_decimal_texts_read_as_js_reads_them() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(20_000))]
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
 
     /// Every finite double, by random bit patterns: JS's text of it reads back as the same
     /// double everywhere, and its micro-units equal the decimal reference.
@@ -263,6 +263,11 @@ proptest! {
             prop_assert_eq!(micros_from_f64(got[0]), micros_of_text(&text), "{}", text);
         }
     }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3_000))]
 
     /// Money-sized costs with up to six decimals and one more digit near the half micro-unit.
     #[test]
