@@ -1,7 +1,7 @@
 //! The repository is self-contained (issue 14): no test, script, fuzz seed, benchmark or shipped
-//! JS reads a file beside the repository (the shared folder next to it) or at an absolute path on the developer's
-//! machine. A clone with nothing beside it must pass `npm test`; this catches a new reference
-//! before a fresh machine does.
+//! JS reads a file beside the repository (the shared folder next to it) or at an absolute path
+//! on the developer's machine. A clone with nothing beside it must pass `npm test`; this catches
+//! a new reference before a fresh machine does.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::fs;
