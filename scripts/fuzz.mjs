@@ -21,9 +21,10 @@
 // input into fuzz/regressions/<target>/ (commit it with its fix and a test in
 // tests/fuzz_regressions.rs) and appends the run to fuzz/RESULTS.md.
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { fmtMs, logger, main, root, runAsync, toolEnv } from "./lib.mjs";
 
@@ -35,19 +36,20 @@ const USAGE = "usage: node scripts/fuzz.mjs gate|long|minimize|results|list [--s
 /** The gate's fixed libFuzzer seed. */
 const GATE_SEED = 1;
 /**
- * Executions each target explores in the gate (beyond the replay), sized for ~10 s per target
- * on an idle 2-core machine of this project (measured exec/s in fuzz/RESULTS.md). A count, not
- * a time: a slower machine takes longer and tries exactly the same inputs.
+ * Executions each target explores in the gate (beyond the replay), sized for about 2 minutes in
+ * all on a busy 2-core machine of this project (37 s for a quarter of these counts, with two
+ * long runs beside it). A count, not a time: a slower machine takes longer and tries exactly the
+ * same inputs.
  */
 export const GATE_RUNS = {
-  token_response: 15_000,
-  api_payloads: 3_000,
-  ingest_reply: 2_000,
-  datadog_rules: 3_000,
-  allocate: 15_000,
-  cost_lines: 50_000,
-  scalars: 50_000,
-  focus_export: 2_000,
+  token_response: 60_000,
+  api_payloads: 12_000,
+  ingest_reply: 8_000,
+  datadog_rules: 12_000,
+  allocate: 60_000,
+  cost_lines: 200_000,
+  scalars: 200_000,
+  focus_export: 8_000,
 };
 /** libFuzzer flags every run shares. The timeout is generous: no verdict may hang on speed. */
 const COMMON = ["-max_len=16384", "-rss_limit_mb=2048", "-timeout=120", "-print_final_stats=1"];
@@ -74,15 +76,37 @@ const filesIn = (dir) => (existsSync(dir) ? readdirSync(dir).sort().map((f) => j
 /** The committed inputs of a target: seeds, the minimized corpus, saved crash inputs. */
 const committedDirs = (name) =>
   [join(fuzzDir, "seeds", name), join(fuzzDir, "corpus-min", name), join(fuzzDir, "regressions", name)].filter(existsSync);
+/** `path` relative to the repository (libFuzzer runs there): the gate's arguments do not depend on where the clone is. */
+const rel = (path) => relative(root, path) || ".";
+
+/**
+ * The command prefix that runs a process without address-space randomisation (`setarch -R`,
+ * util-linux), or null where the kernel refuses it. libFuzzer feeds the values of instrumented
+ * comparisons back into its mutations, and some of those values are addresses: with ASLR on,
+ * the same seed and run count explored different inputs on every run.
+ */
+let fixedLayoutPrefix;
+function fixedLayout() {
+  if (fixedLayoutPrefix === undefined) {
+    const arch = spawnSync("uname", ["-m"], { encoding: "utf8" }).stdout?.trim();
+    const probe = arch ? spawnSync("setarch", [arch, "-R", "true"], { stdio: "ignore" }) : { status: 1 };
+    fixedLayoutPrefix = probe.status === 0 ? ["setarch", arch, "-R"] : null;
+    if (!fixedLayoutPrefix) {
+      log("warning: `setarch -R` is unavailable: the gate's exploration may differ between runs (its execution counts do not)");
+    }
+  }
+  return fixedLayoutPrefix;
+}
 
 /** Runs one libFuzzer process; resolves to its exit code, output, stats and new artifacts. */
-function libFuzzer(name, args, { nice = false, logFile } = {}) {
+function libFuzzer(name, args, { nice = false, logFile, reproducible = false } = {}) {
   const bin = binOf(name);
   const artifacts = join(fuzzDir, "artifacts", name);
   mkdirSync(artifacts, { recursive: true });
   const before = new Set(artifactsOf(artifacts));
   const argv = [...args, ...COMMON, `-artifact_prefix=${artifacts}/`];
-  const [cmd, rest] = nice ? ["nice", ["-n", "19", bin, ...argv]] : [bin, argv];
+  const prefix = [...(nice ? ["nice", "-n", "19"] : []), ...((reproducible && fixedLayout()) || [])];
+  const [cmd, ...rest] = [...prefix, bin, ...argv];
   const t0 = Date.now();
   return new Promise((resolve) => {
     const child = spawn(cmd, rest, { cwd: root, env: toolEnv(), stdio: ["ignore", "pipe", "pipe"] });
@@ -133,13 +157,15 @@ async function gate({ only }) {
   const code = await build();
   if (code !== 0) return code;
   log(`built in ${fmtMs(Date.now() - t0)}`);
-  const tmp = mkdtempSync(join(tmpdir(), "dps-cost-fuzz-"));
+  // The scratch corpus sits at the same relative path on every machine and run: its name is
+  // part of what libFuzzer's exploration depends on (a random temporary name changed it).
+  const scratch = join(fuzzDir, "gate");
   let bad = 0;
   let total = 0;
   try {
     for (const name of only) {
       // 1. Every committed input once (files given one by one: libFuzzer runs each, mutates none).
-      const inputs = committedDirs(name).flatMap(filesIn);
+      const inputs = committedDirs(name).flatMap(filesIn).map(rel);
       const replay = inputs.length ? await libFuzzer(name, inputs) : { code: 0, crashes: [], text: "" };
       const replayed = (replay.text.match(/^Executed /gm) || []).length;
       if (failed(replay) || replayed !== inputs.length) {
@@ -152,21 +178,34 @@ async function gate({ only }) {
         continue;
       }
       // 2. A fixed number of executions from a fixed seed, starting from the committed inputs
-      //    (new inputs go to a scratch corpus, the first directory; -reload=0: no timed reloads).
-      const corpus = join(tmp, name);
-      mkdirSync(corpus);
+      //    (new inputs go to a scratch corpus, the first directory). What else steered the
+      //    exploration, each found by running the same seed twice and comparing the corpora:
+      //    timed corpus reloads (-reload=0), random hash keys (fixed in fuzz builds:
+      //    src/hash.rs), address randomisation (setarch -R), the scratch directory's name, and
+      //    the table of recent comparisons, whose values fed mutations differently from run to
+      //    run (-use_cmp=0: the long runs keep it, the gate trades that power for repeatability).
+      const corpus = join(scratch, name);
+      rmSync(corpus, { recursive: true, force: true });
+      mkdirSync(corpus, { recursive: true });
       const runs = GATE_RUNS[name] ?? 5_000;
-      const r = await libFuzzer(name, [corpus, ...committedDirs(name), `-seed=${GATE_SEED}`, `-runs=${runs}`, "-reload=0"]);
+      const dirs = [corpus, ...committedDirs(name)].map(rel);
+      const r = await libFuzzer(name, [...dirs, `-seed=${GATE_SEED}`, `-runs=${runs}`, "-reload=0", "-use_cmp=0"], {
+        reproducible: true,
+      });
       total += Number.isFinite(r.execs) ? r.execs : 0;
       const crash = failed(r) ? ` — CRASH (exit ${r.code}) ${r.crashes.join(" ")}` : "";
-      log(`${name.padEnd(15)} replayed ${String(replayed).padStart(4)} inputs; explored ${r.execs} executions (seed ${GATE_SEED}, -runs=${runs}), corpus ${readdirSync(corpus).length} new${crash}`);
+      // The names of the inputs it kept are their SHA-1s: one digest of them tells two machines
+      // (or two runs) apart when they explored differently.
+      const kept = readdirSync(corpus).sort();
+      const digest = createHash("sha1").update(kept.join("\n")).digest("hex").slice(0, 12);
+      log(`${name.padEnd(15)} replayed ${String(replayed).padStart(4)} inputs; explored ${r.execs} executions (seed ${GATE_SEED}, -runs=${runs}); kept ${kept.length} new inputs, digest ${digest}${crash}`);
       if (failed(r)) {
         process.stderr.write(`${tail(r)}\n`);
         bad++;
       }
     }
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   }
   log(`${only.length} targets, ${total} executions explored, ${bad} crashed, ${fmtMs(Date.now() - t0)} in all`);
   return bad ? 1 : 0;

@@ -1,7 +1,7 @@
 //! OAuth client credentials: the token request as a value, the reply parsed, a cache.
 
+use crate::hash::{HashMap, HashSet};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod hash;
 pub mod http;
 pub mod model;
 pub mod money;

@@ -7,7 +7,9 @@
 //! client may read them. Optional parts (forecast, names) that fail become `warnings`; anything
 //! else fails the whole call: a report or export never silently misses an account.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::hash::HashMap;
 
 use serde::Deserialize;
 
@@ -394,7 +396,7 @@ pub async fn export_focus<C: HttpClient>(
 ) -> Result<(FocusTable, Vec<String>)> {
     let (fetched, warnings, _) = fetch_all(http, clock, cfg, true).await?;
     let mut ctx = FocusContext::default();
-    let mut usage: HashMap<(String, String, String), (f64, String)> = HashMap::new();
+    let mut usage: HashMap<(String, String, String), (f64, String)> = HashMap::default();
     for f in &fetched {
         for (id, name) in &f.data.environment_names {
             ctx.environment_names.insert(id.clone(), name.clone());

@@ -10,7 +10,9 @@
 //! allocation rows sum per currency to the engine's totals; errors are INVALID_INPUT with a field.
 #![no_main]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use dps_cost::hash::HashMap;
 
 use arbitrary::Arbitrary;
 use dps_cost::allocate::engine::{allocate, AllocationInput, CostLine};
@@ -212,7 +214,8 @@ fuzz_target!(|input: Input| {
                 );
             }
             // Usage split between the pieces of one environment × capability × day adds back up.
-            let mut groups: HashMap<(String, String, String), (f64, f64, bool)> = HashMap::new();
+            let mut groups: HashMap<(String, String, String), (f64, f64, bool)> =
+                HashMap::default();
             for (r, l) in t.rows.iter().zip(&lines) {
                 if let (Some(e), Some(c)) = (l.tags.get("environment"), l.tags.get("capability")) {
                     let key = (e.clone(), c.clone(), l.date.clone());

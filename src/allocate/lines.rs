@@ -8,7 +8,9 @@
 //! unallocated share and anything the breakdown does not cover) without the tag; the pieces sum
 //! to the original cost exactly, in micro-units.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::hash::HashMap;
 
 use serde::Deserialize;
 
@@ -112,7 +114,7 @@ pub fn cost_lines(input: &CostLinesInput) -> Result<Vec<CostLine>> {
         }
     }
     // (environment, day, capability) → the breakdown's keyed shares
-    let mut shares: HashMap<(String, String, String), Vec<(String, f64)>> = HashMap::new();
+    let mut shares: HashMap<(String, String, String), Vec<(String, f64)>> = HashMap::default();
     if let Some(b) = &input.breakdown {
         for (i, env) in b.environments.iter().enumerate() {
             for (j, r) in env.records.iter().enumerate() {

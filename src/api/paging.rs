@@ -1,6 +1,6 @@
 //! Cursor paging, once: follow `nextPageKey` until it is empty, absent or repeats.
 
-use std::collections::HashSet;
+use crate::hash::HashSet;
 
 /// Where a cursor-paged listing stands.
 #[derive(Debug, Default, Clone)]

@@ -2,7 +2,7 @@
 //! Keys are checked before any request (duplicates, the 250-value limit) and percent-encoded in
 //! paths; a 400 from the server is reported with its reason.
 
-use std::collections::HashSet;
+use crate::hash::HashSet;
 
 use crate::auth::SCOPE_ACCOUNT_READ;
 use crate::clock::Clock;

@@ -22,7 +22,9 @@
 //! - Everything else is null.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::hash::HashMap;
 use std::fmt::Write as _;
 
 use serde_json::json;
@@ -268,7 +270,7 @@ fn group_add(groups: &mut Groups, ctx: &FocusContext, l: &Line<'_>) {
 }
 
 fn group_totals(lines: &[Line<'_>], ctx: &FocusContext) -> Groups {
-    let mut out = Groups::new();
+    let mut out = Groups::default();
     for l in lines {
         group_add(&mut out, ctx, l);
     }
@@ -453,7 +455,7 @@ pub fn focus_from_allocation(result: &AllocationResult, ctx: &FocusContext) -> R
         .enumerate()
         .map(|(i, l)| allocation_line(l, i))
         .collect();
-    let mut groups = Groups::new();
+    let mut groups = Groups::default();
     for (l, _) in &parts {
         group_add(&mut groups, ctx, l);
     }
@@ -708,7 +710,7 @@ impl FocusStream {
                 )
             })?);
         }
-        let mut groups = Groups::new();
+        let mut groups = Groups::default();
         for (l, m) in lines.iter().zip(&micros) {
             group_add(&mut groups, &ctx, &plain_line(l, *m));
         }
@@ -733,7 +735,7 @@ impl FocusStream {
         json: bool,
         plain: bool,
     ) -> Result<FocusStream> {
-        let mut groups = Groups::new();
+        let mut groups = Groups::default();
         if !ctx.usage.is_empty() {
             let mut first = AllocationStream::new(Cow::Borrowed(&input))?;
             let mut out = Vec::new();

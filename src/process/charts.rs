@@ -11,7 +11,9 @@
 //! currency: accounts in another currency than the first are left out of the stacked charts
 //! (and named in `warnings`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::hash::HashMap;
 
 use serde::Serialize;
 
@@ -503,9 +505,9 @@ pub fn build_report(input: &ReportInput) -> Result<ReportData> {
     let mut by_account: BTreeMap<(String, i64), Amount> = BTreeMap::new();
     let mut by_capability: Sums<(String, i64)> = Sums::default();
     let mut by_environment: Sums<(String, i64)> = Sums::default();
-    let mut capability_labels: HashMap<String, String> = HashMap::new();
-    let mut environment_labels: HashMap<String, String> = HashMap::new();
-    let mut account_labels: HashMap<String, String> = HashMap::new();
+    let mut capability_labels: HashMap<String, String> = HashMap::default();
+    let mut environment_labels: HashMap<String, String> = HashMap::default();
+    let mut account_labels: HashMap<String, String> = HashMap::default();
     for a in &input.accounts {
         let (report, daily) = account_report(a, today)?;
         if report.currency != currency {

@@ -1,7 +1,9 @@
 //! Report, export and forecast exports: `reportData`, `exportCost`, `focusExport`,
 //! `forecastSpend`. Built with the `full` feature only (the node and web entries).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::hash::HashMap;
 
 use js_sys::{Promise, Reflect};
 use serde::{Deserialize, Serialize};
@@ -209,7 +211,7 @@ struct FocusExportInput {
 fn focus_stream(input: &JsValue) -> Result<(FocusStream, ExportFormat), Error> {
     let i: FocusExportInput = from_js("input", input)?;
     let format = ExportFormat::parse("input.format", i.format.as_deref())?;
-    let mut usage = HashMap::new();
+    let mut usage = HashMap::default();
     for (n, u) in i.usage.into_iter().enumerate() {
         if parse_date(&u.date).is_none() {
             return Err(Error::invalid(

@@ -3,8 +3,11 @@
 // The target is 250 KB raw / 100 KB gzip for the inline file. BUDGET below is what the build
 // reaches today plus a little headroom (see the "Size" section of BENCHMARKS.md for the
 // measured table and what the remaining bytes are); lower it when the module shrinks, never
-// raise it without a measured reason. Both files meet the raw target, so their raw budget is the
-// target itself. KB = 1000 bytes; gzip = node:zlib level 9.
+// raise it without a measured reason. The Workflow file meets the raw target, so its raw budget
+// is the target itself. inline.js met it (246.4 KB) until numbers were read correctly rounded
+// (issue 14: serde_json's float_roundtrip, +9.6 KB raw / +7.2 KB gzip, measured A/B in
+// BENCHMARKS.md "Size"): exact money first, so its raw budget is 261 KB until the decoders are
+// rewritten (the architecture issue). KB = 1000 bytes; gzip = node:zlib level 9.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -16,8 +19,8 @@ import { installedPackage, repoRoot } from "./helpers.mjs";
 const KB = 1000;
 const TARGET = { raw: 250 * KB, gzip: 100 * KB };
 const BUDGET = {
-  inline: { raw: TARGET.raw, gzip: 182 * KB },
-  workflow: { raw: TARGET.raw, gzip: 137 * KB },
+  inline: { raw: 261 * KB, gzip: 188 * KB },
+  workflow: { raw: TARGET.raw, gzip: 143 * KB },
 };
 
 const pkg = await installedPackage();
