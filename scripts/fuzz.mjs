@@ -236,6 +236,7 @@ function commit() {
 
 /** Time-boxed exploration: random seed, growing corpus, crashes saved as regression inputs. */
 async function long({ seconds, jobs, only }) {
+  const rev = commit();
   const code = await build();
   if (code !== 0) return code;
   const logs = join(fuzzDir, "logs");
@@ -259,9 +260,9 @@ async function long({ seconds, jobs, only }) {
     const crashes = saved.length || (r.code !== 0 ? 1 : 0);
     log(`${name.padEnd(15)} ${r.seconds} s  ${r.execs} execs  ${r.perSec}/s  corpus ${readdirSync(corpus).length}${crashes ? `  CRASH → ${saved.join(" ") || `exit ${r.code}`}` : ""}`);
     if (crashes) process.stderr.write(`${tail(r)}\n`);
-    return { name, seconds: r.seconds, execs: r.execs, perSec: r.perSec, corpus: readdirSync(corpus).length, crashes, saved };
+    return { name, seconds: r.seconds, execs: r.execs, perSec: r.perSec, corpus: readdirSync(corpus).length, crashes, saved, finished: new Date() };
   });
-  appendRuns(rows);
+  appendRuns(rows, rev);
   return rows.some((r) => r.crashes) ? 1 : 0;
 }
 
@@ -321,14 +322,13 @@ saved to \`fuzz/regressions/<target>/\` in that run (each one fixed, with a test
 `;
 
 /** Appends one row per target to fuzz/RESULTS.md's run log (kept across runs). */
-function appendRuns(rows) {
+function appendRuns(rows, rev) {
   const file = join(fuzzDir, "RESULTS.md");
   const previous = existsSync(file) ? readFileSync(file, "utf8") : "";
   const table = /\n## Runs\n\n(\| finished[^\n]*\n\| ---[^\n]*\n)((?:\|[^\n]*\n)*)/.exec(previous);
-  const when = new Date().toISOString().slice(0, 16).replace("T", " ");
-  const rev = commit();
+  const when = (d) => d.toISOString().slice(0, 16).replace("T", " ");
   const add = rows
-    .map((r) => `| ${when} | ${rev} | ${r.name} | ${r.seconds} | ${r.execs} | ${r.perSec} | ${r.corpus} | ${r.crashes} |\n`)
+    .map((r) => `| ${when(r.finished)} | ${rev} | ${r.name} | ${r.seconds} | ${r.execs} | ${r.perSec} | ${r.corpus} | ${r.crashes} |\n`)
     .join("");
   let text;
   if (table) {
