@@ -65,6 +65,8 @@ export interface ReportData {
       daysElapsed: number; daysLeft: number; last7DayAverage: number;
       forecastPeriodEnd: Band; straightLinePeriodEnd: number; dynatraceForecast: Band | null;
       exhaustionDate: string | null; exhaustionDateEarliest: string | null; exhaustionDateLatest: string | null;
+      /** budget.used and the period's daily records differ beyond the tolerance (also in warnings). */
+      reconciliation?: Reconciliation;
     };
     burnUp: {
       budget: number | null;
