@@ -54,6 +54,8 @@ struct Score {
     ours: f64,
     covered: usize,
     ours_better: usize,
+    /// Model chosen → backtests.
+    kinds: std::collections::BTreeMap<&'static str, usize>,
 }
 
 fn score(s: &Series, horizon: usize) -> Score {
@@ -78,6 +80,7 @@ fn score(s: &Series, horizon: usize) -> Score {
                 panic!("{}: forecast failed at {c}", s.name)
             };
             let ours = f.cumulative[horizon - 1];
+            *sc.kinds.entry(f.model.kind.name()).or_default() += 1;
             let ape = |p: f64| (p - actual).abs() / actual;
             sc.cuts += 1;
             sc.straight += ape(straight);
@@ -100,6 +103,10 @@ fn pct(x: f64) -> String {
     format!("{:.1} %", x * 100.0)
 }
 
+fn pct2(x: f64) -> String {
+    format!("{:.2} %", x * 100.0)
+}
+
 fn add(t: &mut Score, sc: &Score) {
     t.cuts += sc.cuts;
     t.straight += sc.straight;
@@ -107,6 +114,9 @@ fn add(t: &mut Score, sc: &Score) {
     t.ours += sc.ours;
     t.covered += sc.covered;
     t.ours_better += sc.ours_better;
+    for (k, n) in &sc.kinds {
+        *t.kinds.entry(k).or_default() += n;
+    }
 }
 
 fn main() {
@@ -222,13 +232,23 @@ fn main() {
             let better = t.straight.min(t.trailing);
             eprintln!(
                 "  {g} {h} d: dps-cost {} vs best baseline {} → {}",
-                pct(t.ours / t.cuts as f64),
-                pct(better / t.cuts as f64),
+                pct2(t.ours / t.cuts as f64),
+                pct2(better / t.cuts as f64),
                 if t.ours <= better { "met" } else { "NOT met" }
             );
         }
         let t = total(per_h);
         let cov = t.covered as f64 / t.cuts.max(1) as f64;
+        let mut kinds: Vec<(&&str, &usize)> = t.kinds.iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(a.1));
+        eprintln!(
+            "  {g} models chosen: {}",
+            kinds
+                .iter()
+                .map(|(k, n)| format!("{k} {}", pct(**n as f64 / t.cuts.max(1) as f64)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         eprintln!(
             "  {g} coverage {} (≥ 75 %) → {}",
             pct(cov),

@@ -69,17 +69,20 @@ pub enum Kind {
     DampedTrend,
     TrailingMean,
     SeasonalNaive,
+    /// The mean of the robust trend, the damped-trend ETS and the trailing mean.
+    Combination,
     /// The short-history fallback.
     ShortHistory,
 }
 
 impl Kind {
-    pub const CANDIDATES: [Kind; 5] = [
+    pub const CANDIDATES: [Kind; 6] = [
         Kind::Trend,
         Kind::LogTrend,
         Kind::DampedTrend,
         Kind::TrailingMean,
         Kind::SeasonalNaive,
+        Kind::Combination,
     ];
 
     pub fn name(self) -> &'static str {
@@ -89,6 +92,7 @@ impl Kind {
             Kind::DampedTrend => "damped-trend ETS",
             Kind::TrailingMean => "trailing 28-day mean",
             Kind::SeasonalNaive => "seasonal naive",
+            Kind::Combination => "mean of trend, damped trend and trailing mean",
             Kind::ShortHistory => "short history: mean",
         }
     }
@@ -396,22 +400,9 @@ fn change_points(z: &[f64]) -> Vec<ChangePoint> {
     while i + 1 < blocks {
         let jump = logs[i + 1] - logs[i - 1] - 2.0 * g;
         if jump.abs() > threshold {
-            // The day of the shift: the split of blocks i-1 … i+1 with the least squared error
-            // around the two sides' means.
+            // The day of the shift: the best split of blocks i-1 … i+1.
             let (a, b) = (off + 7 * (i - 1), off + 7 * (i + 2));
-            let seg = &z[a..b];
-            let total: f64 = seg.iter().sum();
-            let total2: f64 = seg.iter().map(|v| v * v).sum();
-            let (mut best, mut at, mut left) = (f64::INFINITY, off + 7 * (i + 1), 0.0);
-            for k in 1..seg.len() {
-                left += seg[k - 1];
-                let (nl, nr) = (k as f64, (seg.len() - k) as f64);
-                let right = total - left;
-                let sse = total2 - left * left / nl - right * right / nr;
-                if sse < best {
-                    (best, at) = (sse, a + k);
-                }
-            }
+            let at = split(&z[a..b]).map_or(off + 7 * (i + 1), |k| a + k);
             out.push(ChangePoint {
                 start: at,
                 known: b,
@@ -421,7 +412,34 @@ fn change_points(z: &[f64]) -> Vec<ChangePoint> {
             i += 1;
         }
     }
+    // A shift in the last week, seen against the week before only (known at the end).
+    if i == blocks - 1 && (logs[i] - logs[i - 1] - g).abs() > threshold {
+        let a = off + 7 * (i - 1);
+        if let Some(at) = split(&z[a..]) {
+            out.push(ChangePoint {
+                start: a + at,
+                known: n,
+            });
+        }
+    }
     out
+}
+
+/// The split of `seg` into two parts with the least squared error around their means.
+fn split(seg: &[f64]) -> Option<usize> {
+    let total: f64 = seg.iter().sum();
+    let total2: f64 = seg.iter().map(|v| v * v).sum();
+    let (mut best, mut at, mut left) = (f64::INFINITY, None, 0.0);
+    for k in 1..seg.len() {
+        left += seg[k - 1];
+        let (nl, nr) = (k as f64, (seg.len() - k) as f64);
+        let right = total - left;
+        let sse = total2 - left * left / nl - right * right / nr;
+        if sse < best {
+            (best, at) = (sse, Some(k));
+        }
+    }
+    at
 }
 
 /// Least squares of `z` on x = 0, 1, …, over the points with `keep[i]`: (mean x, mean z, slope,
@@ -609,6 +627,15 @@ fn predict(kind: Kind, z: &[f64], start: usize, end: usize, horizon: usize) -> O
             flat(level + excess)
         }
         Kind::SeasonalNaive => flat(mean(&z[from(7)..end])),
+        Kind::Combination => {
+            let mut sum = vec![0.0; horizon];
+            for k in [Kind::Trend, Kind::DampedTrend, Kind::TrailingMean] {
+                for (s, v) in sum.iter_mut().zip(predict(k, z, start, end, horizon)?) {
+                    *s += v / 3.0;
+                }
+            }
+            Some(sum)
+        }
         Kind::ShortHistory => flat(mean(window)),
     }
 }
@@ -743,7 +770,17 @@ pub fn forecast(history: &[f64], first_day: i64, horizon: usize) -> Result<Forec
         let w = match (e, last) {
             (Some(e), _) => {
                 let rms = (e.iter().map(|v| v * v).sum::<f64>() / e.len() as f64).sqrt();
-                let w = t95(e.len() - 1) * rms;
+                // Conformal: the ⌈0.9 (n + 1)⌉-th smallest |error|, when there are enough;
+                // the wider of that and the t band (heavy tails, after shifts).
+                let k = (9 * (e.len() + 1)).div_ceil(10);
+                let conformal = if k <= e.len() {
+                    let mut abs: Vec<f64> = e.iter().map(|v| v.abs()).collect();
+                    let (_, q, _) = abs.select_nth_unstable_by(k - 1, f64::total_cmp);
+                    *q
+                } else {
+                    0.0
+                };
+                let w = (t95(e.len() - 1) * rms).max(conformal);
                 last = Some((h, w));
                 w
             }
@@ -754,7 +791,7 @@ pub fn forecast(history: &[f64], first_day: i64, horizon: usize) -> Result<Forec
     }
     let fit_start = match kind {
         Kind::Trend | Kind::LogTrend => start.max(n.saturating_sub(TREND_WINDOW)),
-        Kind::DampedTrend => start.max(n.saturating_sub(ETS_WEEKS * 7)),
+        Kind::DampedTrend | Kind::Combination => start.max(n.saturating_sub(ETS_WEEKS * 7)),
         Kind::TrailingMean | Kind::ShortHistory => start.max(n.saturating_sub(TRAILING_DAYS)),
         Kind::SeasonalNaive => start.max(n.saturating_sub(7)),
     };
