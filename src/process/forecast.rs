@@ -600,10 +600,22 @@ fn predict(kind: Kind, z: &[f64], start: usize, end: usize, horizon: usize) -> O
             if weeks < 3 {
                 return flat(mean(window));
             }
-            let w: Vec<f64> = (0..weeks)
-                .map(|b| mean(&z[end - 7 * (weeks - b)..end - 7 * (weeks - b - 1)]))
-                .collect();
+            // Weekly means of the days clipped to the median ± 3.5 robust σ (outliers do not
+            // bend the fit); their excess is added back to the level.
+            let days = &z[end - 7 * weeks..end];
+            let med = median(&mut days.to_vec()).unwrap_or(0.0);
+            let sig = robust_sigma(days, med);
+            let clipped: Vec<f64> = if sig > 0.0 {
+                days.iter()
+                    .map(|v| v.clamp(med - 3.5 * sig, med + 3.5 * sig))
+                    .collect()
+            } else {
+                days.to_vec()
+            };
+            let excess = mean(days) - mean(&clipped);
+            let w: Vec<f64> = clipped.chunks(7).map(mean).collect();
             let (l, tr, phi) = damped_holt(&w);
+            let l = l + excess;
             Some(
                 (0..horizon)
                     .map(|k| {
