@@ -56,6 +56,8 @@ const CV_MAX_HORIZON: usize = 182;
 const TREND_WINDOW: usize = 91;
 const ETS_WEEKS: usize = 26;
 const TRAILING_DAYS: usize = 28;
+/// Candidates combined: the best by cross-validation, weighted by 1 / error.
+const ENSEMBLE: usize = 3;
 /// Below this many days no weekly pattern is estimated.
 pub const MIN_SEASONAL_DAYS: usize = 21;
 /// Below this many days no slope is fitted.
@@ -121,6 +123,8 @@ pub struct Model {
     pub cv_error: Option<f64>,
     /// Cross-validation origins behind the band at horizon 1.
     pub cv_origins: usize,
+    /// The candidates combined and their weights (the best first; `kind` is that one).
+    pub weights: Vec<(Kind, f64)>,
 }
 
 /// A forecast of `horizon` days after the history.
@@ -652,46 +656,83 @@ fn predict(kind: Kind, z: &[f64], start: usize, end: usize, horizon: usize) -> O
     }
 }
 
-/// Cross-validation errors of every candidate: `errors[c][h-1]` holds the relative errors
-/// (actual total ÷ forecast total − 1) at horizon h over the origins.
-fn cross_validate(
-    y: &[f64],
-    z: &[f64],
-    seasonal: &Seasonal,
-    cps: &[ChangePoint],
-    max_h: usize,
-) -> Vec<Vec<Vec<f64>>> {
-    let n = y.len();
-    let mut errors = vec![vec![Vec::new(); max_h]; Kind::CANDIDATES.len()];
-    for j in 1..=CV_ORIGINS {
-        let Some(o) = n.checked_sub(CV_STEP * j) else {
-            break;
+/// Rolling-origin cross-validation: `actual[h-1][j]` is the actual total of the h days after
+/// origin j, `preds[c][h-1][j]` candidate c's forecast of it (NaN: the candidate did not apply).
+struct Cv {
+    actual: Vec<Vec<f64>>,
+    preds: Vec<Vec<Vec<f64>>>,
+}
+
+impl Cv {
+    fn run(y: &[f64], z: &[f64], seasonal: &Seasonal, cps: &[ChangePoint], max_h: usize) -> Cv {
+        let n = y.len();
+        let mut cv = Cv {
+            actual: vec![Vec::new(); max_h],
+            preds: vec![vec![Vec::new(); max_h]; Kind::CANDIDATES.len()],
         };
-        if o < CV_MIN_FIT {
-            break;
-        }
-        let start = cps
-            .iter()
-            .filter(|c| c.known <= o && c.start < o)
-            .map(|c| c.start)
-            .next_back()
-            .unwrap_or(0);
-        let h_max = max_h.min(n - o);
-        for (c, kind) in Kind::CANDIDATES.iter().enumerate() {
-            let Some(p) = predict(*kind, z, start, o, h_max) else {
-                continue;
+        for j in 1..=CV_ORIGINS {
+            let Some(o) = n.checked_sub(CV_STEP * j) else {
+                break;
             };
-            let (mut pred, mut actual) = (0.0, 0.0);
-            for (h, pz) in p.iter().enumerate() {
-                pred += pz * seasonal.factor(o + h);
-                actual += y[o + h];
-                if pred > 0.0 {
-                    errors[c][h].push(actual / pred - 1.0);
+            if o < CV_MIN_FIT {
+                break;
+            }
+            let start = cps
+                .iter()
+                .filter(|c| c.known <= o && c.start < o)
+                .map(|c| c.start)
+                .next_back()
+                .unwrap_or(0);
+            let h_max = max_h.min(n - o);
+            let mut actual = 0.0;
+            for (h, v) in y[o..o + h_max].iter().enumerate() {
+                actual += v;
+                cv.actual[h].push(actual);
+            }
+            for (c, kind) in Kind::CANDIDATES.iter().enumerate() {
+                let p = predict(*kind, z, start, o, h_max);
+                let mut pred = 0.0;
+                for h in 0..h_max {
+                    cv.preds[c][h].push(match &p {
+                        Some(p) => {
+                            pred += p[h] * seasonal.factor(o + h);
+                            pred
+                        }
+                        None => f64::NAN,
+                    });
                 }
             }
         }
+        cv
     }
-    errors
+
+    /// Relative errors (actual ÷ forecast − 1) at horizon h of the weighted candidates.
+    fn errors(&self, weights: &[(usize, f64)], h: usize) -> Vec<f64> {
+        self.actual[h - 1]
+            .iter()
+            .enumerate()
+            .filter_map(|(j, a)| {
+                let p: f64 = weights
+                    .iter()
+                    .map(|(c, w)| w * self.preds[*c][h - 1][j])
+                    .sum();
+                (p > 0.0).then(|| a / p - 1.0)
+            })
+            .collect()
+    }
+
+    /// Mean absolute relative error at the horizons `at` (None: fewer than 4 origins at one).
+    fn score(&self, weights: &[(usize, f64)], at: &[usize]) -> Option<f64> {
+        let mut s = 0.0;
+        for h in at {
+            let e = self.errors(weights, *h);
+            if e.len() < 4 {
+                return None;
+            }
+            s += e.iter().map(|v| v.abs()).sum::<f64>() / e.len() as f64;
+        }
+        Some(s / at.len() as f64)
+    }
 }
 
 /// The short-history fallback (see the module documentation).
@@ -709,6 +750,7 @@ fn short_history(history: &[f64], horizon: usize) -> Forecast {
             sigma: 0.0,
             cv_error: None,
             cv_origins: 0,
+            weights: vec![(Kind::ShortHistory, 1.0)],
         },
         daily: vec![level; horizon],
         cumulative: Vec::with_capacity(horizon),
@@ -735,50 +777,47 @@ pub fn forecast(history: &[f64], first_day: i64, horizon: usize) -> Result<Forec
     let (seasonal, z) = Seasonal::detect(history, first_day);
     let cps = change_points(&z);
     let max_h = horizon.clamp(1, CV_MAX_HORIZON).min(n - CV_MIN_FIT);
-    let errors = cross_validate(history, &z, &seasonal, &cps, max_h);
-    // The longest horizon with ≥ 4 origins for every candidate that ran: selection there (and
-    // at a half and a quarter of it).
-    let counts = |c: usize, h: usize| errors[c].get(h.wrapping_sub(1)).map_or(0, Vec::len);
-    let checked = (1..=max_h)
-        .rev()
-        .find(|h| (0..Kind::CANDIDATES.len()).any(|c| counts(c, *h) >= 4));
-    let Some(h_sel) = checked else {
+    let cv = Cv::run(history, &z, &seasonal, &cps, max_h);
+    // The longest horizon with ≥ 4 origins: selection there (and at a half and a quarter).
+    let Some(h_sel) = (1..=max_h).rev().find(|h| cv.actual[h - 1].len() >= 4) else {
         return Ok(short_history(history, horizon));
     };
     let at = [h_sel, h_sel.div_ceil(2), h_sel.div_ceil(4)];
-    let score = |c: usize| -> Option<f64> {
-        let mut s = 0.0;
-        for h in at {
-            let e = &errors[c][h - 1];
-            if e.len() < 4 {
-                return None;
-            }
-            s += e.iter().map(|v| v.abs()).sum::<f64>() / e.len() as f64;
-        }
-        Some(s / at.len() as f64)
+    let mut ranked: Vec<(usize, f64)> = (0..Kind::CANDIDATES.len())
+        .filter_map(|c| cv.score(&[(c, 1.0)], &at).map(|s| (c, s)))
+        .collect();
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
+    // The best ENSEMBLE, weighted by the inverse of their error (one alone when exact).
+    ranked.truncate(ENSEMBLE);
+    if ranked.first().is_some_and(|(_, s)| *s < 1e-9) {
+        ranked.truncate(1);
+    }
+    let inverse: f64 = ranked.iter().map(|(_, s)| 1.0 / s.max(1e-9)).sum();
+    let weights: Vec<(usize, f64)> = ranked
+        .iter()
+        .map(|(c, s)| (*c, 1.0 / s.max(1e-9) / inverse))
+        .collect();
+    let Some(cv_error) = cv.score(&weights, &at) else {
+        return Ok(short_history(history, horizon));
     };
-    let mut best: Option<(usize, f64)> = None;
-    for c in 0..Kind::CANDIDATES.len() {
-        if let Some(s) = score(c) {
-            if best.is_none_or(|(_, b)| s < b) {
-                best = Some((c, s));
-            }
+    let start = cps.last().map_or(0, |c| c.start);
+    let mut pz = vec![0.0; horizon.max(2)];
+    for (c, w) in &weights {
+        let Some(p) = predict(Kind::CANDIDATES[*c], &z, start, n, pz.len()) else {
+            return Ok(short_history(history, horizon));
+        };
+        for (s, v) in pz.iter_mut().zip(p) {
+            *s += w * v;
         }
     }
-    let Some((chosen, cv_error)) = best else {
-        return Ok(short_history(history, horizon));
-    };
-    let kind = Kind::CANDIDATES[chosen];
-    let start = cps.last().map_or(0, |c| c.start);
-    let Some(pz) = predict(kind, &z, start, n, horizon.max(2)) else {
-        return Ok(short_history(history, horizon));
-    };
+    let kind = Kind::CANDIDATES[weights[0].0];
     // Band half-widths (relative) per horizon from the chosen candidate's errors.
-    let errs = &errors[chosen];
     let mut half = Vec::with_capacity(horizon);
     let mut last: Option<(usize, f64)> = None;
     for h in 1..=horizon {
-        let e = errs.get(h - 1).filter(|e| e.len() >= 3);
+        let e = (h <= max_h)
+            .then(|| cv.errors(&weights, h))
+            .filter(|e| e.len() >= 3);
         let w = match (e, last) {
             (Some(e), _) => {
                 let rms = (e.iter().map(|v| v * v).sum::<f64>() / e.len() as f64).sqrt();
@@ -825,7 +864,11 @@ pub fn forecast(history: &[f64], first_day: i64, horizon: usize) -> Result<Forec
             slope: pz[1] - pz[0],
             sigma: robust_sigma(&resid, 0.0),
             cv_error: Some(cv_error),
-            cv_origins: errs.first().map_or(0, Vec::len),
+            cv_origins: cv.errors(&weights, 1).len(),
+            weights: weights
+                .iter()
+                .map(|(c, w)| (Kind::CANDIDATES[*c], *w))
+                .collect(),
         },
         daily: Vec::with_capacity(horizon),
         cumulative: Vec::with_capacity(horizon),
