@@ -33,6 +33,7 @@ export function formatSummary(summary) {
       lines.push(`  cost days        ${text(a.costDays)}${span}`);
       lines.push(`  cost to date     ${money(a.costToDate)}${s?.currency ? ` ${s.currency}` : ""}`);
     }
+    if (a.reconciliation) lines.push(`  WARNING          ${text(a.reconciliation.message)}`);
     const ev = a.events;
     if (ev) {
       lines.push(
