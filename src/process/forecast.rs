@@ -116,7 +116,7 @@ pub struct Model {
     pub level: f64,
     /// Deseasonalised change per day at the start of the forecast.
     pub slope: f64,
-    /// Robust standard deviation of the deseasonalised days around their rolling median.
+    /// Robust standard deviation of the deseasonalised day-to-day noise.
     pub sigma: f64,
     /// Mean absolute percentage error of the chosen model in cross-validation (None: not
     /// checked).
@@ -592,9 +592,15 @@ fn predict(kind: Kind, z: &[f64], start: usize, end: usize, horizon: usize) -> O
                 return None;
             }
             let c = mean(w) / fitted;
+            // exp(level + slope·k) by steps of exp(slope).
+            let (mut v, step) = (c * level.min(700.0).exp(), slope.exp());
             Some(
                 (0..horizon)
-                    .map(|k| c * (level + slope * k as f64).min(700.0).exp())
+                    .map(|_| {
+                        let out = v;
+                        v = (v * step).min(f64::MAX);
+                        out
+                    })
                     .collect(),
             )
         }
@@ -620,16 +626,15 @@ fn predict(kind: Kind, z: &[f64], start: usize, end: usize, horizon: usize) -> O
             let w: Vec<f64> = clipped.chunks(7).map(mean).collect();
             let (l, tr, phi) = damped_holt(&w);
             let l = l + excess;
+            // Day k is x = (k + 4) / 7 weeks from the centre of the last week; the trend adds
+            // φ + φ² + … + φˣ = φ (1 − φˣ) / (1 − φ) (φ < 1 on the grid), φˣ by steps of φ^(1/7).
+            let step = phi.powf(1.0 / 7.0);
+            let mut phi_x = phi.powf(4.0 / 7.0);
             Some(
                 (0..horizon)
-                    .map(|k| {
-                        // Weeks from the centre of the last week to day k.
-                        let x = (k as f64 + 4.0) / 7.0;
-                        let damp = if (phi - 1.0).abs() < 1e-12 {
-                            x
-                        } else {
-                            phi * (1.0 - phi.powf(x)) / (1.0 - phi)
-                        };
+                    .map(|_| {
+                        let damp = phi * (1.0 - phi_x) / (1.0 - phi);
+                        phi_x *= step;
                         (l + tr * damp).max(0.0)
                     })
                     .collect(),
@@ -656,6 +661,29 @@ fn predict(kind: Kind, z: &[f64], start: usize, end: usize, horizon: usize) -> O
     }
 }
 
+/// The combination's forecast from the candidates' (in `Kind::CANDIDATES` order).
+fn combine(ps: &[Option<Vec<f64>>]) -> Option<Vec<f64>> {
+    let pick = |k: Kind| {
+        Kind::CANDIDATES
+            .iter()
+            .position(|c| *c == k)
+            .and_then(|i| ps.get(i))
+            .and_then(Option::as_ref)
+    };
+    let (a, b, c) = (
+        pick(Kind::Trend)?,
+        pick(Kind::DampedTrend)?,
+        pick(Kind::TrailingMean)?,
+    );
+    Some(
+        a.iter()
+            .zip(b)
+            .zip(c)
+            .map(|((a, b), c)| (a + b + c) / 3.0)
+            .collect(),
+    )
+}
+
 /// Rolling-origin cross-validation: `actual[h-1][j]` is the actual total of the h days after
 /// origin j, `preds[c][h-1][j]` candidate c's forecast of it (NaN: the candidate did not apply).
 struct Cv {
@@ -664,11 +692,13 @@ struct Cv {
 }
 
 impl Cv {
-    fn run(y: &[f64], z: &[f64], seasonal: &Seasonal, cps: &[ChangePoint], max_h: usize) -> Cv {
+    /// `factors[t]`: the seasonal factor of day t (computed once: a day of the month needs a
+    /// calendar conversion).
+    fn run(y: &[f64], z: &[f64], factors: &[f64], cps: &[ChangePoint], max_h: usize) -> Cv {
         let n = y.len();
         let mut cv = Cv {
-            actual: vec![Vec::new(); max_h],
-            preds: vec![vec![Vec::new(); max_h]; Kind::CANDIDATES.len()],
+            actual: vec![Vec::with_capacity(CV_ORIGINS); max_h],
+            preds: vec![vec![Vec::with_capacity(CV_ORIGINS); max_h]; Kind::CANDIDATES.len()],
         };
         for j in 1..=CV_ORIGINS {
             let Some(o) = n.checked_sub(CV_STEP * j) else {
@@ -689,13 +719,21 @@ impl Cv {
                 actual += v;
                 cv.actual[h].push(actual);
             }
-            for (c, kind) in Kind::CANDIDATES.iter().enumerate() {
-                let p = predict(*kind, z, start, o, h_max);
+            let mut ps: Vec<Option<Vec<f64>>> = Vec::with_capacity(Kind::CANDIDATES.len());
+            for kind in Kind::CANDIDATES {
+                ps.push(if kind == Kind::Combination {
+                    // From the three already there (the same as `predict` would give).
+                    combine(&ps)
+                } else {
+                    predict(kind, z, start, o, h_max)
+                });
+            }
+            for (c, p) in ps.iter().enumerate() {
                 let mut pred = 0.0;
                 for h in 0..h_max {
-                    cv.preds[c][h].push(match &p {
+                    cv.preds[c][h].push(match p {
                         Some(p) => {
-                            pred += p[h] * seasonal.factor(o + h);
+                            pred += p[h] * factors[o + h];
                             pred
                         }
                         None => f64::NAN,
@@ -777,7 +815,8 @@ pub fn forecast(history: &[f64], first_day: i64, horizon: usize) -> Result<Forec
     let (seasonal, z) = Seasonal::detect(history, first_day);
     let cps = change_points(&z);
     let max_h = horizon.clamp(1, CV_MAX_HORIZON).min(n - CV_MIN_FIT);
-    let cv = Cv::run(history, &z, &seasonal, &cps, max_h);
+    let factors: Vec<f64> = (0..n + horizon).map(|t| seasonal.factor(t)).collect();
+    let cv = Cv::run(history, &z, &factors, &cps, max_h);
     // The longest horizon with ≥ 4 origins: selection there (and at a half and a quarter).
     let Some(h_sel) = (1..=max_h).rev().find(|h| cv.actual[h - 1].len() >= 4) else {
         return Ok(short_history(history, horizon));
@@ -846,13 +885,8 @@ pub fn forecast(history: &[f64], first_day: i64, horizon: usize) -> Result<Forec
         Kind::TrailingMean | Kind::ShortHistory => start.max(n.saturating_sub(TRAILING_DAYS)),
         Kind::SeasonalNaive => start.max(n.saturating_sub(7)),
     };
-    let mut resid: Vec<f64> = z.windows(15).map(|w| w[7]).collect();
-    let mut rolling = z
-        .windows(15)
-        .map(|w| median(&mut w.to_vec()).unwrap_or(0.0));
-    for r in &mut resid {
-        *r -= rolling.next().unwrap_or(0.0);
-    }
+    // Day-to-day noise: robust σ of the differences, ÷ √2.
+    let diffs: Vec<f64> = z.windows(2).map(|w| w[1] - w[0]).collect();
     let mut out = Forecast {
         model: Model {
             kind,
@@ -862,7 +896,7 @@ pub fn forecast(history: &[f64], first_day: i64, horizon: usize) -> Result<Forec
             change_point: (start > 0).then_some(start),
             level: pz[0],
             slope: pz[1] - pz[0],
-            sigma: robust_sigma(&resid, 0.0),
+            sigma: robust_sigma(&diffs, 0.0) / std::f64::consts::SQRT_2,
             cv_error: Some(cv_error),
             cv_origins: cv.errors(&weights, 1).len(),
             weights: weights
@@ -877,7 +911,7 @@ pub fn forecast(history: &[f64], first_day: i64, horizon: usize) -> Result<Forec
     };
     let mut cum = 0.0;
     for (h, w) in half.iter().enumerate() {
-        let v = pz[h] * seasonal.factor(n + h);
+        let v = pz[h] * factors[n + h];
         cum += v;
         out.daily.push(v);
         out.cumulative.push(cum);
