@@ -31,7 +31,7 @@ export interface AccountFigures {
   exhaustionDateLatest: string | null;
   /** budget.used and the period's daily records differ beyond the tolerance (1.00 or 0.5 %, the larger). */
   reconciliation?: {
-    used: number; recordsSum: number; difference: number; firstDayCovered: string | null; message: string;
+    used: number; recordsSum: number; difference: number; firstDayCovered: string | null;
   };
 }
 

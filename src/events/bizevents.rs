@@ -56,19 +56,13 @@ pub struct SubscriptionStatusEvent {
     #[serde(rename = "daysRemaining", skip_serializing_if = "Option::is_none")]
     pub days_remaining: Option<i64>,
     /// When the current period's daily records differ from `used` beyond the tolerance
-    /// (`process::reconcile`): their sum, `used − recordsSum`, the first day they cover, and
-    /// the warning.
+    /// (`process::reconcile`): their sum, `used − recordsSum` and the first day they cover.
     #[serde(rename = "recordsSum", skip_serializing_if = "Option::is_none")]
     pub records_sum: Option<f64>,
     #[serde(rename = "usedDifference", skip_serializing_if = "Option::is_none")]
     pub used_difference: Option<f64>,
     #[serde(rename = "recordsFirstDay", skip_serializing_if = "Option::is_none")]
     pub records_first_day: Option<String>,
-    #[serde(
-        rename = "reconciliationWarning",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub reconciliation_warning: Option<String>,
 }
 
 impl SubscriptionStatusEvent {
@@ -78,7 +72,6 @@ impl SubscriptionStatusEvent {
             self.records_sum = Some(r.records_sum);
             self.used_difference = Some(r.difference);
             self.records_first_day = r.first_day_covered.clone();
-            self.reconciliation_warning = Some(r.message.clone());
         }
     }
 }
@@ -458,7 +451,6 @@ pub fn subscription_status_event(
         records_sum: None,
         used_difference: None,
         records_first_day: None,
-        reconciliation_warning: None,
     }
 }
 

@@ -540,7 +540,9 @@ pub fn build_report(input: &ReportInput) -> Result<ReportData> {
         if let Some(r) = &report.figures.reconciliation {
             warnings.push(format!(
                 "account {} ({}): {}",
-                a.account_name, a.account_uuid, r.message
+                a.account_name,
+                a.account_uuid,
+                r.message()
             ));
         }
         if report.currency != currency {

@@ -7,7 +7,8 @@
 //! last day's bookings are still arriving. Within [`tolerance`] — the larger of 1.00 in the
 //! subscription's currency and 0.5 % of `budget.used` — the two agree; beyond it a
 //! [`Reconciliation`] says by how much and from which day the records cover the period, and the
-//! report, the sync summary and the subscription event carry it.
+//! report (with a warning, [`Reconciliation::message`]), the sync summary and the subscription
+//! event carry it.
 //!
 //! Money is exact ([`Amount`]); the `f64` fields are for display.
 
@@ -31,8 +32,24 @@ pub struct Reconciliation {
     pub difference: f64,
     /// The first day of the period with a record (`YYYY-MM-DD`), `null` when none.
     pub first_day_covered: Option<String>,
-    /// The same as one sentence (for warnings).
-    pub message: String,
+}
+
+impl Reconciliation {
+    /// The same as one sentence (the report's warning; the sync summary and events carry the
+    /// fields only, so the Workflow module has no text formatting for it).
+    pub fn message(&self) -> String {
+        let cents = |v: f64| Amount::from_f64(v).map_or_else(String::new, Amount::to_cents_text);
+        let covered = match &self.first_day_covered {
+            Some(d) => format!("records from {d} on"),
+            None => "no record in the period".to_string(),
+        };
+        format!(
+            "budget.used is {} but the daily cost records of the period sum to {} ({covered}): a difference of {}; used %, status and forecasts start from budget.used",
+            cents(self.used),
+            cents(self.records_sum),
+            cents(self.difference),
+        )
+    }
 }
 
 /// How far the records' sum may be from `budget.used` and still agree: the larger of 1.00 and
@@ -52,23 +69,11 @@ pub fn reconcile(
     if difference.0.abs() <= tolerance(used).0 {
         return None;
     }
-    let first_day_covered = first_day.map(format_date);
-    let covered = match &first_day_covered {
-        Some(d) => format!("records from {d} on"),
-        None => "no record in the period".to_string(),
-    };
-    let message = format!(
-        "budget.used is {} but the daily cost records of the period sum to {} ({covered}): a difference of {}; used %, status and forecasts start from budget.used",
-        used.to_cents_text(),
-        records_sum.to_cents_text(),
-        difference.to_cents_text(),
-    );
     Some(Reconciliation {
         used: used.to_f64(),
         records_sum: records_sum.to_f64(),
         difference: difference.to_f64(),
-        first_day_covered,
-        message,
+        first_day_covered: first_day.map(format_date),
     })
 }
 
@@ -96,15 +101,16 @@ mod tests {
             .unwrap_or_else(|| panic!("differs"));
         assert_eq!(r.difference, 289_579.9);
         assert_eq!(r.first_day_covered.as_deref(), Some("2026-03-11"));
-        assert!(r.message.contains("449580.00"), "{}", r.message);
-        assert!(r.message.contains("160000.10"), "{}", r.message);
-        assert!(r.message.contains("289579.90"), "{}", r.message);
-        assert!(r.message.contains("2026-03-11"), "{}", r.message);
+        let m = r.message();
+        assert!(m.contains("449580.00"), "{m}");
+        assert!(m.contains("160000.10"), "{m}");
+        assert!(m.contains("289579.90"), "{m}");
+        assert!(m.contains("2026-03-11"), "{m}");
         // More in the records than used: a negative difference.
         let r = reconcile(a(100.0), a(150.0), None).unwrap_or_else(|| panic!("differs"));
         assert_eq!(r.difference, -50.0);
-        assert!(r.message.contains("no record in the period"));
-        assert!(r.message.contains("-50.00"));
+        assert!(r.message().contains("no record in the period"));
+        assert!(r.message().contains("-50.00"));
     }
 
     #[test]

@@ -153,9 +153,9 @@ export interface SyncConfig {
   fetch?: FetchLike;
 }
 export interface ErrorInfo { code: string; message: string; status?: number }
-/** budget.used (authoritative) against the daily records of the current period: tolerance 1.00 or 0.5 % of used, the larger. */
+/** budget.used (authoritative) against the daily records of the current period, when they differ by more than 1.00 or 0.5 % of used (the larger); difference = used − recordsSum. */
 export interface Reconciliation {
-  used: number; recordsSum: number; difference: number; firstDayCovered: string | null; message: string;
+  used: number; recordsSum: number; difference: number; firstDayCovered: string | null;
 }
 export interface SyncSummary {
   ok: boolean; dryRun: boolean; now: string;
