@@ -19,22 +19,27 @@
 //!    - damped-trend exponential smoothing (ETS(A,Ad,N)) of weekly means over the last 26
 //!      weeks, its parameters chosen on a grid by one-step squared error,
 //!    - the trailing 28-day mean,
-//!    - seasonal naive (the last week again).
+//!    - seasonal naive (the last week again),
+//!    - the mean of the robust trend, the damped trend and the trailing mean.
 //!
-//!    Outliers do not bend the trend fits; their average excess is added back to the level,
-//!    since they are part of the totals a user pays.
+//!    Outliers do not bend the fits (the trailing mean and the ETS use clipped days); their
+//!    average excess is added back to the level, since they are part of the totals a user pays.
 //! 4. **Choice by rolling-origin cross-validation** on the series' own history: from up to
 //!    [`CV_ORIGINS`] origins a week apart, each candidate forecasts from the days before the
-//!    origin only; the one with the smallest mean absolute percentage error of the horizon's
-//!    total wins.
-//! 5. **Band** (90 %): from the winner's cross-validation errors at each horizon — the root mean
-//!    square relative error × the 95 % Student-t quantile for that many origins, symmetric
-//!    around the median; beyond the longest horizon the history can check, the width grows in
-//!    proportion to the horizon.
+//!    origin only (with the level shifts known then); the three with the smallest mean absolute
+//!    percentage error of the horizon's total (at the longest horizon with ≥ 4 origins, half
+//!    and a quarter of it) are combined, weighted by 1 / error.
+//! 5. **Band** (90 %): from the combination's own cross-validation errors at each horizon — the
+//!    wider of the root mean square relative error × the 95 % Student-t quantile for that many
+//!    origins and the conformal ⌈0.9 (n + 1)⌉-th absolute error, symmetric around the median;
+//!    beyond the longest horizon the history can check, the width grows in proportion to the
+//!    horizon. (The seasonal factors are estimated once on the whole history, so the
+//!    cross-validation sees them a little better than a real forecast did.)
 //!
-//! **Short histories** (fewer than [`MIN_MODEL_DAYS`] days), or too short for three
-//! cross-validation origins: the mean of the days there are, flat, with a ±[`SHORT_BAND`]
-//! band — never a confident band from a few points.
+//! **Short histories** (fewer than [`MIN_MODEL_DAYS`] days), or too short for four
+//! cross-validation origins: the mean of the last 28 days there are, flat, with a
+//! ±[`SHORT_BAND`] band — never a confident band from a few points. A horizon with fewer than
+//! three origins takes the width of the last one checked, grown in proportion to the horizon.
 //!
 //! The straight line — the cost-to-date divided by the days elapsed, carried forward — is
 //! [`straight_line`]; the backtest (`scripts/backtest.mjs`, README "Forecast") compares them.
