@@ -67,7 +67,7 @@ export function forecastTable(rows) {
   return out.join("\n");
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const lib = await import(new URL("../dist/pkg/node.js", import.meta.url).href);
   process.stdout.write(`${forecastTable(forecastTimings(lib))}\n`);
 }
