@@ -19,6 +19,7 @@ import { pathToFileURL } from "node:url";
 
 import { ACCOUNT_NAME, ACCOUNT_UUID, NOW, SUBSCRIPTION, costReplyText } from "./data.mjs";
 import { barePipeline, compareEvents, dpsCostPipeline, seedPipeline, tunedPipeline } from "./impls.mjs";
+import { forecastTable, forecastTimings } from "./forecast.mjs";
 import { buildProfileVariant, profile as cpuProfile } from "./profile.mjs";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -277,7 +278,7 @@ function allocation() {
 
 // ---------------------------------------------------------------------------------------------
 
-function report({ m, checks, timing, rss, cross, bound, cold, dt, alloc, profile }) {
+function report({ m, checks, timing, rss, cross, bound, cold, dt, alloc, profile, forecast }) {
   const L = [];
   const p = (s = "") => L.push(s);
   p("# Benchmarks");
@@ -351,6 +352,12 @@ function report({ m, checks, timing, rss, cross, bound, cold, dt, alloc, profile
     p(profile);
     p();
   }
+  p("## Forecast (`forecastSpend`, bench/forecast.mjs)");
+  p();
+  p("Growth, a weekly pattern, month-start bumps, a level shift and noise; horizon 365 days; median of 31 calls after 5 warm-ups, same process. Target (issue 19): under 5 ms for 3 years of history.");
+  p();
+  p(forecastTable(forecast));
+  p();
   p("## Boundary: how data crosses (issue part 2)");
   p();
   p("The same work with the data crossing in different forms, medians, same process, interleaved:");
@@ -447,8 +454,10 @@ async function main() {
   const dt = dtRuntimeColdStart();
   log("allocation");
   const alloc = allocation();
+  log("forecastSpend");
+  const forecast = forecastTimings(pkg);
 
-  const md = report({ m, checks, timing, rss, cross, bound, cold, dt, alloc, profile });
+  const md = report({ m, checks, timing, rss, cross, bound, cold, dt, alloc, profile, forecast });
   process.stdout.write(`${md}\n`);
   if (!argv.has("--no-write")) {
     // Keep the hand-maintained sections: everything from the KEEP marker (or, in older files,

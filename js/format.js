@@ -33,6 +33,10 @@ export function formatSummary(summary) {
       lines.push(`  cost days        ${text(a.costDays)}${span}`);
       lines.push(`  cost to date     ${money(a.costToDate)}${s?.currency ? ` ${s.currency}` : ""}`);
     }
+    const r = a.reconciliation;
+    if (r) {
+      lines.push(`  WARNING          budget.used ${money(r.used)} but the period's daily records sum to ${money(r.recordsSum)} (${r.firstDayCovered ? `from ${text(r.firstDayCovered)}` : "none"}): ${money(r.difference)} not in the records`);
+    }
     const ev = a.events;
     if (ev) {
       lines.push(

@@ -127,6 +127,19 @@ impl Amount {
     pub fn checked_add(self, other: Amount) -> Option<Amount> {
         self.0.checked_add(other.0).map(Amount)
     }
+
+    pub fn checked_sub(self, other: Amount) -> Option<Amount> {
+        self.0.checked_sub(other.0).map(Amount)
+    }
+
+    /// The amount rounded half to even to cents, as `-1234.57` (integer arithmetic: no float
+    /// formatter).
+    pub fn to_cents_text(self) -> String {
+        let cents = div_round_half_even(self.0, SCALE / 100);
+        let sign = if cents < 0 { "-" } else { "" };
+        let c = cents.unsigned_abs();
+        format!("{sign}{}.{:02}", c / 100, c % 100)
+    }
 }
 
 /// `y / d` and its remainder for `0 < d < 2³²`, by 32-bit limbs in `u64` arithmetic (wasm32

@@ -21,11 +21,13 @@ use crate::events::ingest::{
     BatchSender, FailedBatch, IngestAuth, IngestReport, IngestTarget, PreparedEvent,
 };
 use crate::http::{HttpClient, RetryOptions, RetryPolicy};
+use crate::model::cost::CostToDateRecord;
 use crate::model::subscription::SubscriptionDetails;
 use crate::model::usage::{EnvCostRecord, UsageRecord};
 use crate::money::Amount;
 use crate::process::cost_to_date::cost_to_date;
-use crate::time::{format_date, ms_per_day, parse_timestamp_ms};
+use crate::process::reconcile::{reconcile, Reconciliation};
+use crate::time::{format_date, ms_per_day, parse_date, parse_timestamp_ms};
 
 /// Accounts fetched at the same time by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -363,6 +365,10 @@ pub struct AccountSummary {
     pub first_day: Option<String>,
     pub last_day: Option<String>,
     pub cost_to_date: f64,
+    /// `budget.used` and the current period's daily records differ beyond the tolerance
+    /// (`process::reconcile`); absent when they agree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconciliation: Option<Reconciliation>,
     /// Events built per family.
     pub events: EventCounts,
     /// Families that could not be fetched (the others were still sent).
@@ -412,6 +418,42 @@ pub struct SyncSummary {
     pub events: EventsSummary,
 }
 
+/// `budget.used` against the daily records of the current period (from its start on; all of
+/// them when the start is unknown).
+fn reconcile_period(
+    details: &SubscriptionDetails,
+    costs: &[CostToDateRecord],
+) -> Option<Reconciliation> {
+    let used = details
+        .budget
+        .as_ref()
+        .and_then(|b| b.used)
+        .and_then(Amount::from_f64)?;
+    let start = details
+        .current_period
+        .as_ref()
+        .and_then(|p| p.start_time.as_deref())
+        .and_then(|s| {
+            parse_date(s).or_else(|| parse_timestamp_ms(s).map(|ms| ms.div_euclid(ms_per_day())))
+        });
+    let mut sum = Amount::ZERO;
+    let mut first = None;
+    for c in costs {
+        let Some(day) =
+            parse_timestamp_ms(&c.record.start_time).map(|ms| ms.div_euclid(ms_per_day()))
+        else {
+            continue;
+        };
+        if start.is_some_and(|s| day < s) {
+            continue;
+        }
+        first = first.or(Some(day));
+        // Checked by cost_to_date already (finite, below 10²⁴).
+        sum = sum.checked_add(Amount::from_f64(c.record.value)?)?;
+    }
+    reconcile(used, sum, first)
+}
+
 /// Serializes and hands one event to the sender; counts it per family.
 async fn emit<C: HttpClient, K: Clock + ?Sized>(
     sender: &mut BatchSender<'_, C, K>,
@@ -446,6 +488,7 @@ async fn sync_account<C: HttpClient>(
         first_day: None,
         last_day: None,
         cost_to_date: 0.0,
+        reconciliation: None,
         events: EventCounts::default(),
         errors: Vec::new(),
     };
@@ -513,24 +556,29 @@ async fn account_events<C: HttpClient>(
     let window_end_ms = today * ms_per_day();
 
     // The two seed-003 kinds: the subscription snapshot and the booked days (cost-to-date over
-    // the whole history; events for the window unless a backfill is asked for).
-    emit(
-        sender,
-        Bizevent::SubscriptionStatus(subscription_status_event(
-            &details,
-            &ctx.account_uuid,
-            now_ms,
-        )),
-    )
-    .await?;
+    // the whole history; events for the window unless a backfill is asked for). The daily cost
+    // comes first: the snapshot carries its reconciliation with `budget.used`; a failure to
+    // fetch it still sends the snapshot.
+    let costs = api
+        .daily_cost(&sub_uuid, &cfg.filter)
+        .await
+        .and_then(|daily| {
+            cost_to_date(daily).map_err(|e| match e {
+                Error::InvalidInput { field, message } => {
+                    Error::decode("daily cost", format!("data{field}"), message, None)
+                }
+                other => other,
+            })
+        });
+    summary.reconciliation = match &costs {
+        Ok(costs) => reconcile_period(&details, costs),
+        Err(_) => None,
+    };
+    let mut status = subscription_status_event(&details, &ctx.account_uuid, now_ms);
+    status.reconciliation(summary.reconciliation.as_ref());
+    emit(sender, Bizevent::SubscriptionStatus(status)).await?;
     summary.events.subscription_status += 1;
-    let costs =
-        cost_to_date(api.daily_cost(&sub_uuid, &cfg.filter).await?).map_err(|e| match e {
-            Error::InvalidInput { field, message } => {
-                Error::decode("daily cost", format!("data{field}"), message, None)
-            }
-            other => other,
-        })?;
+    let costs = costs?;
     let day = |s: &str| parse_timestamp_ms(s).map(|ms| format_date(ms.div_euclid(ms_per_day())));
     summary.cost_days = costs.len();
     summary.first_day = costs.first().and_then(|c| day(&c.record.start_time));

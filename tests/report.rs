@@ -301,3 +301,97 @@ fn null_numbers_are_refused_not_defaulted() {
     let ok = format!(r#"{{"accounts":[{account}]}}"#);
     assert!(dps_cost::model::decode_input::<dps_cost::sync::SyncOptions>("config", &ok).is_ok());
 }
+
+/// The account of issue 19: the daily-cost history covers only the last 90 days of a period
+/// that began 264 days earlier; `budget.used` covers all of it.
+#[test]
+fn truncated_history_reconciles_with_budget_used() {
+    let start = day("2026-01-01");
+    let now_day = start + 264; // 2026-09-22
+    let first = now_day - 90; // 2026-06-24
+    let daily: Vec<CostRecord> = (first..now_day)
+        .map(|d| CostRecord {
+            start_time: format!("{}T00:00:00.000Z", format_date(d)),
+            end_time: None,
+            value: 1_800.1,
+            currency_code: Some("EUR".into()),
+            last_booking_date: None,
+        })
+        .collect();
+    let mut a = account("t", 672_000.0, "EUR", |_| 0.0);
+    a.daily = daily;
+    if let Some(b) = a.subscription.budget.as_mut() {
+        b.used = Some(449_580.0);
+    }
+    let r = build_report(&ReportInput {
+        accounts: vec![a],
+        allocation: None,
+        now_ms: now_day * 86_400_000,
+        window_days: 35,
+        warnings: Vec::new(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let acc = &r.accounts[0];
+    let f = &acc.figures;
+    // Authoritative: budget.used, not the records' 162,009.
+    assert_eq!(f.cost_to_date, 449_580.0);
+    assert_eq!(f.budget_used_percent, Some(66.901785714286));
+    assert_eq!((f.days_elapsed, f.days_left), (264, 101));
+    let rec = f
+        .reconciliation
+        .as_ref()
+        .unwrap_or_else(|| panic!("no reconciliation"));
+    assert_eq!(rec.records_sum, 162_009.0);
+    assert_eq!(rec.difference, 287_571.0, "exact: 449,580 − 90 × 1,800.10");
+    assert_eq!(rec.first_day_covered.as_deref(), Some("2026-06-24"));
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].contains("287571.00") && r.warnings[0].contains("2026-06-24"),
+        "{}",
+        r.warnings[0]
+    );
+    // The burn-up starts on the first record (no zero-spend days before it) and ends on
+    // budget.used.
+    let b = &acc.burn_up;
+    assert_eq!(b.actual.len(), 90);
+    assert_eq!(b.actual[0].date, "2026-06-24");
+    assert_eq!(b.actual[0].cumulative, 287_571.0 + 1_800.1);
+    assert_eq!(b.actual.last().map(|p| p.cumulative), Some(449_580.0));
+    // Both projections start from budget.used.
+    let rate = 449_580.0 / 264.0;
+    assert!((b.straight_line[0].cumulative - (449_580.0 + rate)).abs() < 1e-6);
+    assert!((f.straight_line_period_end - (449_580.0 + rate * 101.0)).abs() < 1e-6);
+    let first_fc = &b.forecast[0];
+    assert!(first_fc.median > 449_580.0 && first_fc.median < 449_580.0 + 2.0 * 1_800.1);
+    assert!(
+        (f.forecast_period_end.median - (449_580.0 + 1_800.1 * 101.0)).abs() < 1.0,
+        "flat 1,800.10 a day from budget.used: {}",
+        f.forecast_period_end.median
+    );
+}
+
+#[test]
+fn budget_used_within_tolerance_needs_no_warning() {
+    // 181 days of 100.10 = 18,118.10; used 18,150 is within 0.5 % (90.59).
+    let mut a = account("a", 30_000.0, "USD", |_| 100.10);
+    if let Some(b) = a.subscription.budget.as_mut() {
+        b.used = Some(18_150.0);
+    }
+    let r = build_report(&ReportInput {
+        accounts: vec![a],
+        allocation: None,
+        now_ms: NOW,
+        window_days: 35,
+        warnings: Vec::new(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let f = &r.accounts[0].figures;
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(f.reconciliation, None);
+    assert_eq!(f.cost_to_date, 18_150.0, "budget.used is still the figure");
+    assert_eq!(r.accounts[0].burn_up.actual.len(), 181);
+    assert_eq!(
+        r.accounts[0].burn_up.actual.last().map(|p| p.cumulative),
+        Some(18_150.0)
+    );
+}

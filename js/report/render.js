@@ -62,7 +62,7 @@ function figuresTable(data, locale) {
         status: `<span class="pill ${st.cls}">${st.text}</span>`,
         period: `${escapeHtml(a.periodStart)} – ${escapeHtml(lastDay(a.periodEnd))}<div class="band">${escapeHtml(String(f.daysElapsed))} days elapsed</div>`,
         budget: money(f.budget),
-        cost: `${money(f.costToDate)}<div class="band">${money(f.last7DayAverage)} per day (7-day average)</div>`,
+        cost: `${money(f.costToDate)}<div class="band">${money(f.last7DayAverage)} per day (7-day average)</div>${f.reconciliation ? `<div class="band neg">records: ${money(f.reconciliation.recordsSum)} from ${escapeHtml(f.reconciliation.firstDayCovered ?? "—")}</div>` : ""}`,
         used: used === null ? '<span class="muted">—</span>' : `${escapeHtml(f.budgetUsedPercent.toFixed(1))}%<div class="meter ${st.cls}" aria-hidden="true"><span style="width:${used.toFixed(1)}%"></span></div>`,
         forecast: `<span class="strong">${money(f.forecastPeriodEnd?.median)}</span>${band(f.forecastPeriodEnd)}${isNum(overBy) ? `<div class="band ${overBy > 0 ? "neg" : "pos"}">${overBy > 0 ? "+" : "−"}${money(Math.abs(overBy))} ${overBy > 0 ? "over" : "under"} budget</div>` : ""}`,
         straight: money(f.straightLinePeriodEnd),

@@ -10,7 +10,7 @@ export interface ForecastBand {
 export interface AccountFigures {
   /** Commitment of the period; null when the subscription has none. */
   budget: number | null;
-  /** Spend in the period up to `asOf`. */
+  /** Spend in the period: the subscription's budget.used when it has one (authoritative), else the daily records' sum up to `asOf`. */
   costToDate: number;
   budgetUsedPercent: number | null;
   daysElapsed: number;
@@ -29,11 +29,15 @@ export interface AccountFigures {
   exhaustionDateEarliest: string | null;
   /** From the lower band. */
   exhaustionDateLatest: string | null;
+  /** budget.used and the period's daily records differ beyond the tolerance (1.00 or 0.5 %, the larger). */
+  reconciliation?: {
+    used: number; recordsSum: number; difference: number; firstDayCovered: string | null;
+  };
 }
 
 export interface BurnUp {
   budget: number | null;
-  /** periodStart..asOf */
+  /** First day with a record in the period (periodStart when complete)..asOf; ends on costToDate. */
   actual: { date: string; cumulative: number }[];
   /** asOf+1..periodEnd-1, cumulative */
   forecast: { date: string; median: number; lower: number; upper: number }[];

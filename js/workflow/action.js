@@ -162,6 +162,7 @@ function dpsActionResult(summary) {
         firstDay: a.firstDay,
         lastDay: a.lastDay,
         costToDate: a.costToDate,
+        ...(a.reconciliation ? { reconciliation: a.reconciliation } : {}),
         events: a.events,
         ...(a.errors?.length
           ? { errors: a.errors.map((f) => ({ family: f.family, code: f.code, message: f.message, status: f.status })) }

@@ -55,6 +55,25 @@ pub struct SubscriptionStatusEvent {
     pub end_time: Option<String>,
     #[serde(rename = "daysRemaining", skip_serializing_if = "Option::is_none")]
     pub days_remaining: Option<i64>,
+    /// When the current period's daily records differ from `used` beyond the tolerance
+    /// (`process::reconcile`): their sum, `used − recordsSum` and the first day they cover.
+    #[serde(rename = "recordsSum", skip_serializing_if = "Option::is_none")]
+    pub records_sum: Option<f64>,
+    #[serde(rename = "usedDifference", skip_serializing_if = "Option::is_none")]
+    pub used_difference: Option<f64>,
+    #[serde(rename = "recordsFirstDay", skip_serializing_if = "Option::is_none")]
+    pub records_first_day: Option<String>,
+}
+
+impl SubscriptionStatusEvent {
+    /// Carries a reconciliation warning (see the fields).
+    pub fn reconciliation(&mut self, r: Option<&crate::process::reconcile::Reconciliation>) {
+        if let Some(r) = r {
+            self.records_sum = Some(r.records_sum);
+            self.used_difference = Some(r.difference);
+            self.records_first_day = r.first_day_covered.clone();
+        }
+    }
 }
 
 /// `dps.cost2.booked`: one per account and booked day.
@@ -429,6 +448,9 @@ pub fn subscription_status_event(
         start_time: period.and_then(|p| p.start_time.clone()),
         end_time: period.and_then(|p| p.end_time.clone()),
         days_remaining: period.and_then(|p| p.days_remaining),
+        records_sum: None,
+        used_difference: None,
+        records_first_day: None,
     }
 }
 

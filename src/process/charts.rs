@@ -25,6 +25,7 @@ use crate::model::subscription::SubscriptionDetails;
 use crate::model::usage::{EnvCostRecord, EnvironmentRecords};
 use crate::money::Amount;
 use crate::process::forecast::{crossing, forecast};
+use crate::process::reconcile::{reconcile, Reconciliation};
 use crate::time::{format_date, format_iso_ms, ms_per_day, parse_date, parse_timestamp_ms};
 
 /// Series per stacked chart, "Other" included.
@@ -103,6 +104,10 @@ pub struct Figures {
     pub exhaustion_date: Option<String>,
     pub exhaustion_date_earliest: Option<String>,
     pub exhaustion_date_latest: Option<String>,
+    /// `budget.used` and the daily records' sum differ beyond the tolerance (absent when they
+    /// agree, or without `budget.used`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconciliation: Option<Reconciliation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -245,19 +250,42 @@ fn account_report(a: &AccountData, today: i64) -> Result<(AccountReport, BTreeMa
         .unwrap_or(as_of + 1)
         .max(as_of + 1);
 
-    // Cumulative cost in the period, day by day (days without a record cost 0).
-    let mut spent = Amount::ZERO;
-    let mut actual = Vec::new();
+    // The records of the period, day by day from the first one (days before it are not known
+    // to have cost nothing: they are not drawn; days without a record after it cost 0).
+    let mut records_sum = Amount::ZERO;
+    let first_covered = by_day.range(start..=as_of).next().map(|(d, _)| *d);
     let mut period_values = Vec::new();
-    for day in start..=as_of {
+    let mut running = Vec::new();
+    for day in first_covered.unwrap_or(as_of + 1)..=as_of {
         let v = by_day.get(&day).copied().unwrap_or(Amount::ZERO);
-        spent = spent
+        records_sum = records_sum
             .checked_add(v)
             .ok_or_else(|| crate::Error::invalid("daily", "the sum overflows"))?;
         period_values.push(v.to_f64());
+        running.push((day, records_sum));
+    }
+    // `budget.used` is authoritative (see `process::reconcile`): the cost to date, the used %,
+    // the status and the forecasts' starting point. What the records do not show is put before
+    // their first day, so the burn-up ends on `budget.used`.
+    let used = a
+        .subscription
+        .budget
+        .as_ref()
+        .and_then(|b| b.used)
+        .and_then(Amount::from_f64);
+    let reconciliation = used.and_then(|u| reconcile(u, records_sum, first_covered));
+    let spent = used.unwrap_or(records_sum);
+    let offset = spent
+        .checked_sub(records_sum)
+        .ok_or_else(|| crate::Error::invalid("budget.used", "the difference overflows"))?;
+    let mut actual = Vec::with_capacity(running.len());
+    for (day, sum) in running {
         actual.push(Cumulative {
             date: format_date(day),
-            cumulative: spent.to_f64(),
+            cumulative: sum
+                .checked_add(offset)
+                .ok_or_else(|| crate::Error::invalid("budget.used", "the sum overflows"))?
+                .to_f64(),
         });
     }
     let cost_to_date = spent.to_f64();
@@ -361,6 +389,7 @@ fn account_report(a: &AccountData, today: i64) -> Result<(AccountReport, BTreeMa
             exhaustion_date,
             exhaustion_date_earliest,
             exhaustion_date_latest,
+            reconciliation,
         },
         burn_up: BurnUp {
             budget,
@@ -510,6 +539,14 @@ pub fn build_report(input: &ReportInput) -> Result<ReportData> {
     let mut account_labels: HashMap<String, String> = HashMap::default();
     for a in &input.accounts {
         let (report, daily) = account_report(a, today)?;
+        if let Some(r) = &report.figures.reconciliation {
+            warnings.push(format!(
+                "account {} ({}): {}",
+                a.account_name,
+                a.account_uuid,
+                r.message()
+            ));
+        }
         if report.currency != currency {
             warnings.push(format!(
                 "account {} ({}) is billed in {}, not {currency}: it is left out of the stacked charts",

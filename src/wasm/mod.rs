@@ -153,6 +153,10 @@ export interface SyncConfig {
   fetch?: FetchLike;
 }
 export interface ErrorInfo { code: string; message: string; status?: number }
+/** budget.used (authoritative) against the daily records of the current period, when they differ by more than 1.00 or 0.5 % of used (the larger); difference = used − recordsSum. */
+export interface Reconciliation {
+  used: number; recordsSum: number; difference: number; firstDayCovered: string | null;
+}
 export interface SyncSummary {
   ok: boolean; dryRun: boolean; now: string;
   accounts: {
@@ -160,6 +164,8 @@ export interface SyncSummary {
     subscription?: { uuid: string; name: string | null; currency: string; budget: number | null; used: number | null;
       percentUsed: number | null; periodStart: string | null; periodEnd: string | null; daysRemaining: number | null };
     costDays: number; firstDay: string | null; lastDay: string | null; costToDate: number;
+    /** budget.used and the current period's daily records differ beyond the tolerance (absent when they agree). */
+    reconciliation?: Reconciliation;
     /** Events built per family. */
     events: { subscriptionStatus: number; costBooked: number; environmentCost: number; environmentUsage: number;
       forecast: number; allocation: number };

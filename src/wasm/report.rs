@@ -67,6 +67,8 @@ export interface ReportData {
       daysElapsed: number; daysLeft: number; last7DayAverage: number;
       forecastPeriodEnd: Band; straightLinePeriodEnd: number; dynatraceForecast: Band | null;
       exhaustionDate: string | null; exhaustionDateEarliest: string | null; exhaustionDateLatest: string | null;
+      /** budget.used and the period's daily records differ beyond the tolerance (also in warnings). */
+      reconciliation?: Reconciliation;
     };
     burnUp: {
       budget: number | null;
@@ -118,7 +120,27 @@ export interface SpendForecast {
   daily: number[];
   /** Cumulative expected cost, and its 90 % band. */
   cumulative: number[]; lower: number[]; upper: number[];
-  model: { window: number; weekdayFactors: number[]; level: number; slope: number; sigma: number };
+  model: {
+    /** The best candidate by cross-validation: "robust trend", "robust exponential trend",
+     * "damped-trend ETS", "trailing 28-day mean", "seasonal naive", "mean of trend, damped trend
+     * and trailing mean", or "short history: mean" (fewer than 28 days: flat, ±50 % band). */
+    kind: string;
+    /** The candidates combined (the best three by cross-validation, weights ∝ 1 / error). */
+    weights: { kind: string; weight: number }[];
+    /** Days the best candidate was fitted on. */
+    window: number;
+    /** Per weekday, Monday first (all 1: no weekly pattern detected). */
+    weekdayFactors: number[];
+    /** Per day of the month, 1st first (1: no pattern on that day). */
+    monthDayFactors: number[];
+    /** Index in history of the first day after the last level shift, or null. */
+    changePoint: number | null;
+    level: number; slope: number; sigma: number;
+    /** Mean absolute % error (as a fraction) of the combination in cross-validation; null: not checked. */
+    cvError: number | null;
+    /** Cross-validation origins behind the band. */
+    cvOrigins: number;
+  };
 }
 "#;
 
@@ -428,11 +450,23 @@ struct ForecastInput {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ModelOut {
+    kind: &'static str,
+    weights: Vec<WeightOut>,
     window: usize,
     weekday_factors: [f64; 7],
+    month_day_factors: Vec<f64>,
+    change_point: Option<usize>,
     level: f64,
     slope: f64,
     sigma: f64,
+    cv_error: Option<f64>,
+    cv_origins: usize,
+}
+
+#[derive(Serialize)]
+struct WeightOut {
+    kind: &'static str,
+    weight: f64,
 }
 
 #[derive(Serialize)]
@@ -444,8 +478,9 @@ struct ForecastOut {
     model: ModelOut,
 }
 
-/// Forecast of daily spend: weekly seasonality × trend, with a 90 % band (see README
-/// "Forecast" for the model and its backtest against the straight line).
+/// Forecast of daily spend: detected weekly and day-of-month seasonality, level shifts, and the
+/// best candidates by rolling-origin cross-validation, with a 90 % band from their own errors
+/// (see README "Forecast" for the model and its backtest).
 #[wasm_bindgen(js_name = forecastSpend, unchecked_return_type = "SpendForecast")]
 pub fn forecast_spend_js(
     #[wasm_bindgen(
@@ -493,11 +528,25 @@ pub fn forecast_spend_js(
             lower: f.lower,
             upper: f.upper,
             model: ModelOut {
+                kind: f.model.kind.name(),
+                weights: f
+                    .model
+                    .weights
+                    .iter()
+                    .map(|(k, w)| WeightOut {
+                        kind: k.name(),
+                        weight: *w,
+                    })
+                    .collect(),
                 window: f.model.window,
                 weekday_factors: f.model.weekday_factors,
+                month_day_factors: f.model.month_day_factors.to_vec(),
+                change_point: f.model.change_point,
                 level: f.model.level,
                 slope: f.model.slope,
                 sigma: f.model.sigma,
+                cv_error: f.model.cv_error,
+                cv_origins: f.model.cv_origins,
             },
         })
     };

@@ -350,6 +350,19 @@ describe("reportData and forecastSpend", () => {
       assert.ok(Math.abs(f.daily[h] - (200 + t) * week[t % 7]) < 1e-6, `day ${t}`);
     }
     assert.equal(f.cumulative.length, 14);
+    // The model says what it chose: a noise-free trend is the robust trend alone, no level
+    // shift, no day-of-month pattern, checked on its own history.
+    assert.equal(f.model.kind, "robust trend");
+    assert.deepEqual(f.model.weights, [{ kind: "robust trend", weight: 1 }]);
+    assert.equal(f.model.changePoint, null);
+    assert.deepEqual(f.model.monthDayFactors, Array(31).fill(1));
+    assert.ok(f.model.cvOrigins >= 4, `${f.model.cvOrigins}`);
+    // A short history: the documented fallback (mean, ±50 %), never a confident band.
+    const s = lib.forecastSpend({ history: [10, 12, 14], firstDate: "2026-01-05", horizon: 2 });
+    assert.equal(s.model.kind, "short history: mean");
+    assert.deepEqual(s.cumulative, [12, 24]);
+    assert.deepEqual(s.lower, [6, 12]);
+    assert.deepEqual(s.upper, [18, 36]);
     // A Float64Array (the fast path) gives the same forecast and the same checks.
     // (Within 1e-9: the JSON path may read a 17-digit number 1 ULP off, see fuzz/RESULTS.md.)
     const g = lib.forecastSpend({ history: Float64Array.from(history), firstDate: "2026-01-05", horizon: 14 });

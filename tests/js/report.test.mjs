@@ -198,6 +198,18 @@ describe("renderReportHtml (dps-cost/report) with the sample ReportData", () => 
     assert.match(html, /\$1,104,822\.44/);
   });
 
+  test("a reconciliation with budget.used shows the records' sum and first day, and the warning", () => {
+    const data = structuredClone(fixture);
+    const f = data.accounts[0].figures;
+    f.reconciliation = { used: f.costToDate, recordsSum: 1234.5, difference: f.costToDate - 1234.5, firstDayCovered: "2026-06-24" };
+    data.warnings = [...data.warnings, "account x: budget.used is … (records from 2026-06-24 on)"];
+    const html = report.renderReportHtml(data);
+    assert.match(html, /records: [^<]*1,234\.50[^<]* from 2026-06-24/);
+    assert.match(html, /records from 2026-06-24 on/);
+    const plain = report.renderReportHtml(fixture);
+    assert.doesNotMatch(plain, /records: /);
+  });
+
   test("rejects data of another shape with a typed error", () => {
     const bad = [
       { ...fixture, schemaVersion: 2 },
