@@ -45,7 +45,7 @@ export interface DpsCostError extends Error {
   name: "DpsCostError";
   /** Stable code: INVALID_INPUT, DECODE, AUTH_INVALID_CLIENT, AUTH_MISSING_SCOPE, AUTH_FAILED, UNAUTHORIZED,
    *  FORBIDDEN, NOT_FOUND, RATE_LIMITED, HTTP_STATUS, NETWORK, NO_ACTIVE_SUBSCRIPTION, INGEST_FAILED,
-   *  INGEST_PARTIAL, INTERNAL. */
+   *  INGEST_PARTIAL, DEADLINE, INTERNAL. */
   code: string;
   /** HTTP status, when there was one. */
   status?: number;
