@@ -16,7 +16,7 @@ export const GRID_COLUMNS = 24;
 /** `event.provider` of every dps-cost event. */
 export const PROVIDER = "dps4ma.ingester";
 /** The Datadog destination tag keys the "allocated cost by destination" tile groups by. */
-export const DESTINATION_TAGS = ["team", "costcenter", "product"];
+export const DESTINATION_TAGS = ["team", "costcenter"];
 /** The "select all" default value of a multi-select variable. */
 const SELECT_ALL = "3420b2ac-f1cf-4b24-b62d-61ba1ba8ed05*";
 
@@ -75,8 +75,8 @@ function sections() {
       title: "Subscription details",
       text: "The commitment period, the budget used to date and the forecast of the selected accounts (latest snapshot of each).",
       tiles: [
-        tile("Commitment period start", q(latestStatus(), "summarize periodStart = min(startTime)"), single("periodStart", "Start"), 4),
-        tile("Commitment period end", q(latestStatus(), "summarize periodEnd = max(endTime)"), single("periodEnd", "End"), 4),
+        tile("Commitment period start", q(latestStatus(), "sort startTime asc", "limit 1", "fields periodStart = startTime"), single("periodStart", "Start"), 4),
+        tile("Commitment period end", q(latestStatus(), "sort endTime desc", "limit 1", "fields periodEnd = endTime"), single("periodEnd", "End"), 4),
         tile(
           "Budget used to date",
           q(latestStatus(), "summarize used = sum(used), budget = sum(budget)"),

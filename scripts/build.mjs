@@ -307,10 +307,6 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
     log("WARNING: js/emulator/index.js does not exist yet: the package ships without the emulator");
   }
 
-  const template = JSON.parse(readFileSync(p("pkg-template", "package.json"), "utf8"));
-  template.version = version;
-  template.files = template.files.filter((f) => existsSync(join(PKG, f.replace(/\/$/, ""))) || f === "README.md" || f === "LICENSE");
-  put("package.json", `${JSON.stringify(template, null, 2)}\n`);
   cpSync(p("pkg-template", "README.md"), join(PKG, "README.md"));
   cpSync(p("pkg-template", "LICENSE"), join(PKG, "LICENSE"));
 
@@ -345,6 +341,12 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   writeFileSync(WORKFLOW_TEMPLATE, workflowYaml);
   put("dps-cost-dashboard.json", dashboard);
   put("dps-cost-workflow.yaml", workflowYaml);
+
+  // package.json last: its `files` lists what exists.
+  const template = JSON.parse(readFileSync(p("pkg-template", "package.json"), "utf8"));
+  template.version = version;
+  template.files = template.files.filter((f) => existsSync(join(PKG, f.replace(/\/$/, ""))) || f === "README.md" || f === "LICENSE");
+  put("package.json", `${JSON.stringify(template, null, 2)}\n`);
   return { version };
 }
 

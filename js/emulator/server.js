@@ -174,7 +174,11 @@ function controlEvents(ctx) {
   );
   const body = { events, stats: { ...store.stats }, distinctIds: store.distinctIds() };
   // "ids" mode keeps no events: counts per event.type instead (type/provider filters do not apply).
-  if (store.mode === "ids") body.types = Object.fromEntries([...store.types].map(([t, n]) => [String(t), n]));
+  if (store.mode === "ids") {
+    body.types = Object.fromEntries([...store.types].map(([t, n]) => [String(t), n]));
+    // Two stores hold the same set of ids when their counts and digests are equal.
+    body.idsDigest = store.idsDigest.map((h) => h.toString(16).padStart(8, "0")).join("");
+  }
   sendJson(ctx.res, 200, body);
 }
 

@@ -157,10 +157,12 @@ test(`large profile: ${ACCOUNTS} accounts × 50 environments × 40 capabilities 
   for (const k of ["environmentUsage", "forecast", "allocation"]) assert.equal(sum(k), 0, `${k} is off`);
   const booked = sum("costBooked");
   assert.ok(booked >= accounts.length * (WINDOW_DAYS - 1), `booked days ${booked}`);
-  assert.equal(result.events.accepted, records + accounts.length + booked);
+  assert.equal(sum("syncRun"), accounts.length, "one dps.sync.run per account");
+  assert.equal(result.events.accepted, records + accounts.length + booked + accounts.length);
   assert.deepEqual(store.types, {
     "dps.subscription.status": accounts.length,
     "dps.cost2.booked": booked,
     "dps.environment.cost": records,
+    "dps.sync.run": accounts.length,
   });
 });
