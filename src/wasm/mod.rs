@@ -150,11 +150,19 @@ export interface SyncConfig {
   /** Event families beyond the two seed-003 kinds (all true by default). */
   include?: { environmentCost?: boolean; environmentUsage?: boolean; forecast?: boolean; allocation?: boolean };
   retry?: RetryOptions;
+  /** Run deadline in ms from the start, 1..3600000 (none by default): no new request after it;
+   *  what was built is still sent; the summary says `code: "DEADLINE"` and what is incomplete. */
+  deadlineMs?: number;
   fetch?: FetchLike;
 }
 export interface ErrorInfo { code: string; message: string; status?: number }
 export interface SyncSummary {
-  ok: boolean; dryRun: boolean; now: string;
+  ok: boolean;
+  /** "DEADLINE" when the run deadline stopped the run. */
+  code?: "DEADLINE";
+  /** Per account, the event families not (completely) fetched, and why. */
+  incomplete?: { accountUuid: string; families: string[]; code: string }[];
+  dryRun: boolean; now: string;
   accounts: {
     accountUuid: string; name: string; ok: boolean; error?: ErrorInfo;
     subscription?: { uuid: string; name: string | null; currency: string; budget: number | null; used: number | null;
@@ -162,7 +170,7 @@ export interface SyncSummary {
     costDays: number; firstDay: string | null; lastDay: string | null; costToDate: number;
     /** Events built per family. */
     events: { subscriptionStatus: number; costBooked: number; environmentCost: number; environmentUsage: number;
-      forecast: number; allocation: number };
+      forecast: number; allocation: number; syncRun: number };
     /** Families that failed (the rest was still sent). */
     errors?: ({ family: string } & ErrorInfo)[];
   }[];
