@@ -40,7 +40,7 @@ const RUNNER = join(root, "tests", "js", "dt-runtime-run.cjs");
 const log = (line) => process.stderr.write(`[fanout] ${line}\n`);
 
 async function startEmulator() {
-  const child = spawn(process.execPath, [join(PKG, "emulator", "cli.js"), "--profile", "large", "--store-events", "ids", "--now", NOW, "--quiet"], {
+  const child = spawn(process.execPath, ["--max-old-space-size=8192", join(PKG, "emulator", "cli.js"), "--profile", "large", "--store-events", "ids", "--now", NOW, "--quiet"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const line = await new Promise((resolve, reject) => {
