@@ -105,7 +105,6 @@ function runShard(emu, token, accounts, item) {
 }
 
 async function runShards(emu, label) {
-  const token = await platformToken(emu.config);
   const all = emu.config.accounts.slice(0, ACCOUNTS);
   const accounts = all.map((a) => ({ accountUuid: a.accountUuid, name: a.name, clientId: a.clientId, clientSecret: a.clientSecret }));
   const queue = all.map((a) => a.accountUuid);
@@ -115,7 +114,9 @@ async function runShards(emu, label) {
     Array.from({ length: CONCURRENCY }, async () => {
       while (queue.length) {
         const item = queue.shift();
-        const r = await runShard(emu, token, accounts, item);
+        // The runtime's own identity for relative /platform calls: a fresh emulator token per
+        // task (they live 300 s, as in Dynatrace; a run of all shards takes longer).
+        const r = await runShard(emu, await platformToken(emu.config), accounts, item);
         results.push(r);
         log(`${label} shard ${item}: ${r.ok ? "ok" : `FAILED ${r.error ?? JSON.stringify(r.result?.events)}`} ${(r.ms / 1000).toFixed(1)} s, peak RSS ${((r.maxRssKb ?? 0) / 1024).toFixed(0)} MiB, events ${r.result?.events?.accepted ?? "-"}`);
       }

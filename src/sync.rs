@@ -747,6 +747,13 @@ async fn account_events<C: HttpClient>(
         }
         record(summary, "forecast", outcome);
     }
+    if cfg.include.allocation {
+        // Past the deadline, allocation is incomplete even when no environment was seen yet.
+        if let Err(e) = deadline.check(clock, "cost allocation was fetched") {
+            record(summary, "allocation", Err(e));
+            return Ok(());
+        }
+    }
     if cfg.include.allocation && !environments.is_empty() {
         let (from, to) = (
             format_date(today - i64::from(cfg.window_days)),
