@@ -38,6 +38,8 @@ const PKG = join(root, "dist", "pkg");
 const WORKFLOW = join(root, "dist", "dps-cost-workflow.js");
 const RUNNER = join(root, "tests", "js", "dt-runtime-run.cjs");
 const log = (line) => process.stderr.write(`[fanout] ${line}\n`);
+/** Retries of a failed iteration (the template's `retry.count`). */
+const RETRIES = 2;
 
 async function startEmulator() {
   const child = spawn(process.execPath, ["--max-old-space-size=8192", join(PKG, "emulator", "cli.js"), "--profile", "large", "--store-events", "ids", "--now", NOW, "--quiet"], {
@@ -114,11 +116,17 @@ async function runShards(emu, label) {
     Array.from({ length: CONCURRENCY }, async () => {
       while (queue.length) {
         const item = queue.shift();
-        // The runtime's own identity for relative /platform calls: a fresh emulator token per
-        // task (they live 300 s, as in Dynatrace; a run of all shards takes longer).
-        const r = await runShard(emu, await platformToken(emu.config), accounts, item);
-        results.push(r);
-        log(`${label} shard ${item}: ${r.ok ? "ok" : `FAILED ${r.error ?? JSON.stringify(r.result?.events)}`} ${(r.ms / 1000).toFixed(1)} s, peak RSS ${((r.maxRssKb ?? 0) / 1024).toFixed(0)} MiB, events ${r.result?.events?.accepted ?? "-"}`);
+        // As the template's loop task: a failed iteration (e.g. stopped by the run deadline) is
+        // retried alone, at most RETRIES times; the ids are deterministic, so a retry completes it.
+        for (let attempt = 1; attempt <= 1 + RETRIES; attempt++) {
+          // The runtime's own identity for relative /platform calls: a fresh emulator token per
+          // task (they live 300 s, as in Dynatrace; a run of all shards takes longer).
+          const r = await runShard(emu, await platformToken(emu.config), accounts, item);
+          r.attempt = attempt;
+          results.push(r);
+          log(`${label} shard ${item} attempt ${attempt}: ${r.ok ? "ok" : `FAILED ${String(r.error ?? JSON.stringify(r.result?.events)).split("\n")[0].slice(0, 300)}`} ${(r.ms / 1000).toFixed(1)} s, peak RSS ${((r.maxRssKb ?? 0) / 1024).toFixed(0)} MiB, events ${r.result?.events?.accepted ?? "-"}`);
+          if (r.ok) break;
+        }
       }
     }),
   );
@@ -164,11 +172,14 @@ async function main() {
     log(`after run 1: ${JSON.stringify(after1)}`);
     const slowest = first.results.reduce((a, b) => (b.ms > a.ms ? b : a));
     const largest = first.results.reduce((a, b) => ((b.maxRssKb ?? 0) > (a.maxRssKb ?? 0) ? b : a));
-    const accepted = first.results.reduce((n, r) => n + (r.result?.events?.accepted ?? 0), 0);
-    check(first.results.every((r) => r.ok), `every shard ok (${first.results.filter((r) => r.ok).length}/${first.results.length})`);
-    check(first.results.every((r) => r.ms < 120_000), `every shard within 120 s (slowest ${(slowest.ms / 1000).toFixed(1)} s)`);
-    check(after1.stored === after1.distinct, `no duplicates: stored ${after1.stored} = distinct ids ${after1.distinct}`);
-    check(accepted === after1.distinct, `accepted by the shards ${accepted} = distinct ids stored`);
+    const finals = first.results.filter((r) => r.ok);
+    const retried = first.results.filter((r) => r.attempt > 1).map((r) => r.item);
+    const accepted = finals.reduce((n, r) => n + (r.result?.events?.accepted ?? 0), 0);
+    check(finals.length === ACCOUNTS, `every shard ok (${finals.length}/${ACCOUNTS}; ${retried.length} needed a retry)`);
+    check(first.results.every((r) => r.ms < 120_000 && (r.ok || /DEADLINE/.test(r.error ?? ""))), `every attempt returned within 120 s (slowest ${(slowest.ms / 1000).toFixed(1)} s); a failed one only by the DEADLINE`);
+    check(accepted === after1.distinct, `the shards' final attempts accepted ${accepted} = distinct ids stored (no id outside them)`);
+    if (retried.length === 0) check(after1.stored === after1.distinct, `no duplicates: stored ${after1.stored} = distinct ids ${after1.distinct}`);
+    else log(`stored ${after1.stored} events for ${after1.distinct} distinct ids: a retried shard re-sent its first part under the same ids (Grail appends; the dashboard keeps the newest copy)`);
     figures = {
       accounts: ACCOUNTS,
       shards: first.results.length,
@@ -176,14 +187,17 @@ async function main() {
       events: after1.distinct,
       types: after1.types,
       wallMs: first.wallMs,
-      slowestShard: { item: slowest.item, ms: slowest.ms },
+      attempts: first.results.length,
+      retriedShards: retried.length,
+      stored: after1.stored,
+      slowestShard: { item: slowest.item, ms: slowest.ms, attempt: slowest.attempt },
       largestShardPeakRssMiB: Math.round((largest.maxRssKb ?? 0) / 1024),
       peakRssItem: largest.item,
     };
     if (!values["no-rerun"]) {
       const second = await runShards(emu, "run 2");
       const after2 = await store(emu);
-      check(second.results.every((r) => r.ok), "re-run: every shard ok");
+      check(second.results.filter((r) => r.ok).length === ACCOUNTS, "re-run: every shard ok");
       check(after2.distinct === after1.distinct && after2.digest === after1.digest, `re-run adds no id (distinct ${after2.distinct}, digest ${after2.digest})`);
       figures.rerunWallMs = second.wallMs;
     }

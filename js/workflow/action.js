@@ -252,7 +252,13 @@ export default async function (payload) {
   );
   if (result.code === "DEADLINE") {
     // Not killed silently: what was built is stored; the next run (same ids) completes the rest.
-    console.log(`dps-cost: DEADLINE after ${settings.deadlineMs} ms; incomplete: ${JSON.stringify(result.incomplete)}`);
+    // A loop iteration fails, so that the task's retry (failed iterations only) runs it again.
+    const note = `dps-cost: DEADLINE after ${settings.deadlineMs} ms; incomplete: ${JSON.stringify(result.incomplete)}`;
+    console.log(note);
+    if (shard) {
+      console.log(JSON.stringify(result));
+      throw new Error(`${note}; shard ${JSON.stringify(shard)}`);
+    }
     return result;
   }
   if (!result.ok && settings.failOnError) {

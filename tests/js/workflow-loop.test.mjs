@@ -163,6 +163,22 @@ describe("run deadline", () => {
       assert.equal(e.errorCode, "DEADLINE");
     }
 
+    // As a loop iteration, a deadline fails the iteration (so that the task's retry of failed
+    // iterations runs it again), saying DEADLINE, what is incomplete and which shard it was.
+    await fetch(`${emu.url}/__emulator/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ path: "^/(sub|v1)/", delayMs: 300, times: 100000 }),
+    });
+    let looped;
+    try {
+      looped = await runInRuntime(base({ deadlineMs: 1000, loopItemValue: ACCOUNT_B }));
+    } finally {
+      await fetch(`${emu.url}/__emulator/faults`, { method: "DELETE" });
+    }
+    assert.equal(looped.ok, false);
+    assert.match(looped.error, /DEADLINE.*incomplete.*shard \{"account":"7b1e4f2a/s);
+
     // The next run (no deadline pressure) completes the rest under the same ids.
     const rest = await runInRuntime(base());
     assert.equal(rest.ok, true, rest.error);
