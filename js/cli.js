@@ -20,6 +20,8 @@ ${Object.entries(COMMANDS)
   ${pad("export")}daily cost per environment and capability as FinOps FOCUS 1.2 (CSV/JSON) or a
   ${pad("")}plain table, optionally allocated by Datadog rules
   ${pad("report")}write the cost report (key figures and charts) as one self-contained HTML file
+  ${pad("dashboard")}write the Dashboards-app document to upload (dashboard.json)
+  ${pad("workflow")}write the workflow template to import (schedule, Run JavaScript task, --loop)
   ${pad("emulator")}run the local Dynatrace emulator (see: dps-cost emulator --help)
 
 common options (environment variable in brackets):
@@ -53,6 +55,8 @@ export async function runCli(argv, io = { stdout: process.stdout, stderr: proces
         if (rest[0] === "sync") return await runSync(["--help"], io);
         if (rest[0] === "report") return await (await import("./cli/report.js")).report(["--help"], io);
         if (rest[0] === "export") return await (await import("./cli/export.js")).exportCommand(["--help"], io);
+        if (rest[0] === "dashboard") return await (await import("./cli/delivery.js")).dashboardCommand(["--help"], io);
+        if (rest[0] === "workflow") return await (await import("./cli/delivery.js")).workflowCommand(["--help"], io);
         if (!Object.hasOwn(COMMANDS, rest[0])) throw new UsageError(`unknown command: ${rest[0]}`);
         io.stdout.write(commandHelp(rest[0]));
         return 0;
@@ -68,6 +72,8 @@ export async function runCli(argv, io = { stdout: process.stdout, stderr: proces
     if (command === "sync") return await runSync(rest, io);
     if (command === "report") return await (await import("./cli/report.js")).report(rest, io);
     if (command === "export") return await (await import("./cli/export.js")).exportCommand(rest, io);
+    if (command === "dashboard") return await (await import("./cli/delivery.js")).dashboardCommand(rest, io);
+    if (command === "workflow") return await (await import("./cli/delivery.js")).workflowCommand(rest, io);
     if (Object.hasOwn(COMMANDS, command)) return await runCommand(command, rest, io);
     if (command === "emulator") {
       const { runEmulatorCli } = await import("./emulator/cli.js");
@@ -83,7 +89,7 @@ export async function runCli(argv, io = { stdout: process.stdout, stderr: proces
     throw new UsageError(`unknown command: ${command}`);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr.write(`dps-cost: ${e.message}\nrun \`dps-cost ${Object.hasOwn(COMMANDS, command) || ["sync", "report", "export"].includes(command) ? `${command} ` : ""}--help\` for usage\n`);
+      io.stderr.write(`dps-cost: ${e.message}\nrun \`dps-cost ${Object.hasOwn(COMMANDS, command) || ["sync", "report", "export", "dashboard", "workflow"].includes(command) ? `${command} ` : ""}--help\` for usage\n`);
       return 2;
     }
     io.stderr.write(`error: ${describeError(e)}\n`);

@@ -18,6 +18,7 @@ export type DpsCostErrorCode =
   | "NO_ACTIVE_SUBSCRIPTION"
   | "INGEST_PARTIAL"
   | "INGEST_FAILED"
+  | "DEADLINE"
   | "INTERNAL"
   | (string & {});
 

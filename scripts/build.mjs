@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds the npm package into dist/pkg and the Workflow action file dist/dps-cost-workflow.js.
+// Builds the npm package into dist/pkg, the Workflow action file dist/dps-cost-workflow.js, the
+// dashboard dist/dps-cost-dashboard.json and the workflow template dist/dps-cost-workflow.yaml.
 //
 //   cargo build (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz (npm binaryen)
 //   (three modules: `full` for the node/web entries; `--profile inline --no-default-features
@@ -36,6 +37,8 @@ import {
   run,
 } from "./lib.mjs";
 import { bundleReport } from "../js/report/bundle.mjs";
+import { dashboardJson } from "../js/dashboard.js";
+import { workflowTemplateYaml } from "../js/workflow-template.js";
 
 const log = logger("build");
 const p = (...parts) => join(root, ...parts);
@@ -54,6 +57,8 @@ const bindgenDir = (b) => p("target", "wasm-bindgen", b.sub);
 const optDir = (b) => p("target", "wasm-opt", b.sub);
 const PKG = p("dist", "pkg");
 const WORKFLOW = p("dist", "dps-cost-workflow.js");
+const DASHBOARD = p("dist", "dps-cost-dashboard.json");
+const WORKFLOW_TEMPLATE = p("dist", "dps-cost-workflow.yaml");
 
 // Features the Rust wasm32 target enables by default (and wasm-bindgen's externref table uses).
 // wasm-opt also reads them from the module's target_features section; listing them keeps the
@@ -302,10 +307,6 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
     log("WARNING: js/emulator/index.js does not exist yet: the package ships without the emulator");
   }
 
-  const template = JSON.parse(readFileSync(p("pkg-template", "package.json"), "utf8"));
-  template.version = version;
-  template.files = template.files.filter((f) => existsSync(join(PKG, f.replace(/\/$/, ""))) || f === "README.md" || f === "LICENSE");
-  put("package.json", `${JSON.stringify(template, null, 2)}\n`);
   cpSync(p("pkg-template", "README.md"), join(PKG, "README.md"));
   cpSync(p("pkg-template", "LICENSE"), join(PKG, "LICENSE"));
 
@@ -329,6 +330,23 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   if (problems.length) throw new ScriptError(`dist/dps-cost-workflow.js breaks the runtime rules: ${problems.join("; ")}`);
   writeFileSync(WORKFLOW, workflow);
 
+  // The Dynatrace-native delivery files: the dashboard to upload and the workflow template to
+  // import (its task's script is the Workflow file byte for byte); both also in the package.
+  put("dps-cost-workflow.js", workflow);
+  cpSync(p("js", "dashboard.js"), join(PKG, "dashboard.js"));
+  cpSync(p("js", "workflow-template.js"), join(PKG, "workflow-template.js"));
+  const dashboard = dashboardJson();
+  const workflowYaml = workflowTemplateYaml(workflow);
+  writeFileSync(DASHBOARD, dashboard);
+  writeFileSync(WORKFLOW_TEMPLATE, workflowYaml);
+  put("dps-cost-dashboard.json", dashboard);
+  put("dps-cost-workflow.yaml", workflowYaml);
+
+  // package.json last: its `files` lists what exists.
+  const template = JSON.parse(readFileSync(p("pkg-template", "package.json"), "utf8"));
+  template.version = version;
+  template.files = template.files.filter((f) => existsSync(join(PKG, f.replace(/\/$/, ""))) || f === "README.md" || f === "LICENSE");
+  put("package.json", `${JSON.stringify(template, null, 2)}\n`);
   return { version };
 }
 

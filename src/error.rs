@@ -86,6 +86,10 @@ pub enum Error {
         message: String,
     },
 
+    /// The run's deadline passed: no new request was started; what was built was still sent.
+    #[error("the run deadline ({after_ms} ms) passed before {what}")]
+    Deadline { after_ms: u64, what: String },
+
     /// A bug: an invariant of dps-cost itself did not hold.
     #[error("internal error: {message}")]
     Internal { message: String },
@@ -114,6 +118,7 @@ impl Error {
             Error::IngestFailed { .. } => "INGEST_FAILED",
             Error::IngestPartial { .. } => "INGEST_PARTIAL",
             Error::RuleInvalid { .. } => "RULE_INVALID",
+            Error::Deadline { .. } => "DEADLINE",
             Error::Internal { .. } => "INTERNAL",
         }
     }

@@ -15,7 +15,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::events::bizevents::{
     allocation_event, cost_booked_event, environment_cost_event, environment_usage_event,
-    forecast_event, subscription_status_event, Bizevent, EventContext,
+    forecast_event, subscription_status_event, sync_run_event, Bizevent, EventContext,
+    SyncRunFacts,
 };
 use crate::events::ingest::{
     BatchSender, FailedBatch, IngestAuth, IngestReport, IngestTarget, PreparedEvent,
@@ -98,6 +99,11 @@ pub struct SyncOptions {
     /// Which event families beyond the two seed-003 kinds (all on by default).
     #[serde(default)]
     pub include: Option<IncludeOptions>,
+    /// Run deadline in ms from the start of the run (1..=3,600,000; none by default): after it,
+    /// no new API request is started; what was built is still sent and the summary says what
+    /// is incomplete (`code: "DEADLINE"`).
+    #[serde(default, deserialize_with = "crate::validate::present")]
+    pub deadline_ms: Option<u64>,
 }
 
 /// Event families to build; `dps.subscription.status` and `dps.cost2.booked` are always built.
@@ -157,6 +163,51 @@ pub struct SyncConfig {
     pub window_days: u32,
     pub full_history: bool,
     pub include: IncludeOptions,
+    pub deadline_ms: Option<u64>,
+}
+
+/// Longest run deadline accepted (one hour).
+pub const MAX_DEADLINE_MS: u64 = 3_600_000;
+
+/// The event families of one account, as the summary and `dps.sync.run` name them.
+pub const FAMILIES: [&str; 6] = [
+    "subscriptionStatus",
+    "costBooked",
+    "environmentCost",
+    "environmentUsage",
+    "forecast",
+    "allocation",
+];
+
+/// When the run stops starting requests.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at_ms: Option<i64>,
+    after_ms: u64,
+}
+
+impl Deadline {
+    fn start(clock: &dyn Clock, after_ms: Option<u64>) -> Self {
+        Deadline {
+            at_ms: after_ms.map(|ms| {
+                clock
+                    .now_ms()
+                    .saturating_add(i64::try_from(ms).unwrap_or(i64::MAX))
+            }),
+            after_ms: after_ms.unwrap_or(0),
+        }
+    }
+
+    /// `Err(DEADLINE)` once the deadline has passed.
+    fn check(&self, clock: &dyn Clock, what: &str) -> Result<()> {
+        match self.at_ms {
+            Some(at) if clock.now_ms() >= at => Err(Error::Deadline {
+                after_ms: self.after_ms,
+                what: what.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl SyncOptions {
@@ -226,7 +277,13 @@ impl SyncOptions {
         if !(1..=400).contains(&window_days) {
             return Err(Error::invalid("windowDays", "must be 1..=400"));
         }
+        if let Some(d) = self.deadline_ms {
+            if !(1..=MAX_DEADLINE_MS).contains(&d) {
+                return Err(Error::invalid("deadlineMs", "must be 1..=3600000"));
+            }
+        }
         Ok(SyncConfig {
+            deadline_ms: self.deadline_ms,
             window_days,
             full_history: self.full_history.unwrap_or(false),
             include: self.include.unwrap_or_default(),
@@ -386,6 +443,29 @@ pub struct EventCounts {
     pub environment_usage: usize,
     pub forecast: usize,
     pub allocation: usize,
+    /// The account's `dps.sync.run` event (1), sent after the others.
+    pub sync_run: usize,
+}
+
+impl EventCounts {
+    /// Every event of the account but its `dps.sync.run`.
+    pub fn data_events(&self) -> usize {
+        self.subscription_status
+            + self.cost_booked
+            + self.environment_cost
+            + self.environment_usage
+            + self.forecast
+            + self.allocation
+    }
+}
+
+/// What a run left undone for one account (after a deadline or an error).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Incomplete {
+    pub account_uuid: String,
+    pub families: Vec<&'static str>,
+    pub code: String,
 }
 
 /// A failed event family of one account.
@@ -412,6 +492,12 @@ pub struct EventsSummary {
 #[serde(rename_all = "camelCase")]
 pub struct SyncSummary {
     pub ok: bool,
+    /// `DEADLINE` when the run deadline stopped it (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    /// Per account, the families not (completely) fetched; absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<Incomplete>,
     pub dry_run: bool,
     pub now: String,
     pub accounts: Vec<AccountSummary>,
@@ -473,6 +559,7 @@ async fn sync_account<C: HttpClient>(
     account: &AccountConfig,
     now_ms: i64,
     target: Option<&IngestTarget>,
+    deadline: Deadline,
 ) -> (AccountSummary, IngestReport) {
     let name = account
         .name
@@ -500,6 +587,7 @@ async fn sync_account<C: HttpClient>(
         account,
         &name,
         now_ms,
+        deadline,
         &mut sender,
         &mut summary,
     )
@@ -512,6 +600,49 @@ async fn sync_account<C: HttpClient>(
         summary.ok = false;
     }
     let mut report = sender.finish().await;
+    let lost = report.rejected.len() + report.not_delivered();
+    // The run event: in a second batch, so that it can say what became of the others.
+    let facts = SyncRunFacts {
+        account_uuid: account.creds.account_uuid.clone(),
+        account_name: name,
+        subscription_uuid: summary.subscription.as_ref().map(|s| s.uuid.clone()),
+        ok: summary.ok && lost == 0,
+        error_code: first_code(&summary).or_else(|| (lost > 0).then(|| "INGEST_PARTIAL".into())),
+        incomplete_families: incomplete_families(&summary, cfg),
+        dry_run: target.is_none(),
+        events_built: summary.events.data_events(),
+        events_accepted: report.accepted,
+        events_rejected: report.rejected.len(),
+        events_not_delivered: report.not_delivered(),
+        cost_days: summary.cost_days,
+    };
+    let run_event = Bizevent::SyncRun(sync_run_event(facts, now_ms));
+    let mut run_sender = BatchSender::new(http, clock, target, cfg.retry);
+    match emit(&mut run_sender, run_event).await {
+        Ok(()) => summary.events.sync_run += 1,
+        Err(e) => summary.errors.push(FamilyError {
+            family: "syncRun",
+            error: ErrorInfo::from(&e),
+        }),
+    }
+    let run_report = run_sender.finish().await;
+    let offset = report.sent;
+    report.sent += run_report.sent;
+    report.accepted += run_report.accepted;
+    report.batches += run_report.batches;
+    report.retries += run_report.retries;
+    report
+        .rejected
+        .extend(run_report.rejected.into_iter().map(|mut r| {
+            r.index += offset;
+            r
+        }));
+    report
+        .failed
+        .extend(run_report.failed.into_iter().map(|mut f| {
+            f.first_index += offset;
+            f
+        }));
     for r in &mut report.rejected {
         r.account_uuid = Some(account.creds.account_uuid.clone());
     }
@@ -529,6 +660,7 @@ async fn account_events<C: HttpClient>(
     account: &AccountConfig,
     name: &str,
     now_ms: i64,
+    deadline: Deadline,
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
     summary: &mut AccountSummary,
 ) -> Result<()> {
@@ -540,6 +672,7 @@ async fn account_events<C: HttpClient>(
         None,
     )
     .with_retry(cfg.retry);
+    deadline.check(clock, "the subscription was fetched")?;
     let sub_uuid = match &account.subscription_uuid {
         Some(s) => s.clone(),
         None => api.active_subscription().await?.uuid,
@@ -558,18 +691,19 @@ async fn account_events<C: HttpClient>(
     // The two seed-003 kinds: the subscription snapshot and the booked days (cost-to-date over
     // the whole history; events for the window unless a backfill is asked for). The daily cost
     // comes first: the snapshot carries its reconciliation with `budget.used`; a failure to
-    // fetch it still sends the snapshot.
-    let costs = api
-        .daily_cost(&sub_uuid, &cfg.filter)
-        .await
-        .and_then(|daily| {
-            cost_to_date(daily).map_err(|e| match e {
-                Error::InvalidInput { field, message } => {
-                    Error::decode("daily cost", format!("data{field}"), message, None)
-                }
-                other => other,
-            })
-        });
+    // fetch it, or the deadline passed before it, still sends the snapshot, then ends the run.
+    let costs = match deadline.check(clock, "the daily cost was fetched") {
+        Err(e) => Err(e),
+        Ok(()) => api.daily_cost(&sub_uuid, &cfg.filter).await,
+    }
+    .and_then(|daily| {
+        cost_to_date(daily).map_err(|e| match e {
+            Error::InvalidInput { field, message } => {
+                Error::decode("daily cost", format!("data{field}"), message, None)
+            }
+            other => other,
+        })
+    });
     summary.reconciliation = match &costs {
         Ok(costs) => reconcile_period(&details, costs),
         Err(_) => None,
@@ -625,6 +759,7 @@ async fn account_events<C: HttpClient>(
             },
             sender,
             &mut summary.events.environment_cost,
+            deadline,
         )
         .await;
         record(summary, "environmentCost", outcome);
@@ -643,12 +778,14 @@ async fn account_events<C: HttpClient>(
             },
             sender,
             &mut summary.events.environment_usage,
+            deadline,
         )
         .await;
         record(summary, "environmentUsage", outcome);
     }
     if cfg.include.forecast {
         let outcome = async {
+            deadline.check(clock, "the forecast was fetched")?;
             let f = api.forecast().await?;
             emit(sender, Bizevent::Forecast(forecast_event(&ctx, &f, now_ms))).await
         }
@@ -657,6 +794,13 @@ async fn account_events<C: HttpClient>(
             summary.events.forecast += 1;
         }
         record(summary, "forecast", outcome);
+    }
+    if cfg.include.allocation {
+        // Past the deadline, allocation is incomplete even when no environment was seen yet.
+        if let Err(e) = deadline.check(clock, "cost allocation was fetched") {
+            record(summary, "allocation", Err(e));
+            return Ok(());
+        }
     }
     if cfg.include.allocation && !environments.is_empty() {
         let (from, to) = (
@@ -675,6 +819,7 @@ async fn account_events<C: HttpClient>(
                     };
                     let mut cursor = Cursor::new();
                     while !cursor.is_done() {
+                        deadline.check(clock, "every allocation page was fetched")?;
                         let page = api
                             .cost_allocation_page(&sub_uuid, &q, cursor.key())
                             .await?;
@@ -704,6 +849,33 @@ async fn account_events<C: HttpClient>(
     Ok(())
 }
 
+/// The code of an account's first failure (account level, then family level).
+fn first_code(summary: &AccountSummary) -> Option<String> {
+    summary
+        .error
+        .as_ref()
+        .map(|e| e.code.clone())
+        .or_else(|| summary.errors.first().map(|f| f.error.code.clone()))
+}
+
+/// The families of an account that a run did not (completely) fetch.
+fn incomplete_families(summary: &AccountSummary, cfg: &SyncConfig) -> Vec<&'static str> {
+    let wanted = |f: &&&str| match **f {
+        "environmentCost" => cfg.include.environment_cost,
+        "environmentUsage" => cfg.include.environment_usage,
+        "forecast" => cfg.include.forecast,
+        "allocation" => cfg.include.allocation,
+        _ => true,
+    };
+    if summary.error.is_some() {
+        // The account stopped before or while fetching its daily cost: the status event is
+        // built once the subscription is known; everything else is missing.
+        let from = usize::from(summary.events.subscription_status > 0);
+        return FAMILIES[from..].iter().filter(wanted).copied().collect();
+    }
+    summary.errors.iter().map(|e| e.family).collect()
+}
+
 fn record(summary: &mut AccountSummary, family: &'static str, outcome: Result<()>) {
     if let Err(e) = outcome {
         summary.errors.push(FamilyError {
@@ -714,6 +886,7 @@ fn record(summary: &mut AccountSummary, family: &'static str, outcome: Result<()
 }
 
 /// Follows every page of a v3 listing, turning each record into an event as it arrives.
+#[allow(clippy::too_many_arguments)]
 async fn env_pages<C: HttpClient, T: serde::de::DeserializeOwned>(
     api: &AccountApi<&C, &dyn Clock>,
     metric: EnvMetric,
@@ -722,9 +895,11 @@ async fn env_pages<C: HttpClient, T: serde::de::DeserializeOwned>(
     mut to_event: impl FnMut(&str, Option<&str>, &T, Option<&str>) -> Bizevent,
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
     count: &mut usize,
+    deadline: Deadline,
 ) -> Result<()> {
     let mut cursor = Cursor::new();
     while !cursor.is_done() {
+        deadline.check(*api.clock(), "every environment page was fetched")?;
         let page = api
             .environment_page::<T>(metric, sub_uuid, query, cursor.key())
             .await?;
@@ -761,6 +936,7 @@ pub async fn run_sync<C: HttpClient>(
         retry,
         ..cfg.clone()
     };
+    let deadline = Deadline::start(clock, cfg.deadline_ms);
     let now_ms = cfg.now_ms.unwrap_or_else(|| clock.now_ms());
     let dry_run = cfg.ingest.is_none();
     let mut events = EventsSummary {
@@ -786,19 +962,27 @@ pub async fn run_sync<C: HttpClient>(
         }
     };
     let results: Vec<(AccountSummary, IngestReport)> = stream::iter(cfg.accounts.iter())
-        .map(|account| sync_account(http, clock, cfg, account, now_ms, target.as_ref()))
+        .map(|account| sync_account(http, clock, cfg, account, now_ms, target.as_ref(), deadline))
         .buffered(cfg.concurrency)
         .collect()
         .await;
     let mut accounts = Vec::with_capacity(results.len());
+    let mut incomplete = Vec::new();
+    let mut deadline_hit = false;
     for (summary, report) in results {
         let e = &summary.events;
-        events.built += e.subscription_status
-            + e.cost_booked
-            + e.environment_cost
-            + e.environment_usage
-            + e.forecast
-            + e.allocation;
+        events.built += e.data_events() + e.sync_run;
+        let families = incomplete_families(&summary, cfg);
+        if !families.is_empty() {
+            let code = first_code(&summary).unwrap_or_default();
+            deadline_hit |=
+                code == "DEADLINE" || summary.errors.iter().any(|f| f.error.code == "DEADLINE");
+            incomplete.push(Incomplete {
+                account_uuid: summary.account_uuid.clone(),
+                families,
+                code,
+            });
+        }
         events.report.sent += report.sent;
         events.report.accepted += report.accepted;
         events.report.batches += report.batches;
@@ -837,6 +1021,8 @@ pub async fn run_sync<C: HttpClient>(
     }
     SyncSummary {
         ok,
+        code: deadline_hit.then_some("DEADLINE"),
+        incomplete,
         dry_run,
         now: crate::time::format_iso_ms(now_ms),
         accounts,

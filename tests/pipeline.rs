@@ -430,7 +430,9 @@ fn sync_dry_run_golden() {
         .unwrap_or_else(|e| panic!("{e}"));
     let summary = block_on(run_sync(&http, &clock, &cfg, RetryPolicy::NONE));
     assert!(summary.ok && summary.dry_run);
-    assert_eq!(summary.events.built, 5);
+    // 4 cost days + the status event + the account's dps.sync.run
+    assert_eq!(summary.events.built, 6);
+    assert_eq!(summary.accounts[0].events.sync_run, 1);
     assert_eq!(summary.events.report.sent, 0, "dry run sends nothing");
     let text = serde_json::to_string_pretty(&summary).unwrap_or_else(|e| panic!("{e}"));
     assert!(!text.contains("SUPERSECRET") && !text.contains("eyJTOKEN"));
@@ -456,9 +458,10 @@ fn sync_ingests_every_event_once_with_golden_bodies() {
             summary.events.report.accepted,
             summary.events.report.batches
         ),
-        (5, 5, 1)
+        (6, 6, 2)
     );
-    assert_eq!(sent.len(), 1);
+    // the account's events, then its dps.sync.run alone (it reports what became of them)
+    assert_eq!(sent.len(), 2);
     assert_eq!(
         sent[0].header_value("authorization"),
         Some("Bearer eyJINGEST")
@@ -493,9 +496,34 @@ fn sync_ingests_every_event_once_with_golden_bodies() {
         .map(|e| e["costToDate"].as_f64().unwrap_or(f64::NAN))
         .collect();
     assert_eq!(ctd, [0.0098, 0.1098, 0.3098, 1234.8776901234]);
+    let run_body: serde_json::Value = serde_json::from_str(sent[1].body.as_deref().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ev = &run_body[0];
+    assert_eq!(run_body.as_array().map(Vec::len), Some(1));
+    assert_eq!(ev["event.type"], "dps.sync.run");
+    assert_eq!(ev["event.provider"], "dps4ma.ingester");
+    assert_eq!(ev["accountUuid"], ACC);
+    assert_eq!(ev["runAt"], "2024-10-27T08:00:00.000Z");
+    assert_eq!(ev["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(ev["ok"], true);
+    assert_eq!(ev["dryRun"], false);
+    assert_eq!(
+        (
+            &ev["eventsBuilt"],
+            &ev["eventsAccepted"],
+            &ev["eventsRejected"],
+            &ev["eventsNotDelivered"]
+        ),
+        (&5.into(), &5.into(), &0.into(), &0.into())
+    );
+    assert!(ev.get("errorCode").is_none() && ev.get("incompleteFamilies").is_none());
     // a second run sends the very same ids
     let (_, again) = run();
     assert_eq!(again[0].body, sent[0].body);
+    assert_eq!(
+        again[1].body, sent[1].body,
+        "the run event's id is per account and run"
+    );
 }
 
 #[test]
@@ -527,9 +555,29 @@ fn one_failing_account_does_not_stop_the_others() {
         Some("FORBIDDEN")
     );
     assert_eq!(
-        s.events.report.accepted, 5,
-        "the healthy account's events were still ingested"
+        s.events.report.accepted, 7,
+        "the healthy account's events were still ingested, and both run events"
     );
+    let runs: Vec<serde_json::Value> = http
+        .requests_to(INGEST)
+        .iter()
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(r.body.as_deref()?).ok())
+        .flat_map(|b| b.as_array().cloned().unwrap_or_default())
+        .filter(|e| e["event.type"] == "dps.sync.run")
+        .collect();
+    assert_eq!(runs.len(), 2);
+    let failed = runs
+        .iter()
+        .find(|e| e["accountUuid"] == ACC2)
+        .unwrap_or_else(|| panic!("no run event of {ACC2}"));
+    assert_eq!(failed["ok"], false);
+    assert_eq!(failed["errorCode"], "FORBIDDEN");
+    assert_eq!(failed["eventsBuilt"], 0);
+    assert_eq!(
+        failed["incompleteFamilies"], "subscriptionStatus,costBooked",
+        "seed-only run: the two seed kinds are what is missing"
+    );
+    assert_ne!(runs[0]["event.id"], runs[1]["event.id"]);
     assert_eq!(
         http.requests_to(INGEST)[0].header_value("authorization"),
         Some("Api-Token dt0c01.TOKEN")
@@ -708,7 +756,11 @@ fn ingest_total_failures_are_errors_and_partial_failures_are_reported() {
         Some("AUTH_INVALID_CLIENT")
     );
     assert_eq!(s.events.report.accepted, 0);
-    assert_eq!(s.events.report.not_delivered(), 5);
+    assert_eq!(
+        s.events.report.not_delivered(),
+        6,
+        "5 events + the run event"
+    );
 }
 
 #[test]
@@ -821,4 +873,86 @@ fn invalid_configs_are_rejected_before_any_request() {
     assert!(e.to_string().contains("apiURL"), "{e}");
     // Debug of a config never shows the secret
     assert!(!format!("{:?}", options(base())).contains("SUPERSECRET"));
+}
+
+/// A clock that moves 10 ms forward every time it is read.
+struct TickClock(Cell<i64>);
+
+impl dps_cost::clock::Clock for TickClock {
+    fn now_ms(&self) -> i64 {
+        let t = self.0.get() + 10;
+        self.0.set(t);
+        t
+    }
+}
+
+#[test]
+fn a_passed_deadline_starts_no_request_sends_what_was_built_and_says_what_is_missing() {
+    let http = healthy();
+    http.ok(Method::Post, INGEST, 202, "");
+    let mut json = serde_json::json!({
+        "accounts": [{ "accountUuid": ACC, "clientId": "dt0s02.CLIENTA", "clientSecret": SECRET }],
+        "ssoUrl": SSO, "apiUrl": API, "now": NOW, "ingest": { "url": INGEST, "apiToken": "dt0c01.TOKEN" },
+        "deadlineMs": 1, "include": seed_only()
+    });
+    let cfg = options(json.clone())
+        .validate()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = block_on(run_sync(
+        &http,
+        &TickClock(Cell::new(0)),
+        &cfg,
+        RetryPolicy::NONE,
+    ));
+    assert!(!s.ok);
+    assert_eq!(s.code, Some("DEADLINE"));
+    assert_eq!(
+        s.accounts[0].error.as_ref().map(|e| e.code.as_str()),
+        Some("DEADLINE")
+    );
+    assert_eq!(s.incomplete.len(), 1);
+    assert_eq!(
+        s.incomplete[0].families,
+        ["subscriptionStatus", "costBooked"],
+        "the families this run asked for (seed kinds only)"
+    );
+    // no Account Management request was started; only the run event was ingested
+    assert!(http.requests_to(&sub_url("")).is_empty());
+    assert_eq!(s.events.built, 1);
+    assert_eq!(s.events.report.accepted, 1);
+    let body: serde_json::Value = serde_json::from_str(
+        http.requests_to(INGEST)[0]
+            .body
+            .as_deref()
+            .unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(body[0]["event.type"], "dps.sync.run");
+    assert_eq!(body[0]["errorCode"], "DEADLINE");
+    assert_eq!(body[0]["ok"], false);
+
+    // a deadline that does not pass changes nothing
+    json["deadlineMs"] = 3_600_000.into();
+    let cfg = options(json.clone())
+        .validate()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = block_on(run_sync(
+        &healthy_with_ingest(),
+        &TickClock(Cell::new(0)),
+        &cfg,
+        RetryPolicy::NONE,
+    ));
+    assert!(s.code.is_none() && s.incomplete.is_empty(), "{s:?}");
+
+    for bad in [0, 3_600_001] {
+        json["deadlineMs"] = bad.into();
+        let e = options(json.clone()).validate().err();
+        assert_eq!(e.map(|e| e.code()), Some("INVALID_INPUT"), "{bad}");
+    }
+}
+
+fn healthy_with_ingest() -> Replay {
+    let http = healthy();
+    http.ok(Method::Post, INGEST, 202, "");
+    http
 }

@@ -103,25 +103,27 @@ fn every_family_is_built_sent_and_counted() {
             c.environment_cost,
             c.environment_usage,
             c.forecast,
-            c.allocation
+            c.allocation,
+            c.sync_run
         ),
-        (1, 4, 4, 1, 1, 8)
+        (1, 4, 4, 1, 1, 8, 1)
     );
+    // 19 data events + the account's dps.sync.run
     assert_eq!(
         (
             s.events.built,
             s.events.report.sent,
             s.events.report.accepted
         ),
-        (19, 19, 19)
+        (20, 20, 20)
     );
     let events = sent_events(&http);
-    assert_eq!(events.len(), 19);
+    assert_eq!(events.len(), 20);
     let ids: HashSet<&str> = events
         .iter()
         .filter_map(|e| e["event.id"].as_str())
         .collect();
-    assert_eq!(ids.len(), 19, "every event has its own id");
+    assert_eq!(ids.len(), 20, "every event has its own id");
     for e in &events {
         assert_eq!(e["event.provider"], "dps4ma.ingester");
         assert!(e.get("timestamp").is_none());
@@ -255,8 +257,8 @@ fn a_failing_family_is_reported_and_the_rest_still_sent() {
         .message
         .contains("not available"));
     assert_eq!(
-        s.events.report.accepted, 10,
-        "status, 4 booked days, 4 + 1 environment events"
+        s.events.report.accepted, 11,
+        "status, 4 booked days, 4 + 1 environment events, the run event"
     );
 }
 
@@ -342,9 +344,10 @@ fn two_hundred_thousand_events_stream_in_batches_under_the_limit() {
     assert_eq!(s.accounts[0].events.environment_cost, 200_000);
     assert_eq!(
         (s.events.report.sent, s.events.report.accepted),
-        (200_001, 200_001)
+        (200_002, 200_002),
+        "200,000 environment events, the status event, the run event"
     );
-    assert_eq!(http.events.get(), 200_001, "every event sent exactly once");
+    assert_eq!(http.events.get(), 200_002, "every event sent exactly once");
     let bodies = http.bodies.borrow();
     assert!(
         bodies.iter().all(|b| *b <= MAX_BATCH_BYTES),

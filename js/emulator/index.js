@@ -90,6 +90,8 @@ export function createEmulatorState(options = {}) {
     },
     apiToken: API_TOKEN,
     credentials,
+    /** Action executions the automation route answers (registered through the control API). */
+    actionExecutions: new Map(),
     profile: profileName,
     clients,
     ingestClientId: profile.ingestClientId,

@@ -21,6 +21,8 @@ export function createEventStore({ mode = "full" } = {}) {
     events: [],
     /** "ids" mode: the distinct event.ids and the number of stored events per event.type. */
     ids: new Set(),
+    /** "ids" mode: an order-independent digest of the distinct ids (two 32-bit sums of hashes). */
+    idsDigest: [0, 0],
     types: new Map(),
     stats: { requests: 0, received: 0, stored: 0, droppedOld: 0, rejected: 0 },
     /** Test rule: events whose event.id or event.type is listed here are rejected (partial 400). */
@@ -28,6 +30,7 @@ export function createEventStore({ mode = "full" } = {}) {
     clear() {
       store.events = [];
       store.ids = new Set();
+      store.idsDigest = [0, 0];
       store.types = new Map();
       store.stats = { requests: 0, received: 0, stored: 0, droppedOld: 0, rejected: 0 };
       store.reject = { ids: new Set(), types: new Set() };
@@ -48,6 +51,18 @@ function epochToMs(n) {
   if (a <= 1e14) return n;
   if (a <= 1e17) return n / 1000;
   return n / 1e6;
+}
+
+/** Two independent 32-bit hashes of an id (FNV-1a and a multiplicative one), for the digest. */
+function idHashes(id) {
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x85ebca6b) ^ (b >>> 13);
+  }
+  return [a >>> 0, b >>> 0];
 }
 
 /** Parse an event `timestamp` to epoch ms, or null when it is unusable. */
@@ -116,8 +131,13 @@ export function ingestParsed(store, parsed, ingestMs) {
         store.stats.droppedOld += 1;
         return;
       }
-      const id = item["event.id"];
-      store.ids.add(id === undefined || id === null || id === "" ? randomUUID() : id);
+      const raw = item["event.id"];
+      const id = raw === undefined || raw === null || raw === "" ? randomUUID() : String(raw);
+      if (!store.ids.has(id)) {
+        store.ids.add(id);
+        const [h1, h2] = idHashes(id);
+        store.idsDigest = [(store.idsDigest[0] + h1) >>> 0, (store.idsDigest[1] + h2) >>> 0];
+      }
       const type = item["event.type"] ?? null;
       store.types.set(type, (store.types.get(type) ?? 0) + 1);
       store.stats.stored += 1;

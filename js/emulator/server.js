@@ -121,6 +121,31 @@ function handleCredentialDetails(ctx, [rawId]) {
   sendJson(ctx.res, 200, entry.details);
 }
 
+/**
+ * `GET /platform/automation/v1/action-executions/{id}`: what the AutomationEngine answers a task
+ * asking for its own execution (the SDK's `actionExecution()`): `loopItem` is keyed by the loop
+ * variable's name. Executions are registered with `POST /__emulator/action-executions`.
+ */
+function handleActionExecution(ctx, [rawId]) {
+  if (!authorizeEnvironment(ctx, { platform: true, requiredScopes: null })) return;
+  const execution = ctx.state.actionExecutions.get(decodeURIComponent(rawId));
+  if (!execution) return platformError(ctx.res, 404, `Action execution '${rawId}' not found`);
+  sendJson(ctx.res, 200, execution);
+}
+
+/** `POST /__emulator/action-executions {"id", "loopItem"?, …}`: registers one action execution. */
+function controlAddActionExecution(ctx) {
+  let spec;
+  try {
+    spec = JSON.parse(ctx.body.buffer?.toString("utf8") || "{}");
+  } catch {
+    return sendText(ctx.res, 400, "emulator: an action execution must be JSON");
+  }
+  if (typeof spec.id !== "string" || spec.id === "") return sendText(ctx.res, 400, "emulator: an action execution needs an id");
+  ctx.state.actionExecutions.set(spec.id, { state: "RUNNING", ...spec });
+  sendEmpty(ctx.res, 204);
+}
+
 // ---------------------------------------------------------------------------------------------
 // SSO.
 
@@ -149,7 +174,11 @@ function controlEvents(ctx) {
   );
   const body = { events, stats: { ...store.stats }, distinctIds: store.distinctIds() };
   // "ids" mode keeps no events: counts per event.type instead (type/provider filters do not apply).
-  if (store.mode === "ids") body.types = Object.fromEntries([...store.types].map(([t, n]) => [String(t), n]));
+  if (store.mode === "ids") {
+    body.types = Object.fromEntries([...store.types].map(([t, n]) => [String(t), n]));
+    // Two stores hold the same set of ids when their counts and digests are equal.
+    body.idsDigest = store.idsDigest.map((h) => h.toString(16).padStart(8, "0")).join("");
+  }
   sendJson(ctx.res, 200, body);
 }
 
@@ -393,12 +422,14 @@ const ROUTES = [
     methods: { POST: (ctx, p) => handleIngest(ctx, p, { platform: true }) },
   },
   { re: /^\/platform\/classic\/environment-api\/v2\/credentials\/([^/]+)\/details$/, methods: { GET: handleCredentialDetails } },
+  { re: /^\/platform\/automation\/v1\/action-executions\/([^/]+)$/, methods: { GET: handleActionExecution } },
   { re: /^\/api\/v2\/cost\/arbitrary_rule$/, methods: { GET: handleDatadogList } },
   { re: /^\/api\/v2\/cost\/arbitrary_rule\/([^/]+)$/, methods: { GET: handleDatadogGet } },
   { re: /^\/__emulator\/config$/, methods: { GET: controlConfig } },
   { re: /^\/__emulator\/health$/, methods: { GET: controlHealth } },
   { re: /^\/__emulator\/events$/, methods: { GET: controlEvents, DELETE: controlClearEvents } },
   { re: /^\/__emulator\/reject$/, methods: { POST: controlReject } },
+  { re: /^\/__emulator\/action-executions$/, methods: { POST: controlAddActionExecution } },
   { re: /^\/__emulator\/requests$/, methods: { GET: controlRequests, DELETE: controlClearRequests } },
   { re: /^\/__emulator\/faults$/, methods: { GET: controlFaults, POST: controlAddFaults, DELETE: controlClearFaults } },
 ];

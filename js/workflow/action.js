@@ -4,6 +4,8 @@
 // the credential vault, fetches the active DPS subscription and its daily cost, builds business
 // events (dps.subscription.status, dps.cost2.booked) and ingests them into this environment.
 // The task result is a small JSON summary (no secrets, no tokens).
+// As a loop task (withItems), each iteration syncs only its item: an account UUID of CONFIG, or
+// {account, families: [...]} for a slice of the event families.
 //
 // Before the first run:
 //  1. Create an OAuth client per account (scope account-uac-read) and store it in the
@@ -51,6 +53,9 @@ const CONFIG = {
 
   // Fail the task when any account fails or any event is rejected (the summary goes to the log).
   failOnError: true,
+  // Run deadline: no new request is started after this many ms (the runtime stops a task at
+  // 120 s); what was built is still ingested and the task returns ok: false, code "DEADLINE".
+  deadlineMs: 100000,
 };
 // ============================== end of CONFIG ======================================
 
@@ -72,9 +77,43 @@ function dpsActionSettings(payload) {
     windowDays: pick("windowDays"),
     fullHistory: pick("fullHistory") === true,
     include: pick("include"),
+    deadlineMs: pick("deadlineMs"),
     now: p.now,
     credentialsPath: p.credentialsPath || DPS_ACTION_CREDENTIALS_PATH,
   };
+}
+
+const DPS_ACTION_FAMILIES = ["environmentCost", "environmentUsage", "forecast", "allocation"];
+
+/** This iteration's loop item: the `loopItemValue` parameter, else the action execution's. */
+async function dpsActionLoopItem(p) {
+  if (p.loopItemValue !== undefined) return p.loopItemValue;
+  const id = p.actionExecutionId ?? p.action_execution_id ?? globalThis.dtRuntime?.callerServiceMetadata?.workflowActionExecutionId;
+  if (!id) return undefined;
+  const res = await fetch(`/platform/automation/v1/action-executions/${encodeURIComponent(id)}`, { headers: { accept: "application/json" } });
+  if (res.status !== 200) throw new Error(`dps-cost: reading action execution ${id} failed with HTTP ${res.status}`);
+  const loopItem = (await res.json()).loopItem;
+  const keys = loopItem && typeof loopItem === "object" ? Object.keys(loopItem) : [];
+  return keys.length ? loopItem[keys[0]] : undefined;
+}
+
+/** Narrows the settings to the loop item's account (and families); INVALID_INPUT if it is not one. */
+function dpsActionShard(item, settings) {
+  const account = typeof item === "string" ? item : item?.account;
+  const families = typeof item === "string" ? undefined : item?.families;
+  const found = settings.accounts.find((a) => a && a.accountUuid === account);
+  const badFamilies = families !== undefined && (!Array.isArray(families) || families.some((f) => !DPS_ACTION_FAMILIES.includes(f)));
+  if (!found || badFamilies || (typeof item !== "string" && Object.keys(item || {}).some((k) => k !== "account" && k !== "families"))) {
+    const e = new Error(
+      `dps-cost: INVALID_INPUT: loop item ${JSON.stringify(item)} ` +
+        (found ? `has families other than ${DPS_ACTION_FAMILIES.join(", ")}` : "names no account of CONFIG.accounts"),
+    );
+    e.code = "INVALID_INPUT";
+    throw e;
+  }
+  settings.accounts = [found];
+  if (families) settings.include = Object.fromEntries(DPS_ACTION_FAMILIES.map((f) => [f, families.includes(f)]));
+  return { account, ...(families ? { families } : {}) };
 }
 
 /** Reads one credential vault entry; returns its details (never logged, never returned). */
@@ -134,6 +173,8 @@ function dpsActionResult(summary) {
   const failed = Array.isArray(events.failed) ? events.failed : [];
   return {
     ok: summary.ok === true,
+    ...(summary.code ? { code: summary.code } : {}),
+    ...(summary.incomplete?.length ? { incomplete: summary.incomplete } : {}),
     dryRun: summary.dryRun === true,
     version: version(),
     accounts: (summary.accounts || []).map((a) => {
@@ -185,7 +226,11 @@ function dpsActionResult(summary) {
 export default async function (payload) {
   const settings = dpsActionSettings(payload);
   if (settings.accounts.length === 0) throw new Error("dps-cost: CONFIG.accounts is empty");
-  console.log(`dps-cost ${version()}: ${settings.accounts.length} account(s), ${settings.ingest ? "ingest" : "dry run"}`);
+  const item = await dpsActionLoopItem(payload && typeof payload === "object" ? payload : {});
+  const shard = item === undefined ? undefined : dpsActionShard(item, settings);
+  console.log(
+    `dps-cost ${version()}: ${shard ? `loop item ${JSON.stringify(shard)}` : `${settings.accounts.length} account(s)`}, ${settings.ingest ? "ingest" : "dry run"}`,
+  );
   const accounts = [];
   for (const account of settings.accounts) accounts.push(await dpsActionAccount(account, settings));
   const ingest = await dpsActionIngest(settings.ingest, settings);
@@ -197,13 +242,26 @@ export default async function (payload) {
     windowDays: settings.windowDays,
     fullHistory: settings.fullHistory,
     ...(settings.include ? { include: settings.include } : {}),
+    ...(settings.deadlineMs ? { deadlineMs: settings.deadlineMs } : {}),
     ...(settings.now ? { now: settings.now } : {}),
   });
   const result = dpsActionResult(summary);
+  if (shard) result.shard = shard;
   console.log(
     `dps-cost: events built ${result.events.built}, sent ${result.events.sent}, ` +
       `accepted ${result.events.accepted}, rejected ${result.events.rejected}`,
   );
+  if (result.code === "DEADLINE") {
+    // Not killed silently: what was built is stored; the next run (same ids) completes the rest.
+    // A loop iteration fails, so that the task's retry (failed iterations only) runs it again.
+    const note = `dps-cost: DEADLINE after ${settings.deadlineMs} ms; incomplete: ${JSON.stringify(result.incomplete)}`;
+    console.log(note);
+    if (shard) {
+      console.log(JSON.stringify(result));
+      throw new Error(`${note}; shard ${JSON.stringify(shard)}`);
+    }
+    return result;
+  }
   if (!result.ok && settings.failOnError) {
     const failed = result.accounts.filter((a) => !a.ok).map((a) => `${a.name || a.accountUuid}: ${a.error?.code}`);
     console.log(JSON.stringify(result));

@@ -21,6 +21,8 @@ pub const TYPE_ENV_USAGE: &str = "dps.environment.usage";
 pub const TYPE_FORECAST: &str = "dps.forecast";
 /// One cost-center or product share of an environment's daily capability cost.
 pub const TYPE_ALLOCATION: &str = "dps.cost.allocation";
+/// One per account and sync run: what the run did (the dashboard's freshness and health tiles).
+pub const TYPE_SYNC_RUN: &str = "dps.sync.run";
 /// `schemaVersion` of the event kinds above (the two seed-003 kinds stay exactly as they were).
 pub const SCHEMA_VERSION: u32 = 1;
 /// `key` of the share no cost center or product claims (`key: null` in the API).
@@ -222,6 +224,98 @@ pub struct AllocationEvent {
     pub usage: Option<f64>,
 }
 
+/// `dps.sync.run`: one per account and run, sent after the account's other events so that it
+/// can say how many of them were accepted. Its id is the account and the run's `now`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncRunEvent {
+    #[serde(rename = "event.id")]
+    pub event_id: String,
+    #[serde(rename = "event.type")]
+    pub event_type: &'static str,
+    #[serde(rename = "event.provider")]
+    pub event_provider: &'static str,
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: u32,
+    #[serde(rename = "accountUuid")]
+    pub account_uuid: String,
+    #[serde(rename = "accountName")]
+    pub account_name: String,
+    #[serde(rename = "subscriptionUuid", skip_serializing_if = "Option::is_none")]
+    pub subscription_uuid: Option<String>,
+    /// The run's "now" (ISO-8601), the same for every account of the run.
+    #[serde(rename = "runAt")]
+    pub run_at: String,
+    /// dps-cost version that ran.
+    pub version: &'static str,
+    /// Everything of this account was fetched and stored.
+    pub ok: bool,
+    /// The first error's code (account, family, ingest or `DEADLINE`), absent when `ok`.
+    #[serde(rename = "errorCode", skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Families not (completely) fetched, comma-separated; absent when none.
+    #[serde(rename = "incompleteFamilies", skip_serializing_if = "Option::is_none")]
+    pub incomplete_families: Option<String>,
+    #[serde(rename = "dryRun")]
+    pub dry_run: bool,
+    /// This account's other events in this run: built, accepted, rejected, not delivered.
+    #[serde(rename = "eventsBuilt")]
+    pub events_built: usize,
+    #[serde(rename = "eventsAccepted")]
+    pub events_accepted: usize,
+    #[serde(rename = "eventsRejected")]
+    pub events_rejected: usize,
+    #[serde(rename = "eventsNotDelivered")]
+    pub events_not_delivered: usize,
+    #[serde(rename = "costDays")]
+    pub cost_days: usize,
+}
+
+/// What a [`SyncRunEvent`] reports, gathered by the sync.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncRunFacts {
+    pub account_uuid: String,
+    pub account_name: String,
+    pub subscription_uuid: Option<String>,
+    pub ok: bool,
+    pub error_code: Option<String>,
+    pub incomplete_families: Vec<&'static str>,
+    pub dry_run: bool,
+    pub events_built: usize,
+    pub events_accepted: usize,
+    pub events_rejected: usize,
+    pub events_not_delivered: usize,
+    pub cost_days: usize,
+}
+
+/// `dps.sync.run` of one account in the run of `now_ms`.
+pub fn sync_run_event(facts: SyncRunFacts, now_ms: i64) -> SyncRunEvent {
+    let run_at = format_iso_ms(now_ms);
+    SyncRunEvent {
+        event_id: event_id(&[TYPE_SYNC_RUN, &facts.account_uuid, &run_at]),
+        event_type: TYPE_SYNC_RUN,
+        event_provider: PROVIDER,
+        schema_version: SCHEMA_VERSION,
+        account_uuid: facts.account_uuid,
+        account_name: facts.account_name,
+        subscription_uuid: facts.subscription_uuid,
+        run_at,
+        version: env!("CARGO_PKG_VERSION"),
+        ok: facts.ok,
+        error_code: facts.error_code,
+        incomplete_families: if facts.incomplete_families.is_empty() {
+            None
+        } else {
+            Some(facts.incomplete_families.join(","))
+        },
+        dry_run: facts.dry_run,
+        events_built: facts.events_built,
+        events_accepted: facts.events_accepted,
+        events_rejected: facts.events_rejected,
+        events_not_delivered: facts.events_not_delivered,
+        cost_days: facts.cost_days,
+    }
+}
+
 /// Any event, serialized as a flat object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -231,6 +325,7 @@ pub enum Bizevent {
     Environment(EnvironmentEvent),
     Forecast(ForecastEvent),
     Allocation(AllocationEvent),
+    SyncRun(SyncRunEvent),
 }
 
 impl Bizevent {
@@ -241,6 +336,7 @@ impl Bizevent {
             Bizevent::Environment(e) => &e.head.event_id,
             Bizevent::Forecast(e) => &e.head.event_id,
             Bizevent::Allocation(e) => &e.head.event_id,
+            Bizevent::SyncRun(e) => &e.event_id,
         }
     }
 }

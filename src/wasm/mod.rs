@@ -45,7 +45,7 @@ export interface DpsCostError extends Error {
   name: "DpsCostError";
   /** Stable code: INVALID_INPUT, DECODE, AUTH_INVALID_CLIENT, AUTH_MISSING_SCOPE, AUTH_FAILED, UNAUTHORIZED,
    *  FORBIDDEN, NOT_FOUND, RATE_LIMITED, HTTP_STATUS, NETWORK, NO_ACTIVE_SUBSCRIPTION, INGEST_FAILED,
-   *  INGEST_PARTIAL, INTERNAL. */
+   *  INGEST_PARTIAL, DEADLINE, INTERNAL. */
   code: string;
   /** HTTP status, when there was one. */
   status?: number;
@@ -150,6 +150,9 @@ export interface SyncConfig {
   /** Event families beyond the two seed-003 kinds (all true by default). */
   include?: { environmentCost?: boolean; environmentUsage?: boolean; forecast?: boolean; allocation?: boolean };
   retry?: RetryOptions;
+  /** Run deadline in ms from the start, 1..3600000 (none by default): no new request after it;
+   *  what was built is still sent; the summary says `code: "DEADLINE"` and what is incomplete. */
+  deadlineMs?: number;
   fetch?: FetchLike;
 }
 export interface ErrorInfo { code: string; message: string; status?: number }
@@ -158,7 +161,12 @@ export interface Reconciliation {
   used: number; recordsSum: number; difference: number; firstDayCovered: string | null;
 }
 export interface SyncSummary {
-  ok: boolean; dryRun: boolean; now: string;
+  ok: boolean;
+  /** "DEADLINE" when the run deadline stopped the run. */
+  code?: "DEADLINE";
+  /** Per account, the event families not (completely) fetched, and why. */
+  incomplete?: { accountUuid: string; families: string[]; code: string }[];
+  dryRun: boolean; now: string;
   accounts: {
     accountUuid: string; name: string; ok: boolean; error?: ErrorInfo;
     subscription?: { uuid: string; name: string | null; currency: string; budget: number | null; used: number | null;
@@ -168,7 +176,7 @@ export interface SyncSummary {
     reconciliation?: Reconciliation;
     /** Events built per family. */
     events: { subscriptionStatus: number; costBooked: number; environmentCost: number; environmentUsage: number;
-      forecast: number; allocation: number };
+      forecast: number; allocation: number; syncRun: number };
     /** Families that failed (the rest was still sent). */
     errors?: ({ family: string } & ErrorInfo)[];
   }[];

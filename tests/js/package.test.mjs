@@ -356,12 +356,14 @@ describe("sync", () => {
       assert.equal(e.costBooked, 35, `${a.name}: the 35-day window of booked days`);
       assert.ok(e.environmentCost > 0 && e.environmentUsage > 0 && e.allocation > 0, JSON.stringify(e));
       assert.equal(e.forecast, 1);
+      assert.equal(e.syncRun, 1, "one dps.sync.run per account");
       assert.deepEqual(a.errors ?? [], []);
     }
     const stored = await storedEvents(emu);
     const types = new Set(stored.map((e) => e["event.type"]));
     assert.deepEqual([...types].sort(), [
       "dps.cost.allocation", "dps.cost2.booked", "dps.environment.cost", "dps.environment.usage", "dps.forecast", "dps.subscription.status",
+      "dps.sync.run",
     ]);
     assert.equal(s1.events.sent, s1.events.built);
     assert.equal(s1.events.accepted, s1.events.built);
@@ -385,7 +387,8 @@ describe("sync", () => {
     const s = await main.sync(syncConfig({ ingest: null, fullHistory: true, include: { environmentCost: false, environmentUsage: false, forecast: false, allocation: false } }));
     assert.equal(s.ok, true);
     for (const a of s.accounts) assert.equal(a.events.costBooked, a.costDays);
-    assert.equal(s.events.built, 2 + s.accounts.reduce((n, a) => n + a.costDays, 0));
+    // per account: the status event, every booked day, the dps.sync.run
+    assert.equal(s.events.built, 2 * 2 + s.accounts.reduce((n, a) => n + a.costDays, 0));
   });
 
   test("dry run: events built, nothing sent", async () => {

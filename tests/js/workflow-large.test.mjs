@@ -3,6 +3,9 @@
 // per-environment cost events only → 1.4 M events ingested through the relative platform path.
 // Requirement: the task completes within the runtime's limits (timeoutSeconds 120; the 256 MB
 // memory limit is not enforced by the local runtime, so the peak RSS is measured and printed).
+// On a machine too slow for that, the action's run deadline (100 s) returns a partial result
+// (code DEADLINE) and the test runs the task again until it completes: the final store must be
+// the same either way.
 //
 // The emulator runs in its own process (`emulator/cli.js --profile large --store-events ids`) so
 // it does not share an event loop with the runtime; the runtime runs in dt-runtime-run.cjs (its own
@@ -110,8 +113,20 @@ test(`large profile: ${ACCOUNTS} accounts × 50 environments × 40 capabilities 
   };
   const emuCpu0 = cpuMsOf(child.pid);
   const t0 = Date.now();
-  const r = await runAsync(process.execPath, [RUNNER], { input: JSON.stringify(job), cwd: repoRoot, timeout: 300_000 });
+  let r = await runAsync(process.execPath, [RUNNER], { input: JSON.stringify(job), cwd: repoRoot, timeout: 300_000 });
   const wallMs = Date.now() - t0;
+  // The action's run deadline (CONFIG.deadlineMs, 100 s) stops a run that would not finish in the
+  // runtime's 120 s (a slow or busy machine): it returns ok:false, code DEADLINE, with what it
+  // stored. Then the next run completes the rest under the same ids (at most 4 more runs; how
+  // many depends on the machine, what is stored in the end does not).
+  const partials = [];
+  for (let run = 0; run < 4; run++) {
+    const o = JSON.parse(r.stdout.trim().split("\n").pop());
+    if (!(o.ok && o.result?.code === "DEADLINE")) break;
+    partials.push(o.result);
+    report(`run ${run + 1} stopped at the deadline (code DEADLINE, accepted ${o.result.events.accepted}, incomplete ${o.result.incomplete.length} account(s)); running again`);
+    r = await runAsync(process.execPath, [RUNNER], { input: JSON.stringify(job), cwd: repoRoot, timeout: 300_000 });
+  }
   const emuCpuMs = emuCpu0 === null ? null : cpuMsOf(child.pid) - emuCpu0;
   const emuPeak = peakRssOf(child.pid);
   assert.equal(r.code, 0, `runner failed:\n${r.stderr.slice(-4000)}`);
@@ -138,6 +153,12 @@ test(`large profile: ${ACCOUNTS} accounts × 50 environments × 40 capabilities 
   if (!out.ok) report(`task error: ${out.error}`);
 
   assert.equal(out.ok, true, `the task failed in the runtime: ${out.error}`);
+  for (const p of partials) {
+    // a partial run was not killed: it returned, stored what it reports accepted, said what is missing
+    assert.equal(p.ok, false);
+    assert.ok(p.incomplete.every((i) => i.code === "DEADLINE" && i.families.length > 0), JSON.stringify(p.incomplete));
+    assert.equal(p.events.rejected + p.events.notDelivered, 0);
+  }
   const result = out.result;
   assertNoSecret(JSON.stringify(result), [...secretsOf(config), platformToken], "the task result");
   assert.equal(result.ok, true, JSON.stringify(result.accounts.filter((a) => !a.ok)));
@@ -146,8 +167,10 @@ test(`large profile: ${ACCOUNTS} accounts × 50 environments × 40 capabilities 
   assert.equal(result.events.rejected, 0);
   assert.equal(result.events.notDelivered, 0);
   assert.equal(result.events.accepted, result.events.built);
+  // the complete run sent every id; a partial run before it stored a subset of the same ids
   assert.equal(store.distinctIds, result.events.accepted, "accepted = distinct ids stored");
-  assert.equal(store.stats.stored, store.distinctIds, "no event stored twice");
+  const accepted = partials.reduce((n, p) => n + p.events.accepted, result.events.accepted);
+  assert.equal(store.stats.stored, accepted, "every run stored exactly what it reports accepted (no event twice within a run)");
 
   // 1.4 M environment-capability-day cost events + one status event per account + booked days.
   const records = accounts.length * 50 * 40 * WINDOW_DAYS;
@@ -157,10 +180,14 @@ test(`large profile: ${ACCOUNTS} accounts × 50 environments × 40 capabilities 
   for (const k of ["environmentUsage", "forecast", "allocation"]) assert.equal(sum(k), 0, `${k} is off`);
   const booked = sum("costBooked");
   assert.ok(booked >= accounts.length * (WINDOW_DAYS - 1), `booked days ${booked}`);
-  assert.equal(result.events.accepted, records + accounts.length + booked);
-  assert.deepEqual(store.types, {
-    "dps.subscription.status": accounts.length,
-    "dps.cost2.booked": booked,
-    "dps.environment.cost": records,
-  });
+  assert.equal(sum("syncRun"), accounts.length, "one dps.sync.run per account");
+  assert.equal(result.events.accepted, records + accounts.length + booked + accounts.length);
+  if (partials.length === 0) {
+    assert.deepEqual(store.types, {
+      "dps.subscription.status": accounts.length,
+      "dps.cost2.booked": booked,
+      "dps.environment.cost": records,
+      "dps.sync.run": accounts.length,
+    });
+  }
 });
