@@ -203,7 +203,8 @@ async fn sync_through_a_caller_fetch_function() {
         JSON::stringify(&summary)
     );
     let events = get(&summary, "events");
-    assert_eq!(get(&events, "accepted").as_f64(), Some(3.0));
+    // The account's 3 events, then its dps.sync.run event in a request of its own.
+    assert_eq!(get(&events, "accepted").as_f64(), Some(4.0));
     let account = Array::from(&get(&summary, "accounts")).get(0);
     assert_eq!(get(&account, "costToDate").as_f64(), Some(3.5));
     assert_eq!(
@@ -218,7 +219,8 @@ async fn sync_through_a_caller_fetch_function() {
         !text.contains(SECRET) && !text.contains("eyJ."),
         "summary holds no secret"
     );
-    // the exact requests: the cost call is authorised, ingest is one JSON array
+    // the exact requests: the cost call is authorised, ingest is one JSON array of the
+    // account's events, then one of its run event
     let calls = Array::from(&get(&fetch, "calls"));
     let cost = calls
         .iter()
@@ -235,13 +237,24 @@ async fn sync_through_a_caller_fetch_function() {
             .as_deref(),
         Some("Bearer eyJ.TOKEN")
     );
-    let ingest = calls
+    let ingests: Vec<JsValue> = calls
         .iter()
-        .find(|c| get(c, "url").as_string().as_deref() == Some(INGEST))
-        .unwrap_or_else(|| panic!("no ingest call"));
-    let body = JSON::parse(&get(&ingest, "body").as_string().unwrap_or_default())
-        .unwrap_or_else(|_| panic!());
-    assert_eq!(Array::from(&body).length(), 3);
+        .filter(|c| get(c, "url").as_string().as_deref() == Some(INGEST))
+        .collect();
+    assert_eq!(ingests.len(), 2, "ingest calls");
+    let body = |c: &JsValue| {
+        Array::from(
+            &JSON::parse(&get(c, "body").as_string().unwrap_or_default())
+                .unwrap_or_else(|_| panic!()),
+        )
+    };
+    assert_eq!(body(&ingests[0]).length(), 3);
+    let run = body(&ingests[1]);
+    assert_eq!(run.length(), 1);
+    assert_eq!(
+        get(&run.get(0), "event.type").as_string().as_deref(),
+        Some("dps.sync.run")
+    );
 }
 
 #[wasm_bindgen_test]
