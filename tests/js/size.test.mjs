@@ -6,8 +6,10 @@
 // raise it without a measured reason. The Workflow file meets the raw target, so its raw budget
 // is the target itself. inline.js met it (246.4 KB) until numbers were read correctly rounded
 // (issue 14: serde_json's float_roundtrip, +9.6 KB raw / +7.2 KB gzip, measured A/B in
-// BENCHMARKS.md "Size"): exact money first, so its raw budget is 261 KB until the decoders are
-// rewritten (the architecture issue). KB = 1000 bytes; gzip = node:zlib level 9.
+// BENCHMARKS.md "Size"): exact money first. Measured after issues 14, 16 (run event, deadline,
+// loop mode) and 19 (reconciliation): inline.js 260.0 / 186.9 KB, the Workflow file 205.3 /
+// 144.7 KB; budgets 263 / 189 and 250 / 147 until the decoders are rewritten (the architecture
+// issue). KB = 1000 bytes; gzip = node:zlib level 9.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -19,8 +21,8 @@ import { installedPackage, repoRoot } from "./helpers.mjs";
 const KB = 1000;
 const TARGET = { raw: 250 * KB, gzip: 100 * KB };
 const BUDGET = {
-  inline: { raw: 261 * KB, gzip: 188 * KB },
-  workflow: { raw: TARGET.raw, gzip: 143 * KB },
+  inline: { raw: 263 * KB, gzip: 189 * KB },
+  workflow: { raw: TARGET.raw, gzip: 147 * KB },
 };
 
 const pkg = await installedPackage();
