@@ -87,12 +87,7 @@ after(async () => {
 test(`large profile: ${ACCOUNTS} accounts × 50 environments × 40 capabilities × ${WINDOW_DAYS} days in the runtime within ${TIMEOUT_SECONDS} s`, { timeout: 600_000 }, async () => {
   const config = emu.config;
   const accounts = config.accounts.slice(0, ACCOUNTS);
-  const platformToken = await emulatorToken(config, {
-    clientId: config.ingest.clientId,
-    clientSecret: config.ingest.clientSecret,
-    accountUuid: config.ingest.accountUuid,
-    scope: config.ingest.scope,
-  });
+  const platformToken = await emulatorToken(config, config.ingest);
   await fetch(`${emu.url}/__emulator/requests`, { method: "DELETE" });
   await fetch(`${emu.url}/__emulator/events`, { method: "DELETE" });
 

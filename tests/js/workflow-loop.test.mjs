@@ -48,12 +48,7 @@ const accountOf = (e) => e.accountUuid ?? e["account.uuid"];
 before(async () => {
   emu = await startPackagedEmulator();
   config = emu.config;
-  platformToken = await emulatorToken(config, {
-    clientId: config.ingest.clientId,
-    clientSecret: config.ingest.clientSecret,
-    accountUuid: config.ingest.accountUuid,
-    scope: config.ingest.scope,
-  });
+  platformToken = await emulatorToken(config, config.ingest);
   secrets = [...secretsOf(config), platformToken];
   work = mkdtempSync(join(tmpdir(), "dps-cost-workflow-loop-"));
   const template = parseYaml(readFileSync(join(repoRoot, "dist", "dps-cost-workflow.yaml"), "utf8"));

@@ -58,12 +58,7 @@ before(async () => {
   emu = await startPackagedEmulator();
   config = emu.config;
   // The runtime's own identity for relative /platform calls: a valid emulator token.
-  platformToken = await emulatorToken(config, {
-    clientId: config.ingest.clientId,
-    clientSecret: config.ingest.clientSecret,
-    accountUuid: config.ingest.accountUuid,
-    scope: config.ingest.scope,
-  });
+  platformToken = await emulatorToken(config, config.ingest);
   secrets = [...secretsOf(config), platformToken];
   work = mkdtempSync(join(tmpdir(), "dps-cost-workflow-"));
   copyFileSync(WORKFLOW, join(work, "dps-cost-workflow.js"));
