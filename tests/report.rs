@@ -7,7 +7,7 @@ use dps_cost::model::cost::CostRecord;
 use dps_cost::model::forecast::Forecast;
 use dps_cost::model::subscription::{Budget, Period, SubscriptionDetails};
 use dps_cost::model::usage::{EnvCostRecord, EnvironmentRecords};
-use dps_cost::process::charts::{build_report, AccountData, ReportInput, MAX_SERIES};
+use dps_cost::process::charts::{build_report, AccountData, ReportData, ReportInput, MAX_SERIES};
 use dps_cost::time::{format_date, parse_date};
 
 fn day(s: &str) -> i64 {
@@ -55,6 +55,18 @@ fn daily(f: impl Fn(usize) -> f64) -> Vec<CostRecord> {
     v
 }
 
+/// The report of one account at NOW over a 35-day window, without allocation.
+fn report_of(a: AccountData) -> ReportData {
+    build_report(&ReportInput {
+        accounts: vec![a],
+        allocation: None,
+        now_ms: NOW,
+        window_days: 35,
+        warnings: Vec::new(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn account(uuid: &str, budget: f64, currency: &str, f: impl Fn(usize) -> f64) -> AccountData {
     AccountData {
         account_uuid: uuid.into(),
@@ -82,14 +94,7 @@ fn flat_spend_figures_are_exact_and_consistent() {
         forecast_budget_date: None,
         forecast_created_at: None,
     });
-    let r = build_report(&ReportInput {
-        accounts: vec![a],
-        allocation: None,
-        now_ms: NOW,
-        window_days: 35,
-        warnings: Vec::new(),
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
+    let r = report_of(a);
     let acc = &r.accounts[0];
     let f = &acc.figures;
     assert_eq!(r.as_of.as_deref(), Some("2026-06-30"));
@@ -144,14 +149,7 @@ fn growth_is_forecast_above_the_straight_line_and_exhausts_earlier() {
         let weekend = matches!((i + 3) % 7, 5 | 6); // 2026-01-01 is a Thursday
         (100.0 + 1.0 * i as f64) * if weekend { 0.7 } else { 1.1 }
     });
-    let r = build_report(&ReportInput {
-        accounts: vec![a],
-        allocation: None,
-        now_ms: NOW,
-        window_days: 35,
-        warnings: Vec::new(),
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
+    let r = report_of(a);
     let f = &r.accounts[0].figures;
     assert!(f.forecast_period_end.median > f.straight_line_period_end * 1.2);
     let ours = f
@@ -377,14 +375,7 @@ fn budget_used_within_tolerance_needs_no_warning() {
     if let Some(b) = a.subscription.budget.as_mut() {
         b.used = Some(18_150.0);
     }
-    let r = build_report(&ReportInput {
-        accounts: vec![a],
-        allocation: None,
-        now_ms: NOW,
-        window_days: 35,
-        warnings: Vec::new(),
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
+    let r = report_of(a);
     let f = &r.accounts[0].figures;
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     assert_eq!(f.reconciliation, None);
