@@ -24,11 +24,11 @@ const log = (m) => process.stderr.write(`[boundary] ${m}\n`);
 
 if (!process.argv.includes("--no-build")) {
   log("cargo build --release --target wasm32-unknown-unknown --features bench-boundary");
-  execFileSync("cargo", ["build", "--release", "--target", "wasm32-unknown-unknown", "--lib", "--features", "bench-boundary", "--target-dir", join(root, "target", "bench-boundary")], { cwd: root, stdio: "inherit" });
+  execFileSync("cargo", ["build", "-p", "dps-cost-wasm", "--release", "--target", "wasm32-unknown-unknown", "--lib", "--features", "bench-boundary", "--target-dir", join(root, "target", "bench-boundary")], { cwd: root, stdio: "inherit" });
   mkdirSync(out, { recursive: true });
   // wasm-bindgen's nodejs glue is CommonJS; the repo's package.json says "module".
   writeFileSync(join(out, "package.json"), '{"type":"commonjs"}\n');
-  execFileSync("wasm-bindgen", ["--target", "nodejs", "--out-dir", out, join(root, "target", "bench-boundary", "wasm32-unknown-unknown", "release", "dps_cost.wasm")], { stdio: "inherit" });
+  execFileSync("wasm-bindgen", ["--target", "nodejs", "--out-name", "dps_cost", "--out-dir", out, join(root, "target", "bench-boundary", "wasm32-unknown-unknown", "release", "dps_cost_wasm.wasm")], { stdio: "inherit" });
 }
 const lib = createRequire(import.meta.url)(join(out, "dps_cost.js"));
 

@@ -28,10 +28,10 @@ const GROUPS = [
 
 export function buildProfileVariant() {
   log("profile build: cargo build --release (wasm32) + wasm-bindgen, name section kept");
-  let r = spawnSync("cargo", ["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  let r = spawnSync("cargo", ["build", "-p", "dps-cost-wasm", "--release", "--target", "wasm32-unknown-unknown", "--lib"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   if (r.status !== 0) throw new Error("cargo build for the profile failed");
   rmSync(PROF_PKG, { recursive: true, force: true });
-  r = spawnSync("wasm-bindgen", ["--target", "web", "--out-dir", PROF_PKG, join(root, "target", "wasm32-unknown-unknown", "release", "dps_cost.wasm")], { stdio: ["ignore", "ignore", "inherit"] });
+  r = spawnSync("wasm-bindgen", ["--target", "web", "--out-name", "dps_cost", "--out-dir", PROF_PKG, join(root, "target", "wasm32-unknown-unknown", "release", "dps_cost_wasm.wasm")], { stdio: ["ignore", "ignore", "inherit"] });
   if (r.status !== 0) throw new Error("wasm-bindgen for the profile failed");
 }
 

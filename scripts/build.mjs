@@ -43,7 +43,9 @@ import { workflowTemplateYaml } from "../js/workflow-template.js";
 const log = logger("build");
 const p = (...parts) => join(root, ...parts);
 
-const CRATE = "dps_cost";
+// The bindings crate's wasm file; wasm-bindgen writes the package under the name `dps_cost`.
+const CRATE = "dps_cost_wasm";
+const OUT_NAME = "dps_cost";
 /** The module builds: `full` (node/web entries), `inline` (inline.js), `workflow` (the Workflow file). */
 const BUILDS = {
   full: { profile: "release", features: [], sub: "" },
@@ -100,7 +102,7 @@ function step(name, fn) {
 }
 
 function cargoBuild(b) {
-  run("cargo", ["build", "--profile", b.profile, "--target", "wasm32-unknown-unknown", "--lib", ...b.features]);
+  run("cargo", ["build", "-p", "dps-cost-wasm", "--profile", b.profile, "--target", "wasm32-unknown-unknown", "--lib", ...b.features]);
   if (!existsSync(wasmIn(b))) throw new ScriptError(`cargo did not produce ${relative(root, wasmIn(b))}`);
 }
 
@@ -113,7 +115,7 @@ function wasmBindgen(b) {
     );
   }
   rmSync(bindgenDir(b), { recursive: true, force: true });
-  run("wasm-bindgen", ["--target", "web", "--out-dir", bindgenDir(b), wasmIn(b)]);
+  run("wasm-bindgen", ["--target", "web", "--out-name", OUT_NAME, "--out-dir", bindgenDir(b), wasmIn(b)]);
 }
 
 function wasmOpt(b) {
@@ -413,7 +415,7 @@ export function build() {
   const t0 = Date.now();
   const opts = {};
   for (const [kind, b] of Object.entries(BUILDS)) {
-    step(`cargo build --profile ${b.profile} --target wasm32-unknown-unknown ${b.features.join(" ")}`, () => cargoBuild(b));
+    step(`cargo build -p dps-cost-wasm --profile ${b.profile} --target wasm32-unknown-unknown ${b.features.join(" ")}`, () => cargoBuild(b));
     step(`wasm-bindgen --target web (${kind})`, () => wasmBindgen(b));
     opts[kind] = step(`wasm-opt (${kind})`, () => wasmOpt(b));
     if (opts[kind].cached) log(`wasm-opt: input unchanged, reused ${relative(root, optDir(b))}`);

@@ -51,15 +51,16 @@ async function nodeTest(files) {
 /** Each layer: a name, what it runs, and a function resolving to an exit code. */
 const LAYERS = [
   { name: "setup", what: "node scripts/setup.mjs --test", run: () => runAsync(node, ["scripts/setup.mjs", "--test"]) },
-  { name: "fmt", what: "cargo fmt --check", run: () => runAsync("cargo", ["fmt", "--check"]) },
+  { name: "fmt", what: "cargo fmt --all --check", run: () => runAsync("cargo", ["fmt", "--all", "--check"]) },
   {
     name: "clippy",
-    what: "cargo clippy --all-targets -D warnings; same for wasm32 --lib with each shipped feature set",
+    what: "cargo clippy --workspace --all-targets -D warnings; the bindings crate for wasm32 with each shipped feature set",
     run: async () => {
-      const wasm = ["clippy", "--target", "wasm32-unknown-unknown", "--lib"];
+      const wasm = ["clippy", "-p", "dps-cost-wasm", "--target", "wasm32-unknown-unknown", "--lib"];
       // The three shipped modules (scripts/build.mjs BUILDS): full, inline (contract), workflow.
       for (const args of [
-        ["clippy", "--all-targets"],
+        ["clippy", "--workspace", "--all-targets"],
+        ["clippy", "-p", "dps-cost-wasm", "--target", "wasm32-unknown-unknown", "--all-targets"],
         wasm,
         [...wasm, "--no-default-features", "--features", "contract"],
         [...wasm, "--no-default-features"],
@@ -75,7 +76,7 @@ const LAYERS = [
     what: "cargo deny check licenses bans sources (deny.toml; advisories need GitHub: SECURITY.md)",
     run: () => runAsync("cargo", ["deny", "check", "licenses", "bans", "sources"]),
   },
-  { name: "cargo-test", what: "cargo test (native)", run: () => runAsync("cargo", ["test"]) },
+  { name: "cargo-test", what: "cargo test --workspace (native)", run: () => runAsync("cargo", ["test", "--workspace"]) },
   {
     name: "fuzz",
     what: "node scripts/fuzz.mjs gate (replay of the committed inputs, then a fixed number of executions from a fixed seed, per target)",
@@ -83,17 +84,17 @@ const LAYERS = [
   },
   {
     name: "wasm-node",
-    what: "cargo test --target wasm32-unknown-unknown (wasm-bindgen-test in Node)",
+    what: "cargo test -p dps-cost-wasm --target wasm32-unknown-unknown (wasm-bindgen-test in Node)",
     run: () =>
-      runAsync("cargo", ["test", "--target", "wasm32-unknown-unknown"], {
+      runAsync("cargo", ["test", "-p", "dps-cost-wasm", "--target", "wasm32-unknown-unknown"], {
         env: wasmEnv({ WASM_BINDGEN_TEST_ONLY_NODE: "1" }),
       }),
   },
   {
     name: "wasm-chromium",
-    what: "the same in headless Chromium (WASM_BINDGEN_USE_BROWSER=1, webdriver.json)",
+    what: "the same in headless Chromium (WASM_BINDGEN_USE_BROWSER=1, crates/wasm/webdriver.json)",
     run: () =>
-      runAsync("cargo", ["test", "--target", "wasm32-unknown-unknown"], {
+      runAsync("cargo", ["test", "-p", "dps-cost-wasm", "--target", "wasm32-unknown-unknown"], {
         env: wasmEnv({ WASM_BINDGEN_USE_BROWSER: "1", WASM_BINDGEN_TEST_ONLY_WEB: "1" }),
       }),
   },

@@ -1,31 +1,12 @@
 //! dps-cost: Dynatrace Platform Subscription cost data as FinOps data.
 //!
-//! A pure Rust core (this crate, tested natively) compiled to WebAssembly; `src/wasm/` is the
-//! only module that knows about JavaScript. Transport ([`http::HttpClient`]) and time
-//! ([`clock::Clock`]) are injected.
+//! The Rust facade of the workspace: the pure core ([`dps_cost_core`]: model, money, time,
+//! allocation, events, FOCUS) and the protocol and orchestration over an injected transport and
+//! clock ([`dps_cost_client`]: auth, api, http, ingest, sync, report), under one set of paths.
+//! The JavaScript bindings are the `dps-cost-wasm` crate.
 
-pub mod allocate;
-pub mod api;
-pub mod auth;
-pub mod clock;
-pub mod error;
-pub mod events;
-pub mod export;
-pub mod hash;
-pub mod http;
-pub mod model;
-pub mod money;
-pub mod process;
-pub mod report;
-pub mod sync;
-pub mod time;
-pub mod validate;
-
-/// The JavaScript bindings (public so the wasm-bindgen tests can call them directly).
-#[cfg(target_arch = "wasm32")]
-pub mod wasm;
-
-pub use error::{Error, Result};
-
-/// The crate version, stamped into the npm package.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use dps_cost_client::{api, auth, clock, http, ingest, report, sync};
+pub use dps_cost_core::{
+    allocate, error, events, export, hash, model, money, process, time, validate,
+};
+pub use dps_cost_core::{Error, Result, VERSION};

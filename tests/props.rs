@@ -14,10 +14,10 @@ use dps_cost::api::usage::EnvQuery;
 use dps_cost::api::{AccountApi, Endpoints};
 use dps_cost::auth::{parse_token_response, AccessToken, Credentials, TokenStore};
 use dps_cost::clock::{Clock, FixedClock};
-use dps_cost::events::ingest::{
+use dps_cost::http::{encode_component, HttpClient, HttpRequest, HttpResponse, RetryPolicy};
+use dps_cost::ingest::{
     BatchSender, IngestAuth, IngestTarget, PreparedEvent, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
 };
-use dps_cost::http::{encode_component, HttpClient, HttpRequest, HttpResponse, RetryPolicy};
 use dps_cost::model::cost::CostRecord;
 use dps_cost::process::cost_to_date::cost_to_date;
 use dps_cost::time::format_iso_ms;

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Folders whose code runs in `npm test`, `npm start` or `npm run bench`.
-const ROOTS: [&str; 6] = ["tests", "scripts", "fuzz", "bench", "js", "src"];
+const ROOTS: [&str; 7] = ["tests", "scripts", "fuzz", "bench", "js", "src", "crates"];
 /// Generated or machine-local folders inside them.
 const SKIP: [&str; 7] = [
     "target",

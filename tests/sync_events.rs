@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use common::{block_on, fixture, Replay};
 use dps_cost::clock::FixedClock;
-use dps_cost::events::ingest::MAX_BATCH_BYTES;
 use dps_cost::http::{HttpClient, HttpRequest, HttpResponse, Method, RetryPolicy};
+use dps_cost::ingest::MAX_BATCH_BYTES;
 use dps_cost::sync::{run_sync, SyncOptions, SyncSummary};
 
 const SSO: &str = "https://sso.example.test/sso/oauth2/token";

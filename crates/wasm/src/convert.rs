@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 #[cfg(feature = "contract")]
 use wasm_bindgen::JsCast;
 
-use crate::error::Error;
+use dps_cost_core::error::Error;
 
 /// Deserializes a caller's value; `what` names it in errors when the problem is the value as a
 /// whole, otherwise the error's `field` is the JSON path (`accounts[0].accountUuid`).
@@ -37,7 +37,7 @@ pub fn from_js<T: DeserializeOwned>(what: &str, value: &JsValue) -> Result<T, Er
             s.as_string()
         })
         .ok_or_else(|| Error::invalid(what, "cannot be represented as JSON (cycle or BigInt?)"))?;
-    crate::model::decode_input(what, &text)
+    dps_cost_core::model::decode_input(what, &text)
 }
 
 #[cfg(feature = "contract")]

@@ -3,19 +3,21 @@
 
 use std::collections::BTreeMap;
 
-use crate::hash::HashMap;
+use dps_cost_core::hash::HashMap;
 
 use js_sys::{Promise, Reflect};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::allocate::engine::{AllocationInput, CostLine};
-use crate::allocate::rules::parse_rules;
-use crate::error::Error;
-use crate::export::focus::{FocusContext, FocusStream, FocusTable};
-use crate::process::forecast::forecast;
-use crate::report::{export_focus, report_data, ExportFormat, ReportConfig, ReportOptions};
-use crate::time::parse_date;
+use dps_cost_client::report::{
+    export_focus, report_data, ExportFormat, ReportConfig, ReportOptions,
+};
+use dps_cost_core::allocate::engine::{AllocationInput, CostLine};
+use dps_cost_core::allocate::rules::parse_rules;
+use dps_cost_core::error::Error;
+use dps_cost_core::export::focus::{FocusContext, FocusStream, FocusTable};
+use dps_cost_core::process::forecast::forecast;
+use dps_cost_core::time::parse_date;
 
 use super::allocate::{chunk_size, closed_error, make_iterable, stream_options, MAX_JS_STRING};
 use super::convert::{from_js, to_js};
@@ -327,7 +329,7 @@ pub fn focus_export_js(
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FocusStreamOptions {
-    #[serde(default, deserialize_with = "crate::validate::present")]
+    #[serde(default, deserialize_with = "dps_cost_core::validate::present")]
     chunk_rows: Option<usize>,
 }
 

@@ -1,5 +1,9 @@
-//! The only place with `#[wasm_bindgen]`: JS-callable wrappers over the core. Every failure
-//! becomes a real `Error` (`name` "DpsCostError", `code`, `status`, `field`).
+//! dps-cost-wasm: the JavaScript bindings of dps-cost, and the only crate with
+//! `#[wasm_bindgen]`. JS-callable wrappers over `dps-cost-client` and `dps-cost-core`: every
+//! failure becomes a real `Error` (`name` "DpsCostError", `code`, `status`, `field`).
+//!
+//! Built for `wasm32-unknown-unknown` only; on other targets the crate is empty.
+#![cfg(target_arch = "wasm32")]
 
 #[cfg(feature = "full")]
 mod allocate;
@@ -29,9 +33,9 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::error::Error;
-use crate::sync::{run_sync, SyncOptions};
 use convert::{error_to_js, from_js, to_js};
+use dps_cost_client::sync::{run_sync, SyncOptions};
+use dps_cost_core::error::Error;
 use transport::{JsClock, Transport};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -207,7 +211,7 @@ where
 /// The library version.
 #[wasm_bindgen]
 pub fn version() -> String {
-    crate::VERSION.to_string()
+    dps_cost_core::VERSION.to_string()
 }
 
 /// Whether `value` is an error thrown by dps-cost.
@@ -242,8 +246,8 @@ pub fn sync(#[wasm_bindgen(unchecked_param_type = "SyncConfig")] config: JsValue
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DatadogOptions {
-    api_key: crate::auth::Secret,
-    application_key: crate::auth::Secret,
+    api_key: dps_cost_client::auth::Secret,
+    application_key: dps_cost_client::auth::Secret,
     #[serde(default)]
     site: Option<String>,
     #[serde(default)]
@@ -251,7 +255,7 @@ struct DatadogOptions {
     #[serde(default)]
     rule_id: Option<String>,
     #[serde(default)]
-    retry: Option<crate::http::RetryOptions>,
+    retry: Option<dps_cost_client::http::RetryOptions>,
 }
 
 /// Datadog custom allocation rules as Datadog returns them (`ArbitraryRuleResponseArray`, or
@@ -267,9 +271,10 @@ pub fn datadog_rules(
 ) -> Promise {
     let parts = from_js::<DatadogOptions>("options", &options).and_then(|o| {
         let transport = Transport::from_options(&options)?;
-        let base = crate::api::datadog::api_base(o.site.as_deref(), o.base_url.as_deref())?;
+        let base =
+            dps_cost_client::api::datadog::api_base(o.site.as_deref(), o.base_url.as_deref())?;
         let retry = o.retry.unwrap_or_default().policy()?;
-        let api = crate::api::datadog::DatadogApi::new(
+        let api = dps_cost_client::api::datadog::DatadogApi::new(
             transport,
             JsClock,
             base,
@@ -285,6 +290,6 @@ pub fn datadog_rules(
             Some(id) => api.rule_json(&id).await?,
             None => api.list_rules_json().await?,
         };
-        crate::model::decode::<serde_json::Value>("Datadog rules", &body)
+        dps_cost_core::model::decode::<serde_json::Value>("Datadog rules", &body)
     })
 }

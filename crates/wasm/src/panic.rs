@@ -13,7 +13,7 @@ use std::sync::Once;
 
 use wasm_bindgen::prelude::*;
 
-use crate::error::Error;
+use dps_cost_core::error::Error;
 
 static INSTALL: Once = Once::new();
 

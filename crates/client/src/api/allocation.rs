@@ -1,8 +1,6 @@
 //! `GET /v1/subscriptions/{subscription-uuid}/cost-allocation`: cost per cost center or product.
 //! Later pages carry `page-key` alone (the API rejects it together with other parameters).
 
-use serde::{Deserialize, Serialize};
-
 use crate::auth::SCOPE_ACCOUNT_READ;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -14,29 +12,7 @@ use crate::validate::check_id;
 use super::paging::Cursor;
 use super::{require, AccountApi};
 
-/// The allocation dimension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum AllocationField {
-    Costcenter,
-    Product,
-}
-
-impl AllocationField {
-    pub fn parse(s: &str) -> Result<Self> {
-        match s.to_ascii_uppercase().as_str() {
-            "COSTCENTER" | "COST_CENTER" | "COSTCENTERS" => Ok(AllocationField::Costcenter),
-            "PRODUCT" | "PRODUCTS" => Ok(AllocationField::Product),
-            _ => Err(Error::invalid("field", "must be COSTCENTER or PRODUCT")),
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AllocationField::Costcenter => "COSTCENTER",
-            AllocationField::Product => "PRODUCT",
-        }
-    }
-}
+pub use crate::model::allocation::AllocationField;
 
 /// The first page's query.
 #[derive(Debug, Clone, PartialEq, Eq)]

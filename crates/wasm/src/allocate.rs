@@ -11,10 +11,10 @@ use js_sys::{Reflect, JSON};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::allocate::engine::{AllocatedLine, AllocationInput, AllocationStream, CostLine};
-use crate::allocate::focus::focus_allocation_row;
-use crate::error::Error;
-use crate::events::allocation::cost_allocated_event;
+use dps_cost_core::allocate::engine::{AllocatedLine, AllocationInput, AllocationStream, CostLine};
+use dps_cost_core::allocate::focus::focus_allocation_row;
+use dps_cost_core::error::Error;
+use dps_cost_core::events::allocation::cost_allocated_event;
 
 use super::convert::{from_js, to_js};
 use super::js_err;
@@ -103,8 +103,9 @@ export interface AllocationStream {
 pub fn cost_lines_js(
     #[wasm_bindgen(unchecked_param_type = "CostLinesInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let i: crate::allocate::lines::CostLinesInput = from_js("input", &input).map_err(js_err)?;
-    to_js(&crate::allocate::lines::cost_lines(&i).map_err(js_err)?)
+    let i: dps_cost_core::allocate::lines::CostLinesInput =
+        from_js("input", &input).map_err(js_err)?;
+    to_js(&dps_cost_core::allocate::lines::cost_lines(&i).map_err(js_err)?)
 }
 
 #[derive(Deserialize)]
@@ -148,7 +149,7 @@ fn not_json(what: &str) -> Error {
 }
 
 fn decode_lines(text: &str) -> Result<Vec<CostLine>, Error> {
-    crate::model::decode_input("lines", text).map_err(|e| match e {
+    dps_cost_core::model::decode_input("lines", text).map_err(|e| match e {
         Error::InvalidInput { field, message } if field != "lines" => Error::InvalidInput {
             field: format!("lines{field}"),
             message,
@@ -186,11 +187,11 @@ fn allocation_input(input: &JsValue) -> Result<(AllocationInput, AllocateOutput)
         let o: AllocateOptions = from_js("input", input)?;
         (o.lines.to_string(), o.rules, o.drivers, o.output)
     };
-    let rules = crate::allocate::parse_rules(&rules.to_string())?;
+    let rules = dps_cost_core::allocate::parse_rules(&rules.to_string())?;
     let lines = decode_lines(&lines_text)?;
     drop(lines_text);
-    let drivers: crate::allocate::Drivers = match drivers {
-        Some(d) => crate::model::decode_input("drivers", &d.to_string())?,
+    let drivers: dps_cost_core::allocate::Drivers = match drivers {
+        Some(d) => dps_cost_core::model::decode_input("drivers", &d.to_string())?,
         None => Default::default(),
     };
     Ok((
@@ -355,7 +356,7 @@ pub fn allocate_js(
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct StreamOptions {
-    #[serde(default, deserialize_with = "crate::validate::present")]
+    #[serde(default, deserialize_with = "dps_cost_core::validate::present")]
     chunk_lines: Option<usize>,
 }
 

@@ -9,9 +9,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::clock::Clock;
-use crate::error::{Error, Result};
-use crate::http::{HttpClient, HttpRequest, HttpResponse};
+use dps_cost_client::clock::Clock;
+use dps_cost_client::http::{HttpClient, HttpRequest, HttpResponse};
+use dps_cost_core::error::{Error, Result};
 
 pub enum Transport {
     Fetch,

@@ -9,10 +9,10 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::error::Error;
-use crate::model::cost::CostRecord;
-use crate::process::cost_to_date::cost_to_date;
-use crate::process::forecast::forecast;
+use dps_cost_core::error::Error;
+use dps_cost_core::model::cost::CostRecord;
+use dps_cost_core::process::cost_to_date::cost_to_date;
+use dps_cost_core::process::forecast::forecast;
 
 use super::js_err;
 
@@ -34,7 +34,7 @@ pub fn cost_to_date_swb(records: JsValue) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = costToDateText)]
 pub fn cost_to_date_text(records: &str) -> Result<String, JsValue> {
     let records: Vec<CostRecord> =
-        crate::model::decode_input("records", records).map_err(js_err)?;
+        dps_cost_core::model::decode_input("records", records).map_err(js_err)?;
     let out = cost_to_date(records).map_err(js_err)?;
     serde_json::to_string(&out).map_err(|e| {
         js_err(Error::Internal {

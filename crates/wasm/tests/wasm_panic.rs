@@ -28,8 +28,8 @@ fn prop(v: &JsValue, k: &str) -> JsValue {
 fn a_panic_becomes_an_internal_dps_cost_error() {
     // What the module's start function does (wasm-bindgen-test does not run start functions);
     // twice, to show it is idempotent.
-    dps_cost::wasm::panic::install();
-    dps_cost::wasm::panic::install();
+    dps_cost_wasm::panic::install();
+    dps_cost_wasm::panic::install();
     let f = Closure::<dyn FnMut()>::new(|| {
         let v: Vec<u32> = Vec::new();
         let i = v.len() + 3;
@@ -45,12 +45,12 @@ fn a_panic_becomes_an_internal_dps_cost_error() {
         Some("DpsCostError")
     );
     assert_eq!(prop(&e, "code").as_string().as_deref(), Some("INTERNAL"));
-    assert!(dps_cost::wasm::is_dps_cost_error(&e));
+    assert!(dps_cost_wasm::is_dps_cost_error(&e));
     let message = prop(&e, "message").as_string().unwrap_or_default();
     assert!(message.contains("a bug in dps-cost"), "{message}");
     assert!(message.contains("index out of bounds"), "{message}");
     assert!(message.contains("tests/wasm_panic.rs:"), "{message}");
     assert!(message.contains("no longer usable"), "{message}");
     // Exports that do not panic still answer.
-    assert_eq!(dps_cost::wasm::version(), dps_cost::VERSION);
+    assert_eq!(dps_cost_wasm::version(), dps_cost_core::VERSION);
 }

@@ -3,7 +3,7 @@
 //! (a route table that answers 501 for unknown routes).
 #![cfg(target_arch = "wasm32")]
 
-use dps_cost::wasm;
+use dps_cost_wasm as wasm;
 use js_sys::{Array, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;

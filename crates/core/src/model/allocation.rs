@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
+
 /// One day × capability × key. `key: null` is the unallocated share.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,4 +53,28 @@ pub struct KeyPage {
     pub records: Option<Vec<KeyRecord>>,
     #[serde(default)]
     pub has_next_page: Option<bool>,
+}
+
+/// The allocation dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AllocationField {
+    Costcenter,
+    Product,
+}
+
+impl AllocationField {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "COSTCENTER" | "COST_CENTER" | "COSTCENTERS" => Ok(AllocationField::Costcenter),
+            "PRODUCT" | "PRODUCTS" => Ok(AllocationField::Product),
+            _ => Err(Error::invalid("field", "must be COSTCENTER or PRODUCT")),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AllocationField::Costcenter => "COSTCENTER",
+            AllocationField::Product => "PRODUCT",
+        }
+    }
 }

@@ -14,8 +14,8 @@ use crate::hash::HashMap;
 
 use serde::Deserialize;
 
-use crate::api::allocation::AllocationField;
 use crate::error::{Error, Result};
+use crate::model::allocation::AllocationField;
 use crate::model::allocation::AllocationRecord;
 use crate::model::usage::{EnvCostRecord, EnvironmentRecords};
 use crate::time::{format_date, ms_per_day, parse_timestamp_ms};

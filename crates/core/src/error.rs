@@ -164,14 +164,16 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(field: impl Into<String>, message: impl fmt::Display) -> Self {
+    /// `INVALID_INPUT` for the option or field `field`.
+    pub fn invalid(field: impl Into<String>, message: impl fmt::Display) -> Self {
         Error::InvalidInput {
             field: field.into(),
             message: message.to_string(),
         }
     }
 
-    pub(crate) fn decode(
+    /// `DECODE`: `what` (a reply or input) at JSON path `path`, with the start of `body`.
+    pub fn decode(
         what: &'static str,
         path: impl Into<String>,
         message: impl fmt::Display,
@@ -187,7 +189,7 @@ impl Error {
 }
 
 /// The start of `body`, at most [`BODY_SNIPPET_MAX`] bytes, cut at a char boundary.
-pub(crate) fn snippet(body: &str) -> String {
+pub fn snippet(body: &str) -> String {
     if body.len() <= BODY_SNIPPET_MAX {
         return body.to_string();
     }

@@ -8,10 +8,10 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::error::Error;
-use crate::model::subscription::SubscriptionDetails;
-use crate::process::pipeline::{cost_events_json, PipelineContext};
-use crate::validate::check_uuid;
+use dps_cost_core::error::Error;
+use dps_cost_core::events::pipeline::{cost_events_json, PipelineContext};
+use dps_cost_core::model::subscription::SubscriptionDetails;
+use dps_cost_core::validate::check_uuid;
 
 use super::convert::{from_js, utf8_of};
 use super::js_err;
@@ -57,7 +57,7 @@ pub fn cost_events_from_json(
         let o: CostEventsOptions = from_js("options", &options)?;
         let account = check_uuid("options.accountUuid", &o.account_uuid)?;
         let now_ms = match &o.now {
-            Some(n) => crate::time::parse_timestamp_ms(n)
+            Some(n) => dps_cost_core::time::parse_timestamp_ms(n)
                 .ok_or_else(|| Error::invalid("options.now", "is not an ISO-8601 timestamp"))?,
             None => js_sys::Date::now() as i64,
         };

@@ -3,7 +3,6 @@
 pub mod charts;
 pub mod cost_to_date;
 pub mod forecast;
-pub mod pipeline;
 pub mod reconcile;
 
 /// Sorts `items` by an integer key, stably (equal keys keep their order), through one unstable

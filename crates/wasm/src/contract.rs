@@ -6,16 +6,16 @@ use js_sys::Promise;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::api::{fetch_token, Endpoints};
-use crate::auth::{Credentials, Secret, SCOPE_ACCOUNT_READ};
-use crate::error::Error;
-use crate::events::bizevents::build_bizevents;
-use crate::events::ingest::{IngestAuth, IngestTarget, PreparedEvent};
-use crate::http::{RetryOptions, RetryPolicy};
-use crate::model::cost::CostRecord;
-use crate::model::subscription::SubscriptionDetails;
-use crate::process::cost_to_date::cost_to_date as core_cost_to_date;
-use crate::validate::check_uuid;
+use dps_cost_client::api::{fetch_token, Endpoints};
+use dps_cost_client::auth::{Credentials, Secret, SCOPE_ACCOUNT_READ};
+use dps_cost_client::http::{RetryOptions, RetryPolicy};
+use dps_cost_client::ingest::{IngestAuth, IngestTarget, PreparedEvent};
+use dps_cost_core::error::Error;
+use dps_cost_core::events::bizevents::build_bizevents;
+use dps_cost_core::model::cost::CostRecord;
+use dps_cost_core::model::subscription::SubscriptionDetails;
+use dps_cost_core::process::cost_to_date::cost_to_date as core_cost_to_date;
+use dps_cost_core::validate::check_uuid;
 
 use super::convert::{from_js, to_js};
 use super::transport::{JsClock, Transport};
@@ -150,7 +150,7 @@ pub fn build_bizevents_js(
     let i: BizeventInput = from_js("input", &input).map_err(js_err)?;
     let account = check_uuid("input.accountUuid", &i.account_uuid).map_err(js_err)?;
     let now_ms = match &i.now {
-        Some(n) => crate::time::parse_timestamp_ms(n)
+        Some(n) => dps_cost_core::time::parse_timestamp_ms(n)
             .ok_or_else(|| js_err(Error::invalid("input.now", "is not an ISO-8601 timestamp")))?,
         None => js_sys::Date::now() as i64,
     };
@@ -229,6 +229,6 @@ pub fn ingest(#[wasm_bindgen(unchecked_param_type = "IngestOptions")] options: J
     let parts = ingest_parts(&options);
     promise(async move {
         let (transport, target, events, retry) = parts?;
-        crate::events::ingest::ingest(&transport, &JsClock, &target, &events, retry).await
+        dps_cost_client::ingest::ingest(&transport, &JsClock, &target, &events, retry).await
     })
 }

@@ -18,10 +18,10 @@ use crate::events::bizevents::{
     forecast_event, subscription_status_event, sync_run_event, Bizevent, EventContext,
     SyncRunFacts,
 };
-use crate::events::ingest::{
+use crate::http::{HttpClient, RetryOptions, RetryPolicy};
+use crate::ingest::{
     BatchSender, FailedBatch, IngestAuth, IngestReport, IngestTarget, PreparedEvent,
 };
-use crate::http::{HttpClient, RetryOptions, RetryPolicy};
 use crate::model::cost::CostToDateRecord;
 use crate::model::subscription::SubscriptionDetails;
 use crate::model::usage::{EnvCostRecord, UsageRecord};

@@ -9,15 +9,15 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::api::allocation::{AllocationField, AllocationQuery};
-use crate::api::cost::CostFilter;
-use crate::api::forecast::EventQuery;
-use crate::api::paging::Cursor;
-use crate::api::settings::AllowList;
-use crate::api::usage::{EnvMetric, EnvQuery};
-use crate::api::AccountApi;
-use crate::error::Error;
-use crate::model::usage::{EnvCostRecord, EnvironmentRecords, UsageRecord};
+use dps_cost_client::api::allocation::{AllocationField, AllocationQuery};
+use dps_cost_client::api::cost::CostFilter;
+use dps_cost_client::api::forecast::EventQuery;
+use dps_cost_client::api::paging::Cursor;
+use dps_cost_client::api::settings::AllowList;
+use dps_cost_client::api::usage::{EnvMetric, EnvQuery};
+use dps_cost_client::api::AccountApi;
+use dps_cost_core::error::Error;
+use dps_cost_core::model::usage::{EnvCostRecord, EnvironmentRecords, UsageRecord};
 
 use super::contract::client_parts;
 use super::convert::{from_js, to_js};
@@ -482,7 +482,7 @@ struct EnvPageOut<T> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AllocationPageOut {
-    records: Vec<crate::model::allocation::AllocationRecord>,
+    records: Vec<dps_cost_core::model::allocation::AllocationRecord>,
     next_page_key: Option<String>,
 }
 
