@@ -43,9 +43,9 @@ import { workflowTemplateYaml } from "../js/workflow-template.js";
 const log = logger("build");
 const p = (...parts) => join(root, ...parts);
 
-// The bindings crate's wasm file; wasm-bindgen writes the package under the name `dps_cost`.
-const CRATE = "dps_cost_wasm";
-const OUT_NAME = "dps_cost";
+// The package's file names (wasm-bindgen --out-name), from the bindings crate's wasm file.
+const CRATE = "dps_cost";
+const WASM_FILE = "dps_cost_wasm.wasm";
 /** The module builds: `full` (node/web entries), `inline` (inline.js), `workflow` (the Workflow file). */
 const BUILDS = {
   full: { profile: "release", features: [], sub: "" },
@@ -54,7 +54,7 @@ const BUILDS = {
   // Cargo.toml's `workflow` profile: what the action file calls (WORKFLOW_EXPORTS), nothing else.
   workflow: { profile: "workflow", features: ["--no-default-features"], sub: "workflow" },
 };
-const wasmIn = (b) => p("target", "wasm32-unknown-unknown", b.profile, `${CRATE}.wasm`);
+const wasmIn = (b) => p("target", "wasm32-unknown-unknown", b.profile, WASM_FILE);
 const bindgenDir = (b) => p("target", "wasm-bindgen", b.sub);
 const optDir = (b) => p("target", "wasm-opt", b.sub);
 const PKG = p("dist", "pkg");
@@ -115,7 +115,7 @@ function wasmBindgen(b) {
     );
   }
   rmSync(bindgenDir(b), { recursive: true, force: true });
-  run("wasm-bindgen", ["--target", "web", "--out-name", OUT_NAME, "--out-dir", bindgenDir(b), wasmIn(b)]);
+  run("wasm-bindgen", ["--target", "web", "--out-name", CRATE, "--out-dir", bindgenDir(b), wasmIn(b)]);
 }
 
 function wasmOpt(b) {

@@ -819,7 +819,8 @@ fn invalid_configs_are_rejected_before_any_request() {
                 v["ingest"] = serde_json::json!({"url": INGEST});
                 v
             },
-            "ingest",
+            // The same rule and field as the JS ingest()'s `options.accessToken`.
+            "ingest.accessToken",
         ),
         (
             {

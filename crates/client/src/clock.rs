@@ -1,4 +1,8 @@
-//! Time is injected: the core never reads the wall clock itself.
+//! Time is injected: the core never reads the wall clock itself, and this crate reads it only
+//! through a [`Clock`] it is given.
+
+use crate::error::{Error, Result};
+use crate::time::parse_timestamp_ms;
 
 /// A source of "now", in milliseconds since the Unix epoch (UTC).
 pub trait Clock {
@@ -8,6 +12,16 @@ pub trait Clock {
 impl<T: Clock + ?Sized> Clock for &T {
     fn now_ms(&self) -> i64 {
         (**self).now_ms()
+    }
+}
+
+/// The instant a call works at: the caller's `now` option when given (an ISO-8601 timestamp,
+/// named `field` in the error), else the clock's.
+pub fn now_or_clock(clock: &dyn Clock, field: &str, given: Option<&str>) -> Result<i64> {
+    match given {
+        Some(n) => parse_timestamp_ms(n)
+            .ok_or_else(|| Error::invalid(field, "is not an ISO-8601 timestamp")),
+        None => Ok(clock.now_ms()),
     }
 }
 
@@ -33,5 +47,22 @@ impl Clock for SystemClock {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_given_now_wins_over_the_clock() {
+        let clock = FixedClock(7);
+        assert_eq!(now_or_clock(&clock, "now", None).ok(), Some(7));
+        assert_eq!(
+            now_or_clock(&clock, "now", Some("1970-01-01T00:00:01Z")).ok(),
+            Some(1000)
+        );
+        let e = now_or_clock(&clock, "options.now", Some("yesterday")).err();
+        assert_eq!(e.as_ref().and_then(Error::field), Some("options.now"));
     }
 }

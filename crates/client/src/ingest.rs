@@ -27,6 +27,43 @@ pub enum IngestAuth {
     ApiToken(Secret),
 }
 
+impl IngestAuth {
+    /// How ingest requests are authorised, from the credentials as given: the one rule for the
+    /// JS `ingest()` and the sync. At most one of an access token, an API token and an OAuth
+    /// client (`oauth_client`: `Some(given)` where the caller accepts one, as the sync does;
+    /// its token is fetched at run time, so it resolves to [`IngestAuth::None`] here). None at
+    /// all only for a relative `/platform/…` URL, which a Workflow calls as its own identity.
+    /// Fields are named under `prefix` (`"ingest."`, `"options."`).
+    pub fn resolve(
+        prefix: &str,
+        url: &str,
+        access_token: Option<Secret>,
+        api_token: Option<Secret>,
+        oauth_client: Option<bool>,
+    ) -> Result<IngestAuth> {
+        let choices = match oauth_client {
+            Some(_) => {
+                "accessToken, apiToken or an OAuth client (clientId + clientSecret + accountUuid)"
+            }
+            None => "accessToken or apiToken",
+        };
+        match (access_token, api_token, oauth_client == Some(true)) {
+            (Some(t), None, false) => Ok(IngestAuth::Bearer(t)),
+            (None, Some(t), false) => Ok(IngestAuth::ApiToken(t)),
+            (None, None, true) => Ok(IngestAuth::None),
+            (None, None, false) if url.trim().starts_with("/platform/") => Ok(IngestAuth::None),
+            (None, None, false) => Err(Error::invalid(
+                format!("{prefix}accessToken"),
+                format!("an absolute ingest URL needs {choices}"),
+            )),
+            _ => Err(Error::invalid(
+                prefix.trim_end_matches('.'),
+                format!("give one of {choices}, not more"),
+            )),
+        }
+    }
+}
+
 /// Where events go.
 #[derive(Debug, Clone)]
 pub struct IngestTarget {

@@ -19,14 +19,14 @@ use crate::allocate::rules::parse_rules;
 use crate::api::usage::{EnvQuery, MAX_V3_PAGE_SIZE};
 use crate::api::AccountApi;
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::config::{AccountConfig, AccountOptions, SyncConfig, SyncOptions};
+use crate::error::{field_under, Error, Result};
 use crate::export::focus::{
     focus_from_allocation, focus_from_lines, FocusContext, FocusTable, FocusWriter,
 };
 use crate::http::{HttpClient, RetryOptions};
 use crate::model::usage::{EnvironmentRecords, UsageRecord};
 use crate::process::charts::{build_report, AccountData, ReportData, ReportInput};
-use crate::sync::{AccountConfig, AccountOptions, SyncConfig, SyncOptions};
 use crate::time::{format_date, ms_per_day, parse_date, parse_timestamp_ms};
 
 /// Options of `reportData` and `exportCost` (JS objects, CLI).
@@ -164,25 +164,12 @@ impl ReportOptions {
         let format = ExportFormat::parse("format", self.format.as_deref())?;
         if let Some(r) = &self.rules {
             // The caller's rules: a shape error is the caller's input, named from `rules`.
-            let join = |path: String| {
-                if path.is_empty() {
-                    "rules".to_string()
-                } else if path.starts_with('[') {
-                    format!("rules{path}")
-                } else {
-                    format!("rules.{path}")
-                }
-            };
             parse_rules(&r.to_string()).map_err(|e| match e {
-                Error::InvalidInput { field, message } => Error::InvalidInput {
-                    field: join(field),
-                    message,
-                },
                 Error::Decode { path, message, .. } => Error::InvalidInput {
-                    field: join(path),
+                    field: field_under("rules", &path),
                     message,
                 },
-                other => other,
+                other => other.under("rules"),
             })?;
         }
         let sync = SyncOptions {

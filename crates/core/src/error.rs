@@ -188,6 +188,33 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The same error with its `INVALID_INPUT` field named under `parent`, the argument or
+    /// option the value came from (see [`field_under`]); every other error unchanged. The one
+    /// way a binding or an orchestrator names a nested value's field from the caller's side.
+    pub fn under(self, parent: &str) -> Error {
+        match self {
+            Error::InvalidInput { field, message } => Error::InvalidInput {
+                field: field_under(parent, &field),
+                message,
+            },
+            other => other,
+        }
+    }
+}
+
+/// The JSON path `path` under `parent`: `parent` itself when `path` is empty or already
+/// `parent`, `parent[3].x` for an index path, `parent.x` otherwise.
+pub fn field_under(parent: &str, path: &str) -> String {
+    if path.is_empty() || path == parent {
+        parent.to_string()
+    } else if path.starts_with('[') {
+        format!("{parent}{path}")
+    } else {
+        format!("{parent}.{path}")
+    }
+}
+
 /// The start of `body`, at most [`BODY_SNIPPET_MAX`] bytes, cut at a char boundary.
 pub fn snippet(body: &str) -> String {
     if body.len() <= BODY_SNIPPET_MAX {
@@ -223,6 +250,22 @@ mod tests {
         assert!(e(503).is_retryable());
         assert!(!e(400).is_retryable());
         assert_eq!(e(418).status(), Some(418));
+    }
+
+    #[test]
+    fn fields_are_named_under_their_parent() {
+        for (path, want) in [
+            ("", "records"),
+            ("records", "records"),
+            ("[3].value", "records[3].value"),
+            ("accountUuid", "records.accountUuid"),
+        ] {
+            assert_eq!(field_under("records", path), want);
+            let e = Error::invalid(path, "m").under("records");
+            assert_eq!(e.field(), Some(want));
+        }
+        let other = Error::decode("reply", "[0]", "m", None).under("records");
+        assert!(matches!(other, Error::Decode { ref path, .. } if path == "[0]"));
     }
 
     #[test]

@@ -8,13 +8,12 @@
 use std::borrow::Cow;
 
 use js_sys::{Reflect, JSON};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use dps_cost_core::allocate::engine::{AllocatedLine, AllocationInput, AllocationStream, CostLine};
-use dps_cost_core::allocate::focus::focus_allocation_row;
 use dps_cost_core::error::Error;
-use dps_cost_core::events::allocation::cost_allocated_event;
+use dps_cost_core::export::allocation_json::{envelope, write_lines, AllocateOutput, JsText};
 
 use super::convert::{from_js, to_js};
 use super::js_err;
@@ -132,30 +131,12 @@ struct AllocateRest {
     output: Option<AllocateOutput>,
 }
 
-/// Extra outputs of `allocate`.
-#[derive(Deserialize, Default, Clone, Copy)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AllocateOutput {
-    /// `dps.cost.allocated` bizevents, one per allocated or unallocated line.
-    #[serde(default)]
-    events: bool,
-    /// FOCUS 1.3 allocation columns, one row per output line.
-    #[serde(default)]
-    focus: bool,
-}
-
 fn not_json(what: &str) -> Error {
     Error::invalid(what, "cannot be represented as JSON (cycle or BigInt?)")
 }
 
 fn decode_lines(text: &str) -> Result<Vec<CostLine>, Error> {
-    dps_cost_core::model::decode_input("lines", text).map_err(|e| match e {
-        Error::InvalidInput { field, message } if field != "lines" => Error::InvalidInput {
-            field: format!("lines{field}"),
-            message,
-        },
-        other => other,
-    })
+    dps_cost_core::model::decode_input("lines", text).map_err(|e| e.under("lines"))
 }
 
 /// The checked input of `allocate` / `allocateStream`, with the same errors in the same order
@@ -202,98 +183,6 @@ fn allocation_input(input: &JsValue) -> Result<(AllocationInput, AllocateOutput)
         },
         output.unwrap_or_default(),
     ))
-}
-
-/// JSON text with a running count of its length in UTF-16 code units (a JS string's length).
-#[derive(Default)]
-struct JsText {
-    text: String,
-    units: usize,
-}
-
-impl JsText {
-    fn push(&mut self, s: &str) {
-        self.units += if s.is_ascii() {
-            s.len()
-        } else {
-            s.chars().map(char::len_utf16).sum()
-        };
-        self.text.push_str(s);
-    }
-
-    fn push_json<T: Serialize>(&mut self, v: &T) -> Result<(), Error> {
-        let s = serde_json::to_string(v).map_err(|e| Error::Internal {
-            message: format!("result serialization: {e}"),
-        })?;
-        self.push(&s);
-        Ok(())
-    }
-}
-
-/// `{"lines":[…]`, then what `middle` writes, then `,"events":[…]` and `,"focus":[…]` as asked,
-/// then `}`: the JSON text of `allocate`'s result (the summary in `middle`) and of one chunk of
-/// `allocateStream` (nothing in `middle`).
-fn envelope(
-    [lines, events, focus]: [JsText; 3],
-    output: AllocateOutput,
-    middle: impl FnOnce(&mut JsText) -> Result<(), Error>,
-) -> Result<JsText, Error> {
-    let mut out = JsText::default();
-    out.push("{\"lines\":[");
-    out.push(&lines.text);
-    drop(lines);
-    out.push("]");
-    middle(&mut out)?;
-    for (asked, key, part) in [
-        (output.events, "events", events),
-        (output.focus, "focus", focus),
-    ] {
-        if asked {
-            out.push(",\"");
-            out.push(key);
-            out.push("\":[");
-            out.push(&part.text);
-            out.push("]");
-        }
-    }
-    out.push("}");
-    Ok(out)
-}
-
-/// The output of one chunk of lines (`lines` since `first` of the whole output): the lines,
-/// and the events / FOCUS rows asked for, each a JSON array's items appended to its text.
-fn write_lines(
-    lines: &[AllocatedLine],
-    first: usize,
-    output: AllocateOutput,
-    texts: &mut [JsText; 3],
-    counts: &mut [usize; 3],
-) -> Result<(), Error> {
-    for (k, l) in lines.iter().enumerate() {
-        let [lt, et, ft] = texts;
-        if counts[0] > 0 {
-            lt.push(",");
-        }
-        lt.push_json(l)?;
-        counts[0] += 1;
-        if output.events {
-            if let Some(e) = cost_allocated_event(l) {
-                if counts[1] > 0 {
-                    et.push(",");
-                }
-                et.push_json(&e)?;
-                counts[1] += 1;
-            }
-        }
-        if output.focus {
-            if counts[2] > 0 {
-                ft.push(",");
-            }
-            ft.push_json(&focus_allocation_row(first + k, l))?;
-            counts[2] += 1;
-        }
-    }
-    Ok(())
 }
 
 /// Splits cost lines with Datadog custom allocation rules (reference/allocation.md §2): exact to
@@ -368,13 +257,7 @@ pub(crate) fn stream_options<T: serde::de::DeserializeOwned + Default>(
     let Some(options) = options.filter(|o| !o.is_undefined() && !o.is_null()) else {
         return Ok(T::default());
     };
-    from_js("options", options).map_err(|e| match e {
-        Error::InvalidInput { field, message } if field != "options" => Error::InvalidInput {
-            field: format!("options.{field}"),
-            message,
-        },
-        other => other,
-    })
+    from_js("options", options).map_err(|e| e.under("options"))
 }
 
 /// A chunk size option: an integer in 1..=10,000,000 (default `default`).

@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use dps_cost_client::api::{fetch_token, Endpoints};
 use dps_cost_client::auth::{Credentials, Secret, SCOPE_ACCOUNT_READ};
+use dps_cost_client::clock::now_or_clock;
 use dps_cost_client::http::{RetryOptions, RetryPolicy};
 use dps_cost_client::ingest::{IngestAuth, IngestTarget, PreparedEvent};
 use dps_cost_core::error::Error;
@@ -107,25 +108,10 @@ pub fn get_token(
 pub fn cost_to_date(
     #[wasm_bindgen(unchecked_param_type = "CostRecord[]")] records: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let records: Vec<CostRecord> = from_js("records", &records)
-        .map_err(|e| match e {
-            // The JSON path of an element (`[3].value`) is named from the argument.
-            Error::InvalidInput { field, message } if field.starts_with('[') => {
-                Error::InvalidInput {
-                    field: format!("records{field}"),
-                    message,
-                }
-            }
-            other => other,
-        })
-        .map_err(js_err)?;
-    let out = core_cost_to_date(records).map_err(|e| match e {
-        Error::InvalidInput { field, message } => js_err(Error::InvalidInput {
-            field: format!("records{field}"),
-            message,
-        }),
-        other => js_err(other),
-    })?;
+    // The JSON path of an element (`[3].value`) is named from the argument.
+    let records: Vec<CostRecord> =
+        from_js("records", &records).map_err(|e| js_err(e.under("records")))?;
+    let out = core_cost_to_date(records).map_err(|e| js_err(e.under("records")))?;
     to_js(&out)
 }
 
@@ -149,18 +135,8 @@ pub fn build_bizevents_js(
 ) -> Result<JsValue, JsValue> {
     let i: BizeventInput = from_js("input", &input).map_err(js_err)?;
     let account = check_uuid("input.accountUuid", &i.account_uuid).map_err(js_err)?;
-    let now_ms = match &i.now {
-        Some(n) => dps_cost_core::time::parse_timestamp_ms(n)
-            .ok_or_else(|| js_err(Error::invalid("input.now", "is not an ISO-8601 timestamp")))?,
-        None => js_sys::Date::now() as i64,
-    };
-    let costs = core_cost_to_date(i.costs).map_err(|e| match e {
-        Error::InvalidInput { field, message } => js_err(Error::InvalidInput {
-            field: format!("input.costs{field}"),
-            message,
-        }),
-        other => js_err(other),
-    })?;
+    let now_ms = now_or_clock(&JsClock, "input.now", i.now.as_deref()).map_err(js_err)?;
+    let costs = core_cost_to_date(i.costs).map_err(|e| js_err(e.under("input.costs")))?;
     let name = i.account_name.unwrap_or_else(|| account.clone());
     to_js(&build_bizevents(
         &i.subscription,
@@ -189,23 +165,7 @@ type IngestParts = (Transport, IngestTarget, Vec<PreparedEvent>, RetryPolicy);
 fn ingest_parts(options: &JsValue) -> Result<IngestParts, Error> {
     let i: IngestInput = from_js("options", options)?;
     let transport = Transport::from_options(options)?;
-    let auth = match (i.access_token, i.api_token) {
-        (Some(_), Some(_)) => {
-            return Err(Error::invalid(
-                "options",
-                "give accessToken or apiToken, not both",
-            ))
-        }
-        (Some(t), None) => IngestAuth::Bearer(t),
-        (None, Some(t)) => IngestAuth::ApiToken(t),
-        (None, None) if i.url.starts_with("/platform/") => IngestAuth::None,
-        (None, None) => {
-            return Err(Error::invalid(
-                "options.accessToken",
-                "an absolute ingest URL needs accessToken or apiToken",
-            ))
-        }
-    };
+    let auth = IngestAuth::resolve("options.", &i.url, i.access_token, i.api_token, None)?;
     let target = IngestTarget::new(&i.url, auth)?;
     let mut prepared = Vec::with_capacity(i.events.len());
     for (n, e) in i.events.iter().enumerate() {

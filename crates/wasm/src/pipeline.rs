@@ -8,6 +8,7 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use dps_cost_client::clock::now_or_clock;
 use dps_cost_core::error::Error;
 use dps_cost_core::events::pipeline::{cost_events_json, PipelineContext};
 use dps_cost_core::model::subscription::SubscriptionDetails;
@@ -15,6 +16,7 @@ use dps_cost_core::validate::check_uuid;
 
 use super::convert::{from_js, utf8_of};
 use super::js_err;
+use super::transport::JsClock;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_PIPELINE_TYPES: &str = r#"
@@ -56,11 +58,7 @@ pub fn cost_events_from_json(
             .ok_or_else(|| Error::invalid("reply", "is not valid text"))?;
         let o: CostEventsOptions = from_js("options", &options)?;
         let account = check_uuid("options.accountUuid", &o.account_uuid)?;
-        let now_ms = match &o.now {
-            Some(n) => dps_cost_core::time::parse_timestamp_ms(n)
-                .ok_or_else(|| Error::invalid("options.now", "is not an ISO-8601 timestamp"))?,
-            None => js_sys::Date::now() as i64,
-        };
+        let now_ms = now_or_clock(&JsClock, "options.now", o.now.as_deref())?;
         let name = o.account_name.clone().unwrap_or_else(|| account.clone());
         cost_events_json(
             &reply,

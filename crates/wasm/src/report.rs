@@ -517,13 +517,7 @@ pub fn forecast_spend_js(
         if i.horizon > 3660 {
             return Err(Error::invalid("input.horizon", "must be 0..=3660 days"));
         }
-        let f = forecast(&history, first, i.horizon as usize).map_err(|e| match e {
-            Error::InvalidInput { field, message } => Error::InvalidInput {
-                field: format!("input.{field}"),
-                message,
-            },
-            other => other,
-        })?;
+        let f = forecast(&history, first, i.horizon as usize).map_err(|e| e.under("input"))?;
         Ok(ForecastOut {
             daily: f.daily,
             cumulative: f.cumulative,
