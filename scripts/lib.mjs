@@ -69,12 +69,12 @@ export function which(name, env = toolEnv()) {
   return null;
 }
 
-/** The `version` of the `[package]` in Cargo.toml. */
+/** The workspace's version: `[workspace.package]` in Cargo.toml, which every crate inherits. */
 export function crateVersion() {
   const toml = readFileSync(join(root, "Cargo.toml"), "utf8");
-  const pkg = toml.split(/^\[/m).find((s) => s.startsWith("package]"));
+  const pkg = toml.split(/^\[/m).find((s) => s.startsWith("workspace.package]"));
   const m = pkg && /^version\s*=\s*"([^"]+)"/m.exec(pkg);
-  if (!m) throw new ScriptError("Cargo.toml: no version in [package]");
+  if (!m) throw new ScriptError("Cargo.toml: no version in [workspace.package]");
   return m[1];
 }
 

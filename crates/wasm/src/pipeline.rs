@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 
 use dps_cost_client::clock::now_or_clock;
 use dps_cost_core::error::Error;
-use dps_cost_core::events::pipeline::{cost_events_json, PipelineContext};
+use dps_cost_core::events::cost_json::{cost_events_json, PipelineContext};
 use dps_cost_core::model::subscription::SubscriptionDetails;
 use dps_cost_core::validate::check_uuid;
 

@@ -1,8 +1,9 @@
-//! The cost pipeline as one text-in/text-out pass: the `/cost` reply's JSON text → records
-//! sorted by start time with their exact running total → `dps.subscription.status` plus one
-//! `dps.cost2.booked` per record, as JSON text.
+//! The fast path of cost-to-date + bizevents (`costEventsFromJson`): one text-in/text-out pass
+//! from the `/cost` reply's JSON text → records sorted by start time with their exact running
+//! total → `dps.subscription.status` plus one `dps.cost2.booked` per record, as JSON text.
 //!
-//! The output is byte for byte `serde_json::to_string(&build_bizevents(…))` of the general path
+//! Its oracle is the general path, by the proptest `equals_the_general_path` at the end of this
+//! file: the output is byte for byte `serde_json::to_string(&build_bizevents(…))` of the general path
 //! ([`crate::process::cost_to_date`] + [`crate::events::bizevents`]); only the work differs: the
 //! records borrow their strings from the input, the sort moves 16-byte keys, the event ids
 //! continue a hash of the shared prefix, and every event is written straight into one
