@@ -9,6 +9,7 @@ pub mod auth;
 pub mod clock;
 pub mod http;
 pub mod ingest;
+pub mod protocol;
 pub mod report;
 pub mod sync;
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::allocation::{AllocationField, AllocationQuery};
 use crate::api::cost::CostFilter;
-use crate::api::paging::Cursor;
+use crate::api::paging::{next_page, Cursor};
 use crate::api::usage::{EnvMetric, EnvQuery, MAX_V3_PAGE_SIZE};
 use crate::api::{fetch_token, AccountApi, Endpoints};
 use crate::auth::{Credentials, Secret, SCOPE_EVENTS_WRITE};
@@ -817,13 +817,14 @@ async fn account_events<C: HttpClient>(
                         to: Some(to.clone()),
                         page_size: None,
                     };
+                    let (api, sub_uuid, q) = (&api, sub_uuid.as_str(), &q);
                     let mut cursor = Cursor::new();
-                    while !cursor.is_done() {
+                    while let Some(page) = next_page(&mut cursor, |key| async move {
                         deadline.check(clock, "every allocation page was fetched")?;
-                        let page = api
-                            .cost_allocation_page(&sub_uuid, &q, cursor.key())
-                            .await?;
-                        let empty = page.records.is_empty();
+                        api.cost_allocation_page(sub_uuid, q, key.as_deref()).await
+                    })
+                    .await?
+                    {
                         for r in &page.records {
                             emit(
                                 sender,
@@ -837,7 +838,6 @@ async fn account_events<C: HttpClient>(
                             .await?;
                             summary.events.allocation += 1;
                         }
-                        cursor.advance(if empty { None } else { page.next_page_key });
                     }
                 }
             }
@@ -898,12 +898,13 @@ async fn env_pages<C: HttpClient, T: serde::de::DeserializeOwned>(
     deadline: Deadline,
 ) -> Result<()> {
     let mut cursor = Cursor::new();
-    while !cursor.is_done() {
+    while let Some(page) = next_page(&mut cursor, |key| async move {
         deadline.check(*api.clock(), "every environment page was fetched")?;
-        let page = api
-            .environment_page::<T>(metric, sub_uuid, query, cursor.key())
-            .await?;
-        let empty = page.environments.iter().all(|e| e.records.is_empty());
+        api.environment_page::<T>(metric, sub_uuid, query, key.as_deref())
+            .await
+    })
+    .await?
+    {
         for env in &page.environments {
             for r in &env.records {
                 emit(
@@ -919,7 +920,6 @@ async fn env_pages<C: HttpClient, T: serde::de::DeserializeOwned>(
                 *count += 1;
             }
         }
-        cursor.advance(if empty { None } else { page.next_page_key });
     }
     Ok(())
 }
