@@ -88,7 +88,7 @@ fn target() -> IngestTarget {
 #[test]
 fn a_1_mb_endpoint_that_answers_500_after_storing_ends_complete_and_learns_the_limit_once() {
     let n = 450; // ten 4.5 MB batches at the default limit
-    assert!(45 * 100_000 <= MAX_BATCH_BYTES);
+    const { assert!(45 * 100_000 <= MAX_BATCH_BYTES) };
     let endpoint = Endpoint::new(7);
     let report = block_on(ingest(
         &endpoint,
