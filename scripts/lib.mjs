@@ -72,10 +72,13 @@ export function which(name, env = toolEnv()) {
 /** The `version` of the `[package]` in Cargo.toml. */
 export function crateVersion() {
   const toml = readFileSync(join(root, "Cargo.toml"), "utf8");
-  const pkg = toml.split(/^\[/m).find((s) => s.startsWith("package]"));
-  const m = pkg && /^version\s*=\s*"([^"]+)"/m.exec(pkg);
-  if (!m) throw new ScriptError("Cargo.toml: no version in [package]");
-  return m[1];
+  const section = (name) => toml.split(/^\[/m).find((s) => s.startsWith(`${name}]`));
+  const version = (s) => s && /^version\s*=\s*"([^"]+)"/m.exec(s)?.[1];
+  const pkg = section("package");
+  // `version.workspace = true`: the version is [workspace.package]'s.
+  const v = pkg && /^version\.workspace\s*=\s*true/m.test(pkg) ? version(section("workspace.package")) : version(pkg);
+  if (!v) throw new ScriptError("Cargo.toml: no version in [package] or [workspace.package]");
+  return v;
 }
 
 /** The version Cargo.lock resolves for the `wasm-bindgen` crate. */

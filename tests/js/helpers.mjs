@@ -17,8 +17,9 @@ export const ACCOUNT_B = "7b1e4f2a-3c5d-4e6f-8a9b-0c1d2e3f4a5b";
 
 export function cargoVersion() {
   const toml = readFileSync(join(repoRoot, "Cargo.toml"), "utf8");
-  const pkg = toml.split(/^\[/m).find((s) => s.startsWith("package]"));
-  return /^version\s*=\s*"([^"]+)"/m.exec(pkg)[1];
+  const section = (name) => toml.split(/^\[/m).find((s) => s.startsWith(`${name}]`));
+  // `version.workspace = true` in [package]: the version is [workspace.package]'s.
+  return /^version\s*=\s*"([^"]+)"/m.exec(section("workspace.package") ?? section("package"))[1];
 }
 
 let installed;
