@@ -44,19 +44,6 @@ const TS_TYPES: &str = r#"
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) =>
   Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
 
-/** Every error thrown by dps-cost. */
-export interface DpsCostError extends Error {
-  name: "DpsCostError";
-  /** Stable code: INVALID_INPUT, DECODE, AUTH_INVALID_CLIENT, AUTH_MISSING_SCOPE, AUTH_FAILED, UNAUTHORIZED,
-   *  FORBIDDEN, NOT_FOUND, RATE_LIMITED, HTTP_STATUS, NETWORK, NO_ACTIVE_SUBSCRIPTION, INGEST_FAILED,
-   *  INGEST_PARTIAL, DEADLINE, INTERNAL. */
-  code: string;
-  /** HTTP status, when there was one. */
-  status?: number;
-  /** The option, field or JSON path concerned, when there is one. */
-  field?: string;
-}
-
 /** Retries (429/503 always; 502/504, network errors and timeouts for reads) and timeouts. */
 export interface RetryOptions {
   /** Attempts in all, 1..10 (default 4). */ maxAttempts?: number;
@@ -214,9 +201,12 @@ pub fn version() -> String {
     dps_cost_core::VERSION.to_string()
 }
 
-/// Whether `value` is an error thrown by dps-cost.
-#[wasm_bindgen(js_name = isDpsCostError, unchecked_return_type = "boolean")]
-pub fn is_dps_cost_error(value: &JsValue) -> bool {
+/// Whether `value` is an error thrown by dps-cost: an `Error` named "DpsCostError" whose `code`
+/// is one of `dps_cost_core::error::CODES` (what the `DpsCostErrorCode` union lists).
+#[wasm_bindgen(js_name = isDpsCostError, unchecked_return_type = "value is DpsCostError")]
+pub fn is_dps_cost_error(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] value: &JsValue,
+) -> bool {
     value.is_instance_of::<js_sys::Error>()
         && Reflect::get(value, &JsValue::from_str("name"))
             .ok()
@@ -224,8 +214,9 @@ pub fn is_dps_cost_error(value: &JsValue) -> bool {
             .as_deref()
             == Some("DpsCostError")
         && Reflect::get(value, &JsValue::from_str("code"))
-            .map(|c| c.is_string())
-            .unwrap_or(false)
+            .ok()
+            .and_then(|c| c.as_string())
+            .is_some_and(|c| dps_cost_core::error::CODES.contains(&c.as_str()))
 }
 
 /// The whole pipeline for every account: token → subscription → daily cost → cost-to-date →
