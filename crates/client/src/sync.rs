@@ -35,6 +35,8 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// One account as the caller describes it (JS object, CLI config, JSON).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(rename = "SyncAccount"))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AccountOptions {
     pub account_uuid: String,
@@ -48,6 +50,8 @@ pub struct AccountOptions {
 
 /// Where and how to ingest.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(rename = "SyncIngest"))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IngestOptions {
     pub url: String,
@@ -67,14 +71,18 @@ pub struct IngestOptions {
 
 /// The whole sync configuration. `ingest: null`/absent is a dry run.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(rename = "SyncConfig"))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyncOptions {
+    #[cfg_attr(feature = "tsify", tsify(type = "SyncAccount[]"))]
     pub accounts: Vec<AccountOptions>,
     #[serde(default)]
     pub sso_url: Option<String>,
     #[serde(default)]
     pub api_url: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "tsify", tsify(type = "SyncIngest | null"))]
     pub ingest: Option<IngestOptions>,
     #[serde(default)]
     pub environment_ids: Option<Vec<String>>,
@@ -85,6 +93,7 @@ pub struct SyncOptions {
     pub now: Option<String>,
     /// Accounts fetched at the same time (1..=16, default 4).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub concurrency: Option<usize>,
     /// Retry and timeout overrides.
     #[serde(default)]
@@ -92,6 +101,7 @@ pub struct SyncOptions {
     /// Days re-read and re-sent every run (1..=400, default 35): restated bookings replace old
     /// values under the same `event.id`.
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub window_days: Option<u32>,
     /// Send `dps.cost2.booked` for every booked day, not only the window (a first run's backfill).
     #[serde(default)]
@@ -103,11 +113,13 @@ pub struct SyncOptions {
     /// no new API request is started; what was built is still sent and the summary says what
     /// is incomplete (`code: "DEADLINE"`).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub deadline_ms: Option<u64>,
 }
 
 /// Event families to build; `dps.subscription.status` and `dps.cost2.booked` are always built.
 #[derive(Debug, Clone, Copy, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct IncludeOptions {
     pub environment_cost: bool,
@@ -348,8 +360,10 @@ fn ingest_config(i: IngestOptions) -> Result<(IngestTarget, IngestAuthConfig)> {
 
 /// An error as the summary shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorInfo {
+    #[cfg_attr(feature = "tsify", tsify(type = "DpsCostErrorCode"))]
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -367,6 +381,7 @@ impl From<&Error> for ErrorInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionSummary {
     pub uuid: String,
@@ -409,6 +424,7 @@ impl SubscriptionSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountSummary {
     pub account_uuid: String,
@@ -430,11 +446,13 @@ pub struct AccountSummary {
     pub events: EventCounts,
     /// Families that could not be fetched (the others were still sent).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub errors: Vec<FamilyError>,
 }
 
 /// Events built per family for one account.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct EventCounts {
     pub subscription_status: usize,
@@ -461,15 +479,18 @@ impl EventCounts {
 
 /// What a run left undone for one account (after a deadline or an error).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Incomplete {
     pub account_uuid: String,
     pub families: Vec<&'static str>,
+    #[cfg_attr(feature = "tsify", tsify(type = "DpsCostErrorCode"))]
     pub code: String,
 }
 
 /// A failed event family of one account.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct FamilyError {
     pub family: &'static str,
@@ -478,6 +499,7 @@ pub struct FamilyError {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct EventsSummary {
     pub built: usize,
@@ -489,14 +511,17 @@ pub struct EventsSummary {
 
 /// What a sync did. Holds no secret and no token.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct SyncSummary {
     pub ok: bool,
     /// `DEADLINE` when the run deadline stopped it (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "\"DEADLINE\""))]
     pub code: Option<&'static str>,
     /// Per account, the families not (completely) fetched; absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub incomplete: Vec<Incomplete>,
     pub dry_run: bool,
     pub now: String,
