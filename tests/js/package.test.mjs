@@ -108,9 +108,6 @@ describe("entry points", () => {
     for (const m of [main, inline]) {
       assert.equal(m.isDpsCostError(new Error("x")), false);
       assert.equal(m.isDpsCostError({ name: "DpsCostError", code: "X", message: "m" }), false);
-      // A real Error named like ours, but with a code not in CODES.
-      assert.equal(m.isDpsCostError(Object.assign(new Error("m"), { name: "DpsCostError", code: "TIMEOUT_TYPO" })), false);
-      assert.equal(m.isDpsCostError(Object.assign(new Error("m"), { name: "DpsCostError", code: "TIMEOUT" })), true);
       assert.equal(m.isDpsCostError("DpsCostError"), false);
       assert.equal(m.isDpsCostError(null), false);
       assert.equal(m.isDpsCostError(undefined), false);
