@@ -275,19 +275,31 @@ impl RetryPolicy {
     }
 }
 
-/// Caller overrides of the [`RetryPolicy`] (JS/CLI option `retry`).
+/// Caller overrides of the [`RetryPolicy`] (JS/CLI option `retry`): retries (429/503 always;
+/// 502/504, network errors and timeouts for reads) and timeouts.
 #[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryOptions {
+    /// Attempts in all, 1..10 (default 4).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub max_attempts: Option<u32>,
+    /// First backoff bound in ms, doubled each time, full jitter (default 1000).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub base_delay_ms: Option<u64>,
+    /// Longest single wait in ms, Retry-After included (default 20000).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub max_delay_ms: Option<u64>,
+    /// No retry starts after this many ms (default 60000).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub budget_ms: Option<u64>,
+    /// Each attempt is aborted after this many ms (default 30000).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub timeout_ms: Option<u64>,
 }
 

@@ -120,6 +120,7 @@ impl PreparedEvent {
 
 /// One event the server (or the size limit) refused; retrying it will not help.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Rejected {
     /// Position in the order the events were handed over (per account in a sync).
@@ -132,12 +133,14 @@ pub struct Rejected {
 
 /// Events that were not delivered (after retries), e.g. the service stayed unavailable.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct FailedBatch {
     pub first_index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_uuid: Option<String>,
     pub count: usize,
+    #[cfg_attr(feature = "tsify", tsify(type = "DpsCostErrorCode"))]
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
@@ -146,6 +149,7 @@ pub struct FailedBatch {
 
 /// What happened to every event handed to [`ingest`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct IngestReport {
     pub sent: usize,

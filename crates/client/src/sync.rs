@@ -76,8 +76,10 @@ impl Deadline {
 
 /// An error as the summary shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorInfo {
+    #[cfg_attr(feature = "tsify", tsify(type = "DpsCostErrorCode"))]
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +97,7 @@ impl From<&Error> for ErrorInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionSummary {
     pub uuid: String,
@@ -137,6 +140,7 @@ impl SubscriptionSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountSummary {
     pub account_uuid: String,
@@ -158,11 +162,13 @@ pub struct AccountSummary {
     pub events: EventCounts,
     /// Families that could not be fetched (the others were still sent).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub errors: Vec<FamilyError>,
 }
 
 /// Events built per family for one account.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct EventCounts {
     pub subscription_status: usize,
@@ -189,15 +195,18 @@ impl EventCounts {
 
 /// What a run left undone for one account (after a deadline or an error).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Incomplete {
     pub account_uuid: String,
     pub families: Vec<&'static str>,
+    #[cfg_attr(feature = "tsify", tsify(type = "DpsCostErrorCode"))]
     pub code: String,
 }
 
 /// A failed event family of one account.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct FamilyError {
     pub family: &'static str,
@@ -206,6 +215,7 @@ pub struct FamilyError {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct EventsSummary {
     pub built: usize,
@@ -217,14 +227,17 @@ pub struct EventsSummary {
 
 /// What a sync did. Holds no secret and no token.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct SyncSummary {
     pub ok: bool,
     /// `DEADLINE` when the run deadline stopped it (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "\"DEADLINE\""))]
     pub code: Option<&'static str>,
     /// Per account, the families not (completely) fetched; absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub incomplete: Vec<Incomplete>,
     pub dry_run: bool,
     pub now: String,
