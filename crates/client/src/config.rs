@@ -99,11 +99,16 @@ pub struct SyncOptions {
     pub deadline_ms: Option<u64>,
 }
 
-/// Event families to build; `dps.subscription.status` and `dps.cost2.booked` are always built.
+/// Event families to build, all on by default. The two seed-003 kinds are off only in a loop
+/// shard that leaves them to another shard of the same account (`{account, families}`).
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct IncludeOptions {
+    /// `dps.subscription.status` (with the reconciliation of `budget.used`).
+    pub subscription_status: bool,
+    /// `dps.cost2.booked`, one per booked day of the window (or all with `fullHistory`).
+    pub cost_booked: bool,
     pub environment_cost: bool,
     pub environment_usage: bool,
     pub forecast: bool,
@@ -113,6 +118,8 @@ pub struct IncludeOptions {
 impl Default for IncludeOptions {
     fn default() -> Self {
         IncludeOptions {
+            subscription_status: true,
+            cost_booked: true,
             environment_cost: true,
             environment_usage: true,
             forecast: true,

@@ -450,8 +450,10 @@ async fn account_events<C: HttpClient>(
         now_ms,
         today: now_ms.div_euclid(ms_per_day()),
     };
-    send_status_and_booked_days(&run, &details, sender, summary).await?;
-    let environments = send_environment_families(&run, sender, summary).await;
+    if cfg.include.subscription_status || cfg.include.cost_booked {
+        send_status_and_booked_days(&run, &details, sender, summary).await?;
+    }
+    let mut environments = send_environment_families(&run, sender, summary).await;
     if cfg.include.forecast {
         let outcome = send_forecast(&run, sender).await;
         if outcome.is_ok() {
@@ -460,7 +462,10 @@ async fn account_events<C: HttpClient>(
         record(summary, "forecast", outcome);
     }
     if cfg.include.allocation {
-        let outcome = send_allocation(&run, &environments, sender, summary).await;
+        let outcome = match environments_for_allocation(&run, &mut environments).await {
+            Ok(()) => send_allocation(&run, &environments, sender, summary).await,
+            Err(e) => Err(e),
+        };
         record(summary, "allocation", outcome);
     }
     Ok(())
@@ -499,10 +504,12 @@ async fn send_status_and_booked_days<C: HttpClient>(
         Ok(costs) => reconcile_period(details, costs),
         Err(_) => None,
     };
-    let mut status = subscription_status_event(details, &run.ctx.account_uuid, run.now_ms);
-    status.reconciliation(summary.reconciliation.as_ref());
-    emit(sender, Bizevent::SubscriptionStatus(status)).await?;
-    summary.events.subscription_status += 1;
+    if run.cfg.include.subscription_status {
+        let mut status = subscription_status_event(details, &run.ctx.account_uuid, run.now_ms);
+        status.reconciliation(summary.reconciliation.as_ref());
+        emit(sender, Bizevent::SubscriptionStatus(status)).await?;
+        summary.events.subscription_status += 1;
+    }
     let costs = costs?;
     let day = |s: &str| parse_timestamp_ms(s).map(|ms| format_date(ms.div_euclid(ms_per_day())));
     summary.cost_days = costs.len();
@@ -513,7 +520,7 @@ async fn send_status_and_booked_days<C: HttpClient>(
     for c in &costs {
         let in_window =
             parse_timestamp_ms(&c.record.start_time).is_some_and(|ms| ms >= window_start_ms);
-        if run.cfg.full_history || in_window {
+        if run.cfg.include.cost_booked && (run.cfg.full_history || in_window) {
             emit(
                 sender,
                 Bizevent::CostBooked(cost_booked_event(
@@ -584,6 +591,54 @@ async fn send_environment_families<C: HttpClient>(
         record(summary, "environmentUsage", outcome);
     }
     environments
+}
+
+/// The environments whose allocation is fetched when no environment family ran in this run (a
+/// loop shard of allocation alone): the account's environment list (`account-env-read`), or,
+/// when the client lacks that scope, the environments of the window's cost pages (read, not
+/// sent).
+async fn environments_for_allocation<C: HttpClient>(
+    run: &AccountRun<'_, C>,
+    environments: &mut Vec<String>,
+) -> Result<()> {
+    if run.cfg.include.environment_cost || run.cfg.include.environment_usage {
+        return Ok(());
+    }
+    run.deadline
+        .check(run.clock, "the environments were listed")?;
+    match run.api.environments().await {
+        Ok(list) => {
+            environments.extend(list.into_iter().map(|e| e.id));
+            return Ok(());
+        }
+        Err(e) if !matches!(e.code(), "FORBIDDEN" | "AUTH_MISSING_SCOPE") => return Err(e),
+        Err(_) => {}
+    }
+    let query = EnvQuery {
+        start_ms: run.window_start_ms(),
+        end_ms: run.today * ms_per_day(),
+        filter: run.cfg.filter.clone(),
+        page_size: MAX_V3_PAGE_SIZE,
+    };
+    let (api, sub_uuid, deadline) = (run.api, run.sub_uuid, run.deadline);
+    let mut cursor = Cursor::new();
+    while let Some(page) = next_page(&mut cursor, |key| {
+        let query = &query;
+        async move {
+            deadline.check(*api.clock(), "the environments were listed")?;
+            api.environment_page::<EnvCostRecord>(EnvMetric::Cost, sub_uuid, query, key.as_deref())
+                .await
+        }
+    })
+    .await?
+    {
+        for env in page.environments {
+            if !environments.contains(&env.environment_id) {
+                environments.push(env.environment_id);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The subscription's forecast, as one event.
@@ -657,6 +712,8 @@ fn first_code(summary: &AccountSummary) -> Option<String> {
 /// The families of an account that a run did not (completely) fetch.
 fn incomplete_families(summary: &AccountSummary, cfg: &SyncConfig) -> Vec<&'static str> {
     let wanted = |f: &&&str| match **f {
+        "subscriptionStatus" => cfg.include.subscription_status,
+        "costBooked" => cfg.include.cost_booked,
         "environmentCost" => cfg.include.environment_cost,
         "environmentUsage" => cfg.include.environment_usage,
         "forecast" => cfg.include.forecast,
