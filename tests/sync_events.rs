@@ -63,22 +63,6 @@ fn replay() -> Replay {
     r
 }
 
-/// The account's environment list (`account-env-read`), for a shard of allocation alone.
-fn with_environments(r: Replay, status: u16) -> Replay {
-    let body = if status == 200 {
-        r#"{"data":[{"id":"env-a","name":"Production"},{"id":"env-b","name":"Staging"}]}"#
-    } else {
-        r#"{"error":{"code":403,"message":"Forbidden"}}"#
-    };
-    r.ok(
-        Method::Get,
-        &format!("{API}/env/v2/accounts/{ACC}/environments"),
-        status,
-        body,
-    );
-    r
-}
-
 /// `include` with only the named families on.
 fn only(families: &[&str]) -> serde_json::Value {
     let all = [
@@ -421,20 +405,22 @@ fn family_shards_of_one_account_send_together_what_one_run_sends() {
         &["forecast"],
         &["allocation"],
     ] {
-        let http = with_environments(replay(), 200);
+        let http = replay();
         let s = run(&http, only(shard));
         assert!(s.ok, "{shard:?}: {s:#?}");
         let ids = data_ids(&http);
         assert!(!ids.is_empty(), "{shard:?} sent nothing");
-        // Only the seed shard reads the daily cost; only the allocation shard lists environments.
+        // Only the seed shard reads the daily cost; the allocation shard reads the environment
+        // cost pages for the environments (and sends none of them).
         let daily_cost = format!("/subscriptions/{SUB}/cost");
         let reads_cost = http
             .requests_to(&daily_cost)
             .iter()
             .any(|r| r.url.ends_with(&daily_cost) || r.url.contains(&format!("{daily_cost}?")));
         assert_eq!(reads_cost, shard.contains(&"costBooked"), "{shard:?}");
-        let listed = !http.requests_to("/env/v2/").is_empty();
-        assert_eq!(listed, shard == ["allocation"], "{shard:?}");
+        let cost_pages = http.requests_to("/environments/cost").len();
+        let reads_pages = shard == ["environmentCost"] || shard == ["allocation"];
+        assert_eq!(cost_pages, if reads_pages { 2 } else { 0 }, "{shard:?}");
         union.extend(ids);
     }
     union.sort();
@@ -445,8 +431,8 @@ fn family_shards_of_one_account_send_together_what_one_run_sends() {
 }
 
 #[test]
-fn an_allocation_shard_without_account_env_read_finds_environments_in_the_cost_pages() {
-    let http = with_environments(replay(), 403);
+fn an_allocation_shard_finds_the_environments_in_the_cost_pages_and_sends_only_allocation() {
+    let http = replay();
     let s = run(&http, only(&["allocation"]));
     assert!(s.ok, "{s:#?}");
     let c = &s.accounts[0].events;

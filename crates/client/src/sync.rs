@@ -462,7 +462,7 @@ async fn account_events<C: HttpClient>(
         record(summary, "forecast", outcome);
     }
     if cfg.include.allocation {
-        let outcome = match environments_for_allocation(&run, &mut environments).await {
+        let outcome = match environments_for_allocation(&run, &mut environments, sender).await {
             Ok(()) => send_allocation(&run, &environments, sender, summary).await,
             Err(e) => Err(e),
         };
@@ -537,6 +537,16 @@ async fn send_status_and_booked_days<C: HttpClient>(
     Ok(())
 }
 
+/// The window's v3 query: every page at the largest page size.
+fn env_query<C: HttpClient>(run: &AccountRun<'_, C>) -> EnvQuery {
+    EnvQuery {
+        start_ms: run.window_start_ms(),
+        end_ms: run.today * ms_per_day(),
+        filter: run.cfg.filter.clone(),
+        page_size: MAX_V3_PAGE_SIZE,
+    }
+}
+
 /// Per environment, capability and day, page by page (v3): cost, then usage. A failing family
 /// is recorded and the other still sent. Returns the environments seen (for allocation).
 async fn send_environment_families<C: HttpClient>(
@@ -545,12 +555,7 @@ async fn send_environment_families<C: HttpClient>(
     summary: &mut AccountSummary,
 ) -> Vec<String> {
     let mut environments: Vec<String> = Vec::new();
-    let query = EnvQuery {
-        start_ms: run.window_start_ms(),
-        end_ms: run.today * ms_per_day(),
-        filter: run.cfg.filter.clone(),
-        page_size: MAX_V3_PAGE_SIZE,
-    };
+    let query = env_query(run);
     let ctx = run.ctx;
     if run.cfg.include.environment_cost {
         let outcome = env_pages::<_, EnvCostRecord>(
@@ -562,7 +567,9 @@ async fn send_environment_families<C: HttpClient>(
                 if !environments.iter().any(|e| e == env) {
                     environments.push(env.to_string());
                 }
-                Bizevent::Environment(environment_cost_event(ctx, env, cluster, r, lm))
+                Some(Bizevent::Environment(environment_cost_event(
+                    ctx, env, cluster, r, lm,
+                )))
             },
             sender,
             &mut summary.events.environment_cost,
@@ -581,7 +588,9 @@ async fn send_environment_families<C: HttpClient>(
                 if !environments.iter().any(|e| e == env) {
                     environments.push(env.to_string());
                 }
-                Bizevent::Environment(environment_usage_event(ctx, env, cluster, r, lm))
+                Some(Bizevent::Environment(environment_usage_event(
+                    ctx, env, cluster, r, lm,
+                )))
             },
             sender,
             &mut summary.events.environment_usage,
@@ -594,51 +603,34 @@ async fn send_environment_families<C: HttpClient>(
 }
 
 /// The environments whose allocation is fetched when no environment family ran in this run (a
-/// loop shard of allocation alone): the account's environment list (`account-env-read`), or,
-/// when the client lacks that scope, the environments of the window's cost pages (read, not
-/// sent).
+/// loop shard of allocation alone): those of the window's cost pages, read but not sent. (The
+/// environment list would need another scope, `account-env-read`, and lists environments with
+/// no cost in the window.)
 async fn environments_for_allocation<C: HttpClient>(
     run: &AccountRun<'_, C>,
     environments: &mut Vec<String>,
+    sender: &mut BatchSender<'_, C, dyn Clock + '_>,
 ) -> Result<()> {
     if run.cfg.include.environment_cost || run.cfg.include.environment_usage {
         return Ok(());
     }
-    run.deadline
-        .check(run.clock, "the environments were listed")?;
-    match run.api.environments().await {
-        Ok(list) => {
-            environments.extend(list.into_iter().map(|e| e.id));
-            return Ok(());
-        }
-        Err(e) if !matches!(e.code(), "FORBIDDEN" | "AUTH_MISSING_SCOPE") => return Err(e),
-        Err(_) => {}
-    }
-    let query = EnvQuery {
-        start_ms: run.window_start_ms(),
-        end_ms: run.today * ms_per_day(),
-        filter: run.cfg.filter.clone(),
-        page_size: MAX_V3_PAGE_SIZE,
-    };
-    let (api, sub_uuid, deadline) = (run.api, run.sub_uuid, run.deadline);
-    let mut cursor = Cursor::new();
-    while let Some(page) = next_page(&mut cursor, |key| {
-        let query = &query;
-        async move {
-            deadline.check(*api.clock(), "the environments were listed")?;
-            api.environment_page::<EnvCostRecord>(EnvMetric::Cost, sub_uuid, query, key.as_deref())
-                .await
-        }
-    })
-    .await?
-    {
-        for env in page.environments {
-            if !environments.contains(&env.environment_id) {
-                environments.push(env.environment_id);
+    let mut read = 0;
+    env_pages::<_, EnvCostRecord>(
+        run.api,
+        EnvMetric::Cost,
+        run.sub_uuid,
+        &env_query(run),
+        |env, _, _, _| {
+            if !environments.iter().any(|e| e == env) {
+                environments.push(env.to_string());
             }
-        }
-    }
-    Ok(())
+            None
+        },
+        sender,
+        &mut read,
+        run.deadline,
+    )
+    .await
 }
 
 /// The subscription's forecast, as one event.
@@ -738,14 +730,15 @@ fn record(summary: &mut AccountSummary, family: &'static str, outcome: Result<()
     }
 }
 
-/// Follows every page of a v3 listing, turning each record into an event as it arrives.
+/// Follows every page of a v3 listing, turning each record into an event as it arrives (`None`:
+/// the record is only read).
 #[allow(clippy::too_many_arguments)]
 async fn env_pages<C: HttpClient, T: serde::de::DeserializeOwned>(
     api: &AccountApi<&C, &dyn Clock>,
     metric: EnvMetric,
     sub_uuid: &str,
     query: &EnvQuery,
-    mut to_event: impl FnMut(&str, Option<&str>, &T, Option<&str>) -> Bizevent,
+    mut to_event: impl FnMut(&str, Option<&str>, &T, Option<&str>) -> Option<Bizevent>,
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
     count: &mut usize,
     deadline: Deadline,
@@ -760,17 +753,16 @@ async fn env_pages<C: HttpClient, T: serde::de::DeserializeOwned>(
     {
         for env in &page.environments {
             for r in &env.records {
-                emit(
-                    sender,
-                    to_event(
-                        &env.environment_id,
-                        env.cluster_id.as_deref(),
-                        r,
-                        page.last_modified_time.as_deref(),
-                    ),
-                )
-                .await?;
-                *count += 1;
+                let event = to_event(
+                    &env.environment_id,
+                    env.cluster_id.as_deref(),
+                    r,
+                    page.last_modified_time.as_deref(),
+                );
+                if let Some(event) = event {
+                    emit(sender, event).await?;
+                    *count += 1;
+                }
             }
         }
     }
