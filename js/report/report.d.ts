@@ -1,96 +1,25 @@
 // Types of "dps-cost/report": the HTML cost report and its charts (Chart.js 4).
 
-/** Money totals at the period end: the median and the band around it. */
-export interface ForecastBand {
-  median: number;
-  lower: number;
-  upper: number;
-}
-
-export interface AccountFigures {
-  /** Commitment of the period; null when the subscription has none. */
-  budget: number | null;
-  /** Spend in the period: the subscription's budget.used when it has one (authoritative), else the daily records' sum up to `asOf`. */
-  costToDate: number;
-  budgetUsedPercent: number | null;
-  daysElapsed: number;
-  daysLeft: number;
-  /** Average cost per day over the last 7 days. */
-  last7DayAverage: number;
-  /** Our forecast of the total at the period end. */
-  forecastPeriodEnd: ForecastBand;
-  /** The naive burn-rate projection, for comparison. */
-  straightLinePeriodEnd: number;
-  /** Dynatrace's /forecast, when it answered. */
-  dynatraceForecast: ForecastBand | null;
-  /** "YYYY-MM-DD" when the median cumulative crosses the budget; null if not before periodEnd. */
-  exhaustionDate: string | null;
-  /** From the upper band. */
-  exhaustionDateEarliest: string | null;
-  /** From the lower band. */
-  exhaustionDateLatest: string | null;
-  /** budget.used and the period's daily records differ beyond the tolerance (1.00 or 0.5 %, the larger). */
-  reconciliation?: {
-    used: number; recordsSum: number; difference: number; firstDayCovered: string | null;
-  };
-}
-
-export interface BurnUp {
-  budget: number | null;
-  /** First day with a record in the period (periodStart when complete)..asOf; ends on costToDate. */
-  actual: { date: string; cumulative: number }[];
-  /** asOf+1..periodEnd-1, cumulative */
-  forecast: { date: string; median: number; lower: number; upper: number }[];
-  /** asOf+1..periodEnd-1 */
-  straightLine: { date: string; cumulative: number }[];
-}
-
-export interface AccountReport {
-  accountUuid: string;
-  accountName: string;
-  subscriptionUuid: string;
-  subscriptionName: string;
-  currency: string;
-  /** "YYYY-MM-DD" */
-  periodStart: string;
-  /** "YYYY-MM-DD", exclusive */
-  periodEnd: string;
-  figures: AccountFigures;
-  burnUp: BurnUp;
-}
-
-export interface Stacked {
-  dates: string[];
-  series: { key: string; label: string; values: number[] }[];
-  total: number[];
-}
-
-export interface AllocationChart {
-  by: string;
-  items: { destination: string; cost: number }[];
-  unallocated: number;
-  total: number;
-}
-
-/** What `reportData(config)` resolves to, and what the report draws. */
-export interface ReportData {
-  schemaVersion: 1;
-  /** "2026-11-23T10:00:00Z" */
-  generatedAt: string;
-  /** "2026-11-22": the last day with cost data; null when there is none yet. */
-  asOf: string | null;
-  /** ISO 4217, e.g. "USD". */
-  currency: string;
-  warnings: string[];
-  accounts: AccountReport[];
-  charts: {
-    dailyByCapability: Stacked;
-    dailyByEnvironment: Stacked;
-    dailyByAccount: Stacked;
-    /** null when no allocation rules were given. */
-    allocation: AllocationChart | null;
-  };
-}
+// The report's data types are the package's, generated from the Rust types (crates/core
+// process/charts.rs) into dps_cost.d.ts; this module re-exports them and declares only what
+// exists in JS alone (the render options and functions, ReportError).
+import type { ReportData } from "./dps_cost.js";
+export type {
+  AccountFigures,
+  AccountReport,
+  AllocationChart,
+  AllocationItem,
+  Band,
+  Band as ForecastBand,
+  BandPoint,
+  BurnUp,
+  Charts,
+  Cumulative,
+  Reconciliation,
+  ReportData,
+  Series,
+  Stacked,
+} from "./dps_cost.js";
 
 export interface RenderReportOptions {
   /** The page title (default "DPS cost report — <asOf>"). */

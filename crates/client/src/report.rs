@@ -31,8 +31,15 @@ use crate::time::{format_date, ms_per_day, parse_date, parse_timestamp_ms};
 
 /// Options of `reportData` and `exportCost` (JS objects, CLI).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(
+    feature = "tsify",
+    derive(tsify::Tsify),
+    tsify(rename = "ReportConfig")
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportOptions {
+    /// The accounts, as for `sync`.
+    #[cfg_attr(feature = "tsify", tsify(type = "SyncAccount[]"))]
     pub accounts: Vec<AccountOptions>,
     #[serde(default)]
     pub sso_url: Option<String>,
@@ -49,6 +56,7 @@ pub struct ReportOptions {
     pub retry: Option<RetryOptions>,
     /// Days of per-environment data (default 35), ending yesterday; `from`/`to` override.
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub window_days: Option<u32>,
     /// First day (`YYYY-MM-DD`, inclusive) of the per-environment data.
     #[serde(default)]
@@ -58,6 +66,7 @@ pub struct ReportOptions {
     pub to: Option<String>,
     /// Datadog custom allocation rules (an array of rules, or `{data: [...]}`).
     #[serde(default)]
+    #[cfg_attr(feature = "tsify", tsify(type = "unknown"))]
     pub rules: Option<serde_json::Value>,
     /// Extra tags per environment id (as `costLines`).
     #[serde(default)]
@@ -65,6 +74,7 @@ pub struct ReportOptions {
     /// Export only: `focus` (FOCUS 1.2 CSV, default), `focus-json`, `csv` or `json` (the plain
     /// table: date, account, environment, capability, cost, usage, tags).
     #[serde(default)]
+    #[cfg_attr(feature = "tsify", tsify(type = "ExportFormat"))]
     pub format: Option<String>,
 }
 
@@ -79,8 +89,13 @@ pub struct ReportConfig {
     pub format: ExportFormat,
 }
 
-/// What `exportCost` writes.
+/// What `exportCost` writes. In JS its [`name`](ExportFormat::name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "tsify",
+    derive(tsify::Tsify),
+    tsify(type = "\"focus\" | \"focus-json\" | \"csv\" | \"json\"")
+)]
 pub enum ExportFormat {
     FocusCsv,
     FocusJson,

@@ -26,75 +26,45 @@ const DEFAULT_CHUNK_LINES: usize = 10_000;
 /// Largest `chunkLines` accepted.
 const MAX_CHUNK_LINES: usize = 10_000_000;
 
+/// JS only: the iterator protocol of the class (`make_iterable` gives it at run time).
 #[wasm_bindgen(typescript_custom_section)]
-const TS_ALLOCATION_TYPES: &str = r#"
-/** A cost line for the allocation engine. */
-export interface CostLine { id?: string; date: string; cost: number; currency: string; tags: Record<string, string> }
-export interface CostLinesInput {
-  accountUuid: string; subscriptionUuid: string; accountName?: string;
-  /** `DpsClient.environmentCost` output. */
-  environments: EnvironmentRecords<EnvCostRecord>[];
-  /** `DpsClient.costAllocation` output per environment: lines get `costcenter` / `product` tags. */
-  breakdown?: { field: "COSTCENTER" | "PRODUCT"; environments: { environmentId: string; records: AllocationRecord[] }[] };
-  /** Extra tags per environment id (e.g. team, env). */
-  environmentTags?: Record<string, Record<string, string>>;
-  currency?: string;
-}
-export interface AllocationInput {
-  lines: CostLine[];
-  /** Datadog rules: a list response, a single-rule response, an upsert request or an array of rules. */
-  rules: unknown;
-  /** Driver series of proportional_timeseries rules, by query name. */
-  drivers?: Record<string, { date: string; tags: Record<string, string>; value: number }[]>;
-  /** Also return `dps.cost.allocated` bizevents (ready for `ingest`) and/or FOCUS 1.3 allocation columns. */
-  output?: { events?: boolean; focus?: boolean };
-}
-export interface AllocatedLine {
-  sourceIndex: number; sourceId?: string; date: string; cost: number; costMicros: number; currency: string;
-  tags: Record<string, string>; status: "unchanged" | "allocated" | "unallocated";
-  ruleId?: string; ruleName?: string; method?: string; ratio?: number; reason?: string;
-  /** The destination's own tags (e.g. team), on allocated lines. */
-  destinationTags?: Record<string, string>;
-}
-export interface AllocationResult {
-  lines: AllocatedLine[];
-  rules: { ruleId: string; ruleName: string; method: string; enabled: boolean; position: number; linesMatched: number;
-    linesAllocated: number; linesUnallocated: number;
-    costs: Record<string, { matchedMicros: number; allocatedMicros: number; unallocatedMicros: number }> }[];
-  totals: Record<string, { inputMicros: number; outputMicros: number }>;
-  /** What each destination received, per rule. */
-  destinations: { ruleId: string; ruleName: string; method: string; tags: Record<string, string>; lines: number;
-    costs: Record<string, number> }[];
-  /** With `output.events`. */
-  events?: Bizevent[];
-  /** With `output.focus`: AllocatedMethodId, AllocatedMethodDetails, AllocatedResourceId/Name, AllocatedTags, Tags … */
-  focus?: Record<string, unknown>[];
-}
-
-/** Options of allocateStream. */
-export interface AllocateStreamOptions {
-  /** Output lines per chunk (an integer ≥ 1, default 10000; the last chunk may be shorter). */
-  chunkLines?: number;
-}
-/** One chunk of allocateStream: consecutive output lines (in allocate's order) and, when asked for, their events and FOCUS columns. */
-export interface AllocationChunk {
-  lines: AllocatedLine[];
-  /** With `output.events`: the events of this chunk's lines. */
-  events?: Bizevent[];
-  /** With `output.focus`: one row per line of this chunk. */
-  focus?: Record<string, unknown>[];
-}
-/** What allocateStream gives when its lines are done: allocate's result without the lines. */
-export interface AllocationSummary {
-  rules: AllocationResult["rules"];
-  totals: AllocationResult["totals"];
-  destinations: AllocationResult["destinations"];
-}
+const TS_ALLOCATION_STREAM: &str = r#"
 export interface AllocationStream {
   /** The stream itself (`for (const chunk of allocateStream(input))`; iterator helpers work where the runtime has them). */
   [Symbol.iterator](): AllocationStream;
 }
 "#;
+
+/// One chunk of `allocateStream`, and `allocate`'s result without the summary: consecutive
+/// output lines (in `allocate`'s order) and, when asked for, their events and FOCUS columns.
+/// Written as text by [`envelope`] (never built as a value); declared here for its TypeScript.
+#[derive(tsify::Tsify)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct AllocationChunk {
+    lines: Vec<AllocatedLine>,
+    /// With `output.events`: the `dps.cost.allocated` events of these lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(type = "Bizevent[]")]
+    events: Option<Vec<serde_json::Value>>,
+    /// With `output.focus`: one row per line (AllocatedMethodId, AllocatedMethodDetails,
+    /// AllocatedResourceId/Name, AllocatedTags, Tags …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(type = "Record<string, unknown>[]")]
+    focus: Option<Vec<serde_json::Value>>,
+}
+
+/// What `allocate` returns: every line (with events and FOCUS columns as asked) and the summary
+/// (`allocateStream` gives the same as chunks, then the summary). Written as text; declared here
+/// for its TypeScript.
+#[derive(tsify::Tsify)]
+#[allow(dead_code)]
+struct AllocationResult {
+    #[serde(flatten)]
+    chunk: AllocationChunk,
+    #[serde(flatten)]
+    summary: dps_cost_core::allocate::engine::AllocationSummary,
+}
 
 /// Cost lines for `allocate` from Dynatrace data, with the tag model `provider=dynatrace`,
 /// `account`, `subscription`, `environment`, `capability`, `costcenter`/`product` and your tags.
@@ -107,13 +77,23 @@ pub fn cost_lines_js(
     to_js(&dps_cost_core::allocate::lines::cost_lines(&i).map_err(js_err)?)
 }
 
-#[derive(Deserialize)]
+/// The input of `allocate` and `allocateStream`.
+#[derive(Deserialize, tsify::Tsify)]
+#[tsify(rename = "AllocationInput")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct AllocateOptions {
+    #[tsify(type = "CostLine[]")]
     lines: serde_json::Value,
+    /// Datadog rules: a list response, a single-rule response, an upsert request or an array of
+    /// rules.
+    #[tsify(type = "unknown")]
     rules: serde_json::Value,
+    /// Driver series of proportional_timeseries rules, by query name.
     #[serde(default)]
+    #[tsify(type = "Record<string, DriverPoint[]>")]
     drivers: Option<serde_json::Value>,
+    /// Also return `dps.cost.allocated` bizevents (ready for `ingest`) and/or FOCUS 1.3
+    /// allocation columns.
     #[serde(default)]
     output: Option<AllocateOutput>,
 }
@@ -242,10 +222,14 @@ pub fn allocate_js(
     JSON::parse(&text)
 }
 
-#[derive(Deserialize, Default)]
+/// Options of `allocateStream`.
+#[derive(Deserialize, Default, tsify::Tsify)]
+#[tsify(rename = "AllocateStreamOptions")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct StreamOptions {
+    /// Output lines per chunk (an integer ≥ 1, default 10000; the last chunk may be shorter).
     #[serde(default, deserialize_with = "dps_cost_core::validate::present")]
+    #[tsify(optional, type = "number")]
     chunk_lines: Option<usize>,
 }
 

@@ -24,40 +24,6 @@ use super::convert::{from_js, to_js};
 use super::transport::{JsClock, Transport};
 use super::{js_err, promise};
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_CLIENT_TYPES: &str = r#"
-export interface EnvQuery extends CostFilter {
-  /** ISO-8601, required by the API. */
-  startTime: string;
-  /** ISO-8601, exclusive, required by the API. */
-  endTime: string;
-  /** 1..50, default 50. */
-  pageSize?: number;
-}
-export interface EnvCostRecord { startTime: string; endTime: string | null; value: number; currencyCode: string | null;
-  capabilityKey: string; capabilityName: string | null; bookingDate: string | null }
-export interface UsageRecord { capabilityKey: string; capabilityName: string | null; startTime: string; endTime: string | null;
-  value: number; unitMeasure: string | null }
-export interface EnvironmentRecords<T> { environmentId: string; clusterId: string | null; records: T[] }
-export interface EnvPage<T> { environments: EnvironmentRecords<T>[]; nextPageKey: string | null }
-export interface Forecast { forecastMedian: number | null; forecastLower: number | null; forecastUpper: number | null;
-  budget: number | null; forecastBudgetPct: number | null; forecastBudgetDate: string | null; forecastCreatedAt: string | null }
-export interface EventQuery { startTime?: string; endTime?: string; eventType?: "cost" | "forecast" | "budget" }
-export interface SubscriptionEvent { environmentUuid: string | null; capability: string | null; date: string | null;
-  createdAt: string | null; severity: string | null; message: string | null; eventType: string | null; notificationLevel: string | null }
-export interface RateCard { quoteNumber: string | null; startTime: string | null; endTime: string | null; currencyCode: string | null;
-  capabilities: { key: string; name: string | null; quotedPrice: string | null; quotedUnitOfMeasure: string | null;
-    /** Exact decimal, as a string. */ price: string | null; startTime: string | null; endTime: string | null; deploymentType: string | null }[] }
-export interface AllocationQuery { field: "COSTCENTER" | "PRODUCT"; environmentId: string; from?: string; to?: string; pageSize?: number }
-/** `key: null` is the unallocated share. */
-export interface AllocationRecord { date: string; capability: string | null; key: string | null; costs: number; usage: number | null }
-export interface AllocationPage { records: AllocationRecord[]; nextPageKey: string | null }
-export interface Environment { id: string; name: string | null; active: boolean | null; url: string | null }
-export interface EnvironmentsV1 { tenantResources: { id: string; name: string | null }[];
-  managementZoneResources: { parent: string | null; name: string | null; id: string }[] }
-export type AllowListName = "costcenters" | "products";
-"#;
-
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(typescript_type = "CostFilter")]
@@ -75,7 +41,9 @@ pub struct DpsClient {
     api: Rc<Api>,
 }
 
-#[derive(Deserialize, Default)]
+/// Optional filters of the cost and usage methods.
+#[derive(Deserialize, Default, tsify::Tsify)]
+#[tsify(rename = "CostFilter")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FilterOptions {
     #[serde(default)]
@@ -107,11 +75,16 @@ fn optional<T: for<'de> Deserialize<'de> + Default>(
 }
 
 fn env_query(v: &JsValue) -> Result<EnvQuery, Error> {
-    #[derive(Deserialize)]
+    /// The v3 per-environment query: a window and the cost filters.
+    #[derive(Deserialize, tsify::Tsify)]
+    #[tsify(rename = "EnvQuery")]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     struct Q {
+        /// ISO-8601, required by the API.
         start_time: String,
+        /// ISO-8601, exclusive, required by the API.
         end_time: String,
+        /// 1..50, default 50.
         #[serde(default)]
         page_size: Option<u32>,
         #[serde(default)]
@@ -132,13 +105,18 @@ fn env_query(v: &JsValue) -> Result<EnvQuery, Error> {
 }
 
 fn allocation_query(v: &JsValue) -> Result<AllocationQuery, Error> {
-    #[derive(Deserialize)]
+    /// The cost-allocation query of one environment.
+    #[derive(Deserialize, tsify::Tsify)]
+    #[tsify(rename = "AllocationQuery")]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     struct Q {
+        #[tsify(type = "AllocationField")]
         field: String,
         environment_id: String,
+        /// YYYY-MM-DD.
         #[serde(default)]
         from: Option<String>,
+        /// YYYY-MM-DD.
         #[serde(default)]
         to: Option<String>,
         #[serde(default)]
@@ -319,14 +297,18 @@ impl DpsClient {
     /// Cost, forecast and budget events.
     #[wasm_bindgen(unchecked_return_type = "Promise<SubscriptionEvent[]>")]
     pub fn events(&self, query: Option<EventQueryArg>) -> Promise {
-        #[derive(Deserialize, Default)]
+        /// Optional filters of `events`.
+        #[derive(Deserialize, Default, tsify::Tsify)]
+        #[tsify(rename = "EventQuery")]
         #[serde(rename_all = "camelCase", deny_unknown_fields)]
         struct Q {
             #[serde(default)]
             start_time: Option<String>,
             #[serde(default)]
             end_time: Option<String>,
+            /// One of `dps_cost_client::api::forecast::EVENT_TYPES`.
             #[serde(default)]
+            #[tsify(type = "\"cost\" | \"forecast\" | \"budget\"")]
             event_type: Option<String>,
         }
         let api = self.api.clone();
@@ -472,14 +454,18 @@ pub struct Pages {
     state: Rc<RefCell<PagesState>>,
 }
 
-#[derive(Serialize)]
+/// One page of a v3 per-environment listing.
+#[derive(Serialize, tsify::Tsify)]
+#[tsify(rename = "EnvPage")]
 #[serde(rename_all = "camelCase")]
 struct EnvPageOut<T> {
     environments: Vec<EnvironmentRecords<T>>,
     next_page_key: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One page of the cost-allocation breakdown.
+#[derive(Serialize, tsify::Tsify)]
+#[tsify(rename = "AllocationPage")]
 #[serde(rename_all = "camelCase")]
 struct AllocationPageOut {
     records: Vec<dps_cost_core::model::allocation::AllocationRecord>,

@@ -22,23 +22,36 @@ use super::convert::{from_js, to_js};
 use super::transport::{JsClock, Transport};
 use super::{js_err, promise};
 
-#[derive(Deserialize)]
+/// JS only: the `fetch` option (merged into the generated interfaces), and `ClientOptions`, the
+/// name `new DpsClient` gives the options it shares with `getToken` (one Rust type).
+#[wasm_bindgen(typescript_custom_section)]
+const TS_FETCH_OPTIONS: &str = r#"
+export interface TokenOptions { fetch?: FetchLike }
+export type ClientOptions = TokenOptions;
+export interface IngestOptions { fetch?: FetchLike }
+"#;
+
+/// Options of `getToken` and `new DpsClient` (`ClientOptions`).
+#[derive(Deserialize, tsify::Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TokenOptions {
     account_uuid: String,
     client_id: String,
     client_secret: Secret,
+    /// Space-separated; default "account-uac-read".
     #[serde(default)]
     scope: Option<String>,
+    /// Default https://sso.dynatrace.com/sso/oauth2/token
     #[serde(default)]
     sso_url: Option<String>,
+    /// Default https://api.dynatrace.com (`DpsClient`).
     #[serde(default)]
     api_url: Option<String>,
     #[serde(default)]
     retry: Option<RetryOptions>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, tsify::Tsify)]
 #[serde(rename_all = "camelCase")]
 struct TokenInfo {
     access_token: String,
@@ -115,14 +128,17 @@ pub fn cost_to_date(
     to_js(&out)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, tsify::Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct BizeventInput {
     account_uuid: String,
+    /// Shown in dashboards; default the account UUID.
     #[serde(default)]
     account_name: Option<String>,
     subscription: SubscriptionDetails,
+    /// Raw daily cost records, any order.
     costs: Vec<CostRecord>,
+    /// ISO-8601; default now. Picks the day of the subscription snapshot's event.id.
     #[serde(default)]
     now: Option<String>,
 }
@@ -147,13 +163,21 @@ pub fn build_bizevents_js(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, tsify::Tsify)]
+#[tsify(rename = "IngestOptions")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IngestInput {
+    /// https://{env}.live.dynatrace.com/api/v2/bizevents/ingest,
+    /// https://{env}.apps.dynatrace.com/platform/classic/environment-api/v2/bizevents/ingest, or
+    /// inside a Workflow the relative /platform/classic/environment-api/v2/bizevents/ingest (no
+    /// token needed).
     url: String,
+    #[tsify(type = "Bizevent[]")]
     events: Vec<serde_json::Value>,
+    /// OAuth bearer token (storage:events:write).
     #[serde(default)]
     access_token: Option<Secret>,
+    /// Classic API token (bizevents.ingest), classic URL only.
     #[serde(default)]
     api_token: Option<Secret>,
     #[serde(default)]

@@ -38,72 +38,21 @@ use dps_cost_client::sync::{run_sync, SyncOptions};
 use dps_cost_core::error::Error;
 use transport::{JsClock, Transport};
 
+/// What exists only in JS: the `fetch` option's function type, and that option merged into the
+/// interfaces generated from the Rust option types (declaration merging adds it to their fields).
+/// The other exports' merges sit next to them (contract.rs, report.rs, `datadogRules` below).
 #[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = r#"
+const TS_FETCH: &str = r#"
 /** A fetch-compatible function; the global `fetch` fits. (JS only.) */
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) =>
   Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
-
-export interface TokenOptions {
-  accountUuid: string; clientId: string; clientSecret: string;
-  retry?: RetryOptions;
-  /** Space-separated; default "account-uac-read". */
-  scope?: string;
-  /** Default https://sso.dynatrace.com/sso/oauth2/token */
-  ssoUrl?: string;
-  fetch?: FetchLike;
-}
-export interface TokenInfo { accessToken: string; tokenType: string; expiresIn: number; scope: string | null; resource: string | null }
-
-export interface ClientOptions extends TokenOptions {
-  /** Default https://api.dynatrace.com */
-  apiUrl?: string;
-}
-
-export interface Subscription {
-  uuid: string; type: string | null; subType: string | null; name: string | null; status: string | null;
-  startTime: string | null; endTime: string | null;
-}
-export interface SubscriptionDetails extends Subscription {
-  account: { uuid: string } | null;
-  budget: { total: number | null; used: number | null; currencyCode: string | null } | null;
-  currentPeriod: { startTime: string | null; endTime: string | null; daysRemaining?: number } | null;
-  periods: { startTime: string | null; endTime: string | null }[] | null;
-  capabilities: { key: string; name: string | null }[] | null;
-}
-export interface CostFilter { environmentIds?: string[]; capabilityKeys?: string[]; clusterIds?: string[] }
-export interface CostRecord { startTime: string; endTime?: string | null; value: number; currencyCode?: string; lastBookingDate?: string }
-export interface CostToDateRecord extends CostRecord { costToDate: number }
-
-export interface BizeventInput {
-  accountUuid: string;
-  /** Shown in dashboards; default the account UUID. */
-  accountName?: string;
-  subscription: SubscriptionDetails;
-  /** Raw daily cost records, any order. */
-  costs: CostRecord[];
-  /** ISO-8601; default now. Picks the day of the subscription snapshot's event.id. */
-  now?: string;
-}
-/** A flat business event (dps.subscription.status or dps.cost2.booked). */
-export type Bizevent = Record<string, string | number | boolean | null>;
-
-export interface IngestOptions {
-  /** https://{env}.live.dynatrace.com/api/v2/bizevents/ingest, https://{env}.apps.dynatrace.com/platform/classic/environment-api/v2/bizevents/ingest,
-   *  or inside a Workflow the relative /platform/classic/environment-api/v2/bizevents/ingest (no token needed). */
-  url: string;
-  events: Bizevent[];
-  /** OAuth bearer token (storage:events:write). */
-  accessToken?: string;
-  /** Classic API token (bizevents.ingest), classic URL only. */
-  apiToken?: string;
-  retry?: RetryOptions;
-  fetch?: FetchLike;
-}
-
-/** The `fetch` option (JS only; merged into the interface generated from the Rust SyncOptions). */
 export interface SyncConfig { fetch?: FetchLike }
 "#;
+
+/// The `fetch` option of `datadogRules` (JS only).
+#[cfg(feature = "full")]
+#[wasm_bindgen(typescript_custom_section)]
+const TS_DATADOG_FETCH: &str = "export interface DatadogOptions { fetch?: FetchLike }";
 
 pub(crate) fn js_err(e: Error) -> JsValue {
     error_to_js(&e)
@@ -164,8 +113,9 @@ pub fn sync(#[wasm_bindgen(unchecked_param_type = "SyncConfig")] config: JsValue
     })
 }
 
+/// Options of `datadogRules`.
 #[cfg(feature = "full")]
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, tsify::Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DatadogOptions {
     api_key: dps_cost_client::auth::Secret,
@@ -186,10 +136,7 @@ struct DatadogOptions {
 #[cfg(feature = "full")]
 #[wasm_bindgen(js_name = datadogRules, unchecked_return_type = "Promise<unknown>")]
 pub fn datadog_rules(
-    #[wasm_bindgen(
-        unchecked_param_type = "{ apiKey: string; applicationKey: string; site?: string; baseUrl?: string; ruleId?: string; retry?: RetryOptions; fetch?: FetchLike }"
-    )]
-    options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "DatadogOptions")] options: JsValue,
 ) -> Promise {
     let parts = from_js::<DatadogOptions>("options", &options).and_then(|o| {
         let transport = Transport::from_options(&options)?;

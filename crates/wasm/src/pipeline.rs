@@ -18,25 +18,15 @@ use super::convert::{from_js, utf8_of};
 use super::js_err;
 use super::transport::JsClock;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_PIPELINE_TYPES: &str = r#"
-export interface CostEventsOptions {
-  accountUuid: string;
-  /** Shown in dashboards; default the account UUID. */
-  accountName?: string;
-  subscription: SubscriptionDetails;
-  /** ISO-8601; default now. Picks the day of the subscription snapshot's event.id. */
-  now?: string;
-}
-"#;
-
-#[derive(Deserialize)]
+#[derive(Deserialize, tsify::Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CostEventsOptions {
     account_uuid: String,
+    /// Shown in dashboards; default the account UUID.
     #[serde(default)]
     account_name: Option<String>,
     subscription: SubscriptionDetails,
+    /// ISO-8601; default now. Picks the day of the subscription snapshot's event.id.
     #[serde(default)]
     now: Option<String>,
 }

@@ -24,125 +24,15 @@ use super::convert::{from_js, to_js};
 use super::transport::{JsClock, Transport};
 use super::{js_err, promise};
 
+/// JS only: the `fetch` option of `reportData` / `exportCost` (merged into the interface
+/// generated from `ReportOptions`), and the iterator protocol of `FocusExportStream`
+/// (`make_iterable` gives it at run time).
 #[wasm_bindgen(typescript_custom_section)]
-const TS_REPORT_TYPES: &str = r#"
-/** Options of reportData and exportCost: the accounts as for sync, and the data window. */
-export interface ReportConfig {
-  accounts: { accountUuid: string; clientId: string; clientSecret: string; name?: string; subscriptionUuid?: string }[];
-  ssoUrl?: string;
-  apiUrl?: string;
-  environmentIds?: string[];
-  capabilityKeys?: string[];
-  /** ISO-8601; default now. */
-  now?: string;
-  retry?: RetryOptions;
-  /** Days of per-environment data ending yesterday (default 35); from/to override. */
-  windowDays?: number;
-  /** First day (YYYY-MM-DD, inclusive) and last day (exclusive) of per-environment data. */
-  from?: string;
-  to?: string;
-  /** Datadog custom allocation rules (array, or {data: [...]}): allocation chart / allocated FOCUS rows. */
-  rules?: unknown;
-  /** Extra tags per environment id (as costLines). */
-  environmentTags?: Record<string, Record<string, string>>;
-  /** exportCost only: "focus" (FOCUS 1.2 CSV, default), "focus-json", or the plain table as "csv" / "json". */
-  format?: "focus" | "focus-json" | "csv" | "json";
-  fetch?: FetchLike;
-}
-
-export interface Band { median: number; lower: number; upper: number }
-export interface Stacked { dates: string[]; series: { key: string; label: string; values: number[] }[]; total: number[] }
-export interface ReportData {
-  schemaVersion: 1;
-  generatedAt: string;
-  /** Last day with cost data (YYYY-MM-DD). */
-  asOf: string | null;
-  currency: string;
-  warnings: string[];
-  accounts: {
-    accountUuid: string; accountName: string; subscriptionUuid: string; subscriptionName: string;
-    currency: string;
-    /** YYYY-MM-DD; periodEnd exclusive. */
-    periodStart: string; periodEnd: string;
-    figures: {
-      budget: number | null; costToDate: number; budgetUsedPercent: number | null;
-      daysElapsed: number; daysLeft: number; last7DayAverage: number;
-      forecastPeriodEnd: Band; straightLinePeriodEnd: number; dynatraceForecast: Band | null;
-      exhaustionDate: string | null; exhaustionDateEarliest: string | null; exhaustionDateLatest: string | null;
-      /** budget.used and the period's daily records differ beyond the tolerance (also in warnings). */
-      reconciliation?: Reconciliation;
-    };
-    burnUp: {
-      budget: number | null;
-      actual: { date: string; cumulative: number }[];
-      forecast: { date: string; median: number; lower: number; upper: number }[];
-      straightLine: { date: string; cumulative: number }[];
-    };
-  }[];
-  charts: {
-    dailyByCapability: Stacked; dailyByEnvironment: Stacked; dailyByAccount: Stacked;
-    allocation: { by: string; items: { destination: string; cost: number }[]; unallocated: number; total: number } | null;
-  };
-}
-
-export interface CostExport {
-  format: "focus" | "focus-json" | "csv" | "json";
-  /** The columns of `text`. */
-  columns: string[];
-  rows: number;
-  /** CSV (RFC 4180, CRLF, header line) or a JSON array of row objects. */
-  text: string;
-  warnings: string[];
-}
-
-export interface FocusExportInput {
-  /** Cost lines (costLines output). */
-  lines: CostLine[];
-  /** Allocate them first with these Datadog rules: adds the FOCUS 1.3 Allocated* columns. */
-  rules?: unknown;
-  capabilityNames?: Record<string, string>;
-  environmentNames?: Record<string, string>;
-  /** Day usage per environment × capability, shared between split pieces by cost. */
-  usage?: { environmentId: string; capabilityKey: string; date: string; value: number; unit: string }[];
-  format?: "focus" | "focus-json" | "csv" | "json";
-}
-
-/** Options of focusExportStream. */
-export interface FocusExportStreamOptions {
-  /** Rows per chunk (an integer ≥ 1, default 10000). */
-  chunkRows?: number;
-}
+const TS_REPORT_JS_ONLY: &str = r#"
+export interface ReportConfig { fetch?: FetchLike }
 export interface FocusExportStream {
   /** The stream itself (`for (const text of focusExportStream(input))`). */
   [Symbol.iterator](): FocusExportStream;
-}
-
-export interface SpendForecast {
-  /** Expected cost of each day after the history. */
-  daily: number[];
-  /** Cumulative expected cost, and its 90 % band. */
-  cumulative: number[]; lower: number[]; upper: number[];
-  model: {
-    /** The best candidate by cross-validation: "robust trend", "robust exponential trend",
-     * "damped-trend ETS", "trailing 28-day mean", "seasonal naive", "mean of trend, damped trend
-     * and trailing mean", or "short history: mean" (fewer than 28 days: flat, ±50 % band). */
-    kind: string;
-    /** The candidates combined (the best three by cross-validation, weights ∝ 1 / error). */
-    weights: { kind: string; weight: number }[];
-    /** Days the best candidate was fitted on. */
-    window: number;
-    /** Per weekday, Monday first (all 1: no weekly pattern detected). */
-    weekdayFactors: number[];
-    /** Per day of the month, 1st first (1: no pattern on that day). */
-    monthDayFactors: number[];
-    /** Index in history of the first day after the last level shift, or null. */
-    changePoint: number | null;
-    level: number; slope: number; sigma: number;
-    /** Mean absolute % error (as a fraction) of the combination in cross-validation; null: not checked. */
-    cvError: number | null;
-    /** Cross-validation origins behind the band. */
-    cvOrigins: number;
-  };
 }
 "#;
 
@@ -166,11 +56,16 @@ pub fn report_data_js(
     })
 }
 
-#[derive(Serialize)]
+/// What `exportCost` and `focusExport` return.
+#[derive(Serialize, tsify::Tsify)]
+#[tsify(rename = "CostExport")]
 struct ExportResult {
+    #[tsify(type = "ExportFormat")]
     format: &'static str,
+    /// The columns of `text`.
     columns: Vec<&'static str>,
     rows: usize,
+    /// CSV (RFC 4180, CRLF, header line) or a JSON array of row objects.
     text: String,
     warnings: Vec<String>,
 }
@@ -204,7 +99,9 @@ pub fn export_cost_js(
     })
 }
 
-#[derive(Deserialize)]
+/// Day usage of one environment × capability (`focusExport`).
+#[derive(Deserialize, tsify::Tsify)]
+#[tsify(rename = "FocusUsage")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UsageInput {
     environment_id: String,
@@ -214,19 +111,26 @@ struct UsageInput {
     unit: String,
 }
 
-#[derive(Deserialize)]
+/// The input of `focusExport` and `focusExportStream`.
+#[derive(Deserialize, tsify::Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FocusExportInput {
+    /// Cost lines (costLines output).
     lines: Vec<CostLine>,
+    /// Allocate them first with these Datadog rules: adds the FOCUS 1.3 Allocated* columns.
     #[serde(default)]
+    #[tsify(type = "unknown")]
     rules: Option<serde_json::Value>,
     #[serde(default)]
     capability_names: BTreeMap<String, String>,
     #[serde(default)]
     environment_names: BTreeMap<String, String>,
+    /// Day usage per environment × capability, shared between split pieces by cost.
     #[serde(default)]
+    #[tsify(type = "FocusUsage[]")]
     usage: Vec<UsageInput>,
     #[serde(default)]
+    #[tsify(type = "ExportFormat")]
     format: Option<String>,
 }
 
@@ -326,10 +230,14 @@ pub fn focus_export_js(
     Ok(obj)
 }
 
-#[derive(Deserialize, Default)]
+/// Options of `focusExportStream`.
+#[derive(Deserialize, Default, tsify::Tsify)]
+#[tsify(rename = "FocusExportStreamOptions")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FocusStreamOptions {
+    /// Rows per chunk (an integer ≥ 1, default 10000).
     #[serde(default, deserialize_with = "dps_cost_core::validate::present")]
+    #[tsify(optional, type = "number")]
     chunk_rows: Option<usize>,
 }
 
@@ -436,12 +344,14 @@ pub fn focus_export_stream(
     Ok(v)
 }
 
-#[derive(Deserialize)]
+/// The input of `forecastSpend`.
+#[derive(Deserialize, tsify::Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ForecastInput {
-    /// Daily cost, oldest first, one value per consecutive day (absent here when it came as a
-    /// `Float64Array`, read directly from memory).
-    #[serde(default)]
+    /// Daily cost, oldest first, one value per consecutive day. A `Float64Array` is read straight
+    /// from memory (then absent here); a missing `Option` is `None` without `#[serde(default)]`,
+    /// which keeps the field required in the TypeScript.
+    #[tsify(type = "number[] | Float64Array")]
     history: Option<Vec<f64>>,
     /// The day of `history[0]` (YYYY-MM-DD): fixes the weekdays.
     first_date: String,
@@ -449,34 +359,55 @@ struct ForecastInput {
     horizon: u32,
 }
 
-#[derive(Serialize)]
+/// The model behind a `forecastSpend` result.
+#[derive(Serialize, tsify::Tsify)]
+#[tsify(rename = "ForecastModel")]
 #[serde(rename_all = "camelCase")]
 struct ModelOut {
+    /// The best candidate by cross-validation: "robust trend", "robust exponential trend",
+    /// "damped-trend ETS", "trailing 28-day mean", "seasonal naive", "mean of trend, damped trend
+    /// and trailing mean", or "short history: mean" (fewer than 28 days: flat, ±50 % band).
     kind: &'static str,
+    /// The candidates combined (the best three by cross-validation, weights ∝ 1 / error).
+    #[tsify(type = "ForecastWeight[]")]
     weights: Vec<WeightOut>,
+    /// Days the best candidate was fitted on.
     window: usize,
+    /// Per weekday, Monday first (all 1: no weekly pattern detected).
     weekday_factors: [f64; 7],
+    /// Per day of the month, 1st first (1: no pattern on that day).
     month_day_factors: Vec<f64>,
+    /// Index in history of the first day after the last level shift, or null.
     change_point: Option<usize>,
     level: f64,
     slope: f64,
     sigma: f64,
+    /// Mean absolute % error (as a fraction) of the combination in cross-validation; null: not
+    /// checked.
     cv_error: Option<f64>,
+    /// Cross-validation origins behind the band.
     cv_origins: usize,
 }
 
-#[derive(Serialize)]
+/// One candidate of the combination and its weight.
+#[derive(Serialize, tsify::Tsify)]
+#[tsify(rename = "ForecastWeight")]
 struct WeightOut {
     kind: &'static str,
     weight: f64,
 }
 
-#[derive(Serialize)]
+/// What `forecastSpend` returns.
+#[derive(Serialize, tsify::Tsify)]
+#[tsify(rename = "SpendForecast")]
 struct ForecastOut {
+    /// Expected cost of each day after the history.
     daily: Vec<f64>,
+    /// Cumulative expected cost, and its 90 % band.
     cumulative: Vec<f64>,
     lower: Vec<f64>,
     upper: Vec<f64>,
+    #[tsify(type = "ForecastModel")]
     model: ModelOut,
 }
 
@@ -485,10 +416,7 @@ struct ForecastOut {
 /// (see README "Forecast" for the model and its backtest).
 #[wasm_bindgen(js_name = forecastSpend, unchecked_return_type = "SpendForecast")]
 pub fn forecast_spend_js(
-    #[wasm_bindgen(
-        unchecked_param_type = "{ history: number[] | Float64Array; firstDate: string; horizon: number }"
-    )]
-    input: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ForecastInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<ForecastOut, Error> {
         // A Float64Array is copied straight from its memory: measured 5–50× faster than the

@@ -38,8 +38,13 @@ impl Page for KeysPage {
     }
 }
 
-/// Which allow list.
+/// Which allow list. In JS its name, as [`AllowList::parse`] reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "tsify",
+    derive(tsify::Tsify),
+    tsify(rename = "AllowListName", type = "\"costcenters\" | \"products\"")
+)]
 pub enum AllowList {
     CostCenters,
     Products,

@@ -51,6 +51,7 @@ pub const MAX_COST: f64 = 1e12;
 
 /// One input cost line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct CostLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +67,7 @@ pub struct CostLine {
 /// One point of a driver series (`proportional_timeseries`): the metric value of one group on
 /// one day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct DriverPoint {
     pub date: String,
@@ -90,6 +92,7 @@ pub struct AllocationInput {
 
 /// What became of a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub enum LineStatus {
     /// No rule matched: the input line, unchanged.
@@ -102,6 +105,7 @@ pub enum LineStatus {
 
 /// One output line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AllocatedLine {
     /// Index of the source line in the input.
@@ -135,6 +139,7 @@ pub struct AllocatedLine {
 
 /// Matched, allocated and unallocated cost of one rule in one currency.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct CostTotals {
     pub matched_micros: i128,
@@ -144,6 +149,7 @@ pub struct CostTotals {
 
 /// Per-rule summary, in execution order (disabled rules last, with `position: None`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct RuleSummary {
     pub rule_id: String,
@@ -163,6 +169,7 @@ pub struct RuleSummary {
 
 /// Input and output totals per currency (always equal; checked).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct CurrencyTotals {
     pub input_micros: i128,
@@ -225,6 +232,7 @@ enum Plan {
 /// What [`AllocationStream::finish`] returns: everything of an [`AllocationResult`] but the
 /// lines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AllocationSummary {
     pub rules: Vec<RuleSummary>,

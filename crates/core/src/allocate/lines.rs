@@ -37,6 +37,7 @@ pub const BASE_TAGS: [&str; 8] = [
 
 /// The cost-allocation breakdown of one environment (`costAllocation` of dps-cost).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnvironmentBreakdown {
     pub environment_id: String,
@@ -45,15 +46,18 @@ pub struct EnvironmentBreakdown {
 
 /// Breakdown records of one dimension.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Breakdown {
     /// `COSTCENTER` (tag `costcenter`) or `PRODUCT` (tag `product`).
+    #[cfg_attr(feature = "tsify", tsify(type = "AllocationField"))]
     pub field: String,
     pub environments: Vec<EnvironmentBreakdown>,
 }
 
 /// What the builder needs (the JS `costLines` input).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CostLinesInput {
     pub account_uuid: String,

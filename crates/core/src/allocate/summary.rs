@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Cost one rule allocated to one destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct DestinationSummary {
     pub rule_id: String,

@@ -318,6 +318,11 @@ pub fn sync_run_event(facts: SyncRunFacts, now_ms: i64) -> SyncRunEvent {
 
 /// Any event, serialized as a flat object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(
+    feature = "tsify",
+    derive(tsify::Tsify),
+    tsify(type = "Record<string, string | number | boolean | null>")
+)]
 #[serde(untagged)]
 pub enum Bizevent {
     SubscriptionStatus(SubscriptionStatusEvent),

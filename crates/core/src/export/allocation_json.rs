@@ -12,6 +12,7 @@ use crate::events::allocation::cost_allocated_event;
 
 /// Extra outputs of `allocate`.
 #[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AllocateOutput {
     /// `dps.cost.allocated` bizevents, one per allocated or unallocated line.

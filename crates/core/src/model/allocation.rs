@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 
 /// One day × capability × key. `key: null` is the unallocated share.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AllocationRecord {
     pub date: String,
@@ -57,6 +58,7 @@ pub struct KeyPage {
 
 /// The allocation dimension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum AllocationField {
     Costcenter,

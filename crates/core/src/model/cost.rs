@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One booked day. `value` is the day's cost over all capabilities.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct CostRecord {
     pub start_time: String,
@@ -18,6 +19,7 @@ pub struct CostRecord {
 
 /// A cost record with its running total, in start-time order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct CostToDateRecord {
     #[serde(flatten)]

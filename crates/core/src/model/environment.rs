@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Environment {
     pub id: String,
@@ -21,6 +22,7 @@ pub struct EnvironmentList {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct TenantResource {
     pub id: String,
     #[serde(default)]
@@ -28,6 +30,7 @@ pub struct TenantResource {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct ManagementZoneResource {
     #[serde(default)]
     pub parent: Option<String>,
@@ -38,6 +41,7 @@ pub struct ManagementZoneResource {
 
 /// v1: environments with their management zones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct EnvironmentsV1 {
     #[serde(default)]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An exact decimal as the API wrote it (`"0.0035"`), validated, kept as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify), tsify(type = "string"))]
 pub struct Decimal(String);
 
 impl Decimal {
@@ -55,6 +56,7 @@ impl<'de> Deserialize<'de> for Decimal {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct RateCardCapability {
     pub key: String,
@@ -75,6 +77,7 @@ pub struct RateCardCapability {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct RateCard {
     #[serde(default)]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A list item (`SubscriptionSummaryDto`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     pub uuid: String,
@@ -29,12 +30,14 @@ pub struct SubscriptionList {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountRef {
     pub uuid: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Budget {
     #[serde(default)]
@@ -46,6 +49,7 @@ pub struct Budget {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Period {
     #[serde(default)]
@@ -57,6 +61,7 @@ pub struct Period {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Capability {
     pub key: String,
@@ -66,6 +71,7 @@ pub struct Capability {
 
 /// Subscription details (`SubscriptionDto`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionDetails {
     pub uuid: String,

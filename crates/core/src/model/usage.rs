@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET …/{sub}/usage`: one record per capability and day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct UsageRecord {
     pub capability_key: String,
@@ -19,6 +20,7 @@ pub struct UsageRecord {
 
 /// One day of one capability's cost in one environment (v3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct EnvCostRecord {
     pub start_time: String,
@@ -36,6 +38,7 @@ pub struct EnvCostRecord {
 
 /// An environment's records; one environment can arrive in pieces on several pages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
 pub struct EnvironmentRecords<T> {
     #[serde(default)]

@@ -60,12 +60,18 @@ pub struct ReportInput {
     pub warnings: Vec<String>,
 }
 
+/// What `reportData(config)` resolves to, and what the report draws.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct ReportData {
+    #[cfg_attr(feature = "tsify", tsify(type = "1"))]
     pub schema_version: u32,
+    /// "2026-11-23T10:00:00Z"
     pub generated_at: String,
+    /// "2026-11-22": the last day with cost data; null when there is none yet.
     pub as_of: Option<String>,
+    /// ISO 4217, e.g. "USD".
     pub currency: String,
     pub warnings: Vec<String>,
     pub accounts: Vec<AccountReport>,
@@ -73,15 +79,19 @@ pub struct ReportData {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Charts {
     pub daily_by_capability: Stacked,
     pub daily_by_environment: Stacked,
     pub daily_by_account: Stacked,
+    /// null when no allocation rules were given.
     pub allocation: Option<AllocationChart>,
 }
 
+/// Money totals at the period end: the median and the band around it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Band {
     pub median: f64,
@@ -90,19 +100,34 @@ pub struct Band {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(
+    feature = "tsify",
+    derive(tsify::Tsify),
+    tsify(rename = "AccountFigures")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Figures {
+    /// Commitment of the period; null when the subscription has none.
     pub budget: Option<f64>,
+    /// Spend in the period: the subscription's budget.used when it has one (authoritative), else
+    /// the daily records' sum up to `asOf`.
     pub cost_to_date: f64,
     pub budget_used_percent: Option<f64>,
     pub days_elapsed: i64,
     pub days_left: i64,
+    /// Average cost per day over the last 7 days.
     pub last7_day_average: f64,
+    /// Our forecast of the total at the period end.
     pub forecast_period_end: Band,
+    /// The naive burn-rate projection, for comparison.
     pub straight_line_period_end: f64,
+    /// Dynatrace's /forecast, when it answered.
     pub dynatrace_forecast: Option<Band>,
+    /// "YYYY-MM-DD" when the median cumulative crosses the budget; null if not before periodEnd.
     pub exhaustion_date: Option<String>,
+    /// From the upper band.
     pub exhaustion_date_earliest: Option<String>,
+    /// From the lower band.
     pub exhaustion_date_latest: Option<String>,
     /// `budget.used` and the daily records' sum differ beyond the tolerance (absent when they
     /// agree, or without `budget.used`).
@@ -111,12 +136,14 @@ pub struct Figures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Cumulative {
     pub date: String,
     pub cumulative: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct BandPoint {
     pub date: String,
     pub median: f64,
@@ -125,15 +152,20 @@ pub struct BandPoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct BurnUp {
     pub budget: Option<f64>,
+    /// First day with a record in the period (periodStart when complete)..asOf; ends on costToDate.
     pub actual: Vec<Cumulative>,
+    /// asOf+1..periodEnd-1, cumulative.
     pub forecast: Vec<BandPoint>,
+    /// asOf+1..periodEnd-1.
     pub straight_line: Vec<Cumulative>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountReport {
     pub account_uuid: String,
@@ -141,13 +173,17 @@ pub struct AccountReport {
     pub subscription_uuid: String,
     pub subscription_name: String,
     pub currency: String,
+    /// "YYYY-MM-DD"
     pub period_start: String,
+    /// "YYYY-MM-DD", exclusive.
     pub period_end: String,
+    #[cfg_attr(feature = "tsify", tsify(type = "AccountFigures"))]
     pub figures: Figures,
     pub burn_up: BurnUp,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Series {
     pub key: String,
     pub label: String,
@@ -155,6 +191,7 @@ pub struct Series {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Stacked {
     pub dates: Vec<String>,
     pub series: Vec<Series>,
@@ -162,12 +199,14 @@ pub struct Stacked {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct AllocationItem {
     pub destination: String,
     pub cost: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct AllocationChart {
     pub by: String,
     pub items: Vec<AllocationItem>,
