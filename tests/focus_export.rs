@@ -9,7 +9,7 @@ use dps_cost::allocate::lines::{cost_lines, Breakdown, CostLinesInput, Environme
 use dps_cost::allocate::parse_rules;
 use dps_cost::export::focus::{
     focus_from_allocation, focus_from_lines, unit_format, Cell, FocusContext, FocusTable,
-    FOCUS_COLUMNS,
+    FocusVersion, FOCUS_COLUMNS,
 };
 use dps_cost::model::allocation::AllocationRecord;
 use dps_cost::model::usage::{EnvCostRecord, EnvironmentRecords};
@@ -257,6 +257,8 @@ fn input() -> (CostLinesInput, FocusContext, i128) {
         capability_names: BTreeMap::new(),
         environment_names: BTreeMap::from([("abc12345".to_string(), "Production".to_string())]),
         usage,
+        version: FocusVersion::V1_2,
+        ..FocusContext::default()
     };
     (
         CostLinesInput {
@@ -583,6 +585,10 @@ fn focus_1_2_output_is_unchanged() {
 }
 
 fn focus_1_2_from_lines(lines: &[CostLine], ctx: &FocusContext) -> FocusTable {
+    let ctx = &FocusContext {
+        version: FocusVersion::V1_2,
+        ..ctx.clone()
+    };
     focus_from_lines(lines, ctx).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -590,5 +596,9 @@ fn focus_1_2_from_allocation(
     result: &dps_cost::allocate::engine::AllocationResult,
     ctx: &FocusContext,
 ) -> FocusTable {
+    let ctx = &FocusContext {
+        version: FocusVersion::V1_2,
+        ..ctx.clone()
+    };
     focus_from_allocation(result, ctx).unwrap_or_else(|e| panic!("{e}"))
 }
