@@ -13,11 +13,18 @@ use dps_cost_client::report::{
     export_focus, report_data, ExportFormat, ReportConfig, ReportOptions,
 };
 use dps_cost_core::allocate::engine::{AllocationInput, CostLine};
+use dps_cost_core::allocate::money::micros_from_f64;
 use dps_cost_core::allocate::rules::parse_rules;
 use dps_cost_core::error::Error;
-use dps_cost_core::export::focus::{FocusContext, FocusStream, FocusTable};
+use dps_cost_core::export::contract_commitment::{
+    applied_per_term, check_terms, commitment_table, CommitmentTermInput,
+};
+use dps_cost_core::export::focus::{
+    FocusContext, FocusDataset, FocusStream, FocusTable, FocusVersion,
+};
 use dps_cost_core::process::forecast::forecast;
 use dps_cost_core::time::parse_date;
+use dps_cost_core::time::parse_timestamp_ms;
 
 use super::allocate::{chunk_size, closed_error, make_iterable, stream_options, MAX_JS_STRING};
 use super::convert::{from_js, to_js};
@@ -45,8 +52,12 @@ export interface ReportConfig {
   rules?: unknown;
   /** Extra tags per environment id (as costLines). */
   environmentTags?: Record<string, Record<string, string>>;
-  /** exportCost only: "focus" (FOCUS 1.2 CSV, default), "focus-json", or the plain table as "csv" / "json". */
+  /** exportCost only: "focus" (FOCUS CSV, default), "focus-json", or the plain table as "csv" / "json". */
   format?: "focus" | "focus-json" | "csv" | "json";
+  /** exportCost only: the FOCUS version (default "1.3"). */
+  focusVersion?: "1.2" | "1.3" | "1.4";
+  /** exportCost only: "cost-and-usage" (default) or "contract-commitment" (FOCUS 1.3+; focus or focus-json). */
+  dataset?: "cost-and-usage" | "contract-commitment";
   fetch?: FetchLike;
 }
 
@@ -87,6 +98,8 @@ export interface ReportData {
 
 export interface CostExport {
   format: "focus" | "focus-json" | "csv" | "json";
+  focusVersion: "1.2" | "1.3" | "1.4";
+  dataset: "cost-and-usage" | "contract-commitment";
   /** The columns of `text`. */
   columns: string[];
   rows: number;
@@ -105,6 +118,31 @@ export interface FocusExportInput {
   /** Day usage per environment × capability, shared between split pieces by cost. */
   usage?: { environmentId: string; capabilityKey: string; date: string; value: number; unit: string }[];
   format?: "focus" | "focus-json" | "csv" | "json";
+  /** Default "1.3". */
+  focusVersion?: "1.2" | "1.3" | "1.4";
+  /** DPS commitment terms the rows draw down (ContractApplied, 1.3+). */
+  commitments?: CommitmentTerm[];
+}
+
+/** One DPS commitment term (dates YYYY-MM-DD, end inclusive as the Account Management API writes it). */
+export interface CommitmentTerm {
+  subscriptionUuid: string; accountUuid: string; subscriptionName?: string;
+  start: string; end: string; contractStart?: string; contractEnd?: string;
+  budget?: number; currency: string;
+  /** Cost consumed in the term before the first day of the lines. */
+  consumedBefore?: number;
+  /** budget.used: lifecycle "Exhausted" when ≥ budget. */
+  used?: number;
+}
+
+/** Input of contractCommitmentExport: the terms, and the cost lines whose ContractApplied they sum. */
+export interface ContractCommitmentInput {
+  commitments: CommitmentTerm[];
+  lines?: CostLine[];
+  focusVersion?: "1.3" | "1.4";
+  format?: "focus" | "focus-json";
+  /** ISO-8601; lifecycle status and days remaining are as of this instant. */
+  now: string;
 }
 
 /** Options of focusExportStream. */
@@ -167,21 +205,32 @@ pub fn report_data_js(
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ExportResult {
     format: &'static str,
+    focus_version: &'static str,
+    dataset: &'static str,
     columns: Vec<&'static str>,
     rows: usize,
     text: String,
     warnings: Vec<String>,
 }
 
-fn export_result(table: FocusTable, format: ExportFormat, warnings: Vec<String>) -> ExportResult {
+fn export_result(
+    table: FocusTable,
+    format: ExportFormat,
+    version: FocusVersion,
+    dataset: FocusDataset,
+    warnings: Vec<String>,
+) -> ExportResult {
     let columns = match format {
         ExportFormat::Csv | ExportFormat::Json => table.plain().columns,
         ExportFormat::FocusCsv | ExportFormat::FocusJson => table.columns.clone(),
     };
     ExportResult {
         format: format.name(),
+        focus_version: version.name(),
+        dataset: dataset.name(),
         rows: table.rows.len(),
         text: format.render(&table),
         columns,
@@ -200,7 +249,13 @@ pub fn export_cost_js(
     promise(async move {
         let (transport, cfg) = parts?;
         let (table, warnings) = export_focus(&transport, &JsClock, &cfg).await?;
-        Ok(export_result(table, cfg.format, warnings))
+        Ok(export_result(
+            table,
+            cfg.format,
+            cfg.version,
+            cfg.dataset,
+            warnings,
+        ))
     })
 }
 
@@ -228,13 +283,19 @@ struct FocusExportInput {
     usage: Vec<UsageInput>,
     #[serde(default)]
     format: Option<String>,
+    #[serde(default)]
+    focus_version: Option<String>,
+    #[serde(default)]
+    commitments: Vec<CommitmentTermInput>,
 }
 
 /// The checked input of `focusExport` / `focusExportStream` as a [`FocusStream`] (allocated
 /// first when `rules` are given).
-fn focus_stream(input: &JsValue) -> Result<(FocusStream, ExportFormat), Error> {
+fn focus_stream(input: &JsValue) -> Result<(FocusStream, ExportFormat, FocusVersion), Error> {
     let i: FocusExportInput = from_js("input", input)?;
     let format = ExportFormat::parse("input.format", i.format.as_deref())?;
+    let version = FocusVersion::parse("input.focusVersion", i.focus_version.as_deref())?;
+    let commitments = check_terms(&i.commitments, "input.commitments")?;
     let mut usage = HashMap::default();
     for (n, u) in i.usage.into_iter().enumerate() {
         if parse_date(&u.date).is_none() {
@@ -258,6 +319,8 @@ fn focus_stream(input: &JsValue) -> Result<(FocusStream, ExportFormat), Error> {
         capability_names: i.capability_names,
         environment_names: i.environment_names,
         usage,
+        version,
+        commitments,
     };
     let (json, plain) = (format.is_json(), format.is_plain());
     let stream = match i.rules {
@@ -272,7 +335,7 @@ fn focus_stream(input: &JsValue) -> Result<(FocusStream, ExportFormat), Error> {
         }
         None => FocusStream::from_lines(i.lines, ctx, json, plain)?,
     };
-    Ok((stream, format))
+    Ok((stream, format, version))
 }
 
 /// Rows per chunk when `focusExport` drains its stream.
@@ -286,7 +349,7 @@ pub fn focus_export_js(
     #[wasm_bindgen(unchecked_param_type = "FocusExportInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<(ExportResult, String), Error> {
-        let (mut stream, format) = focus_stream(&input)?;
+        let (mut stream, format, version) = focus_stream(&input)?;
         let mut text = String::new();
         let mut units = 0usize;
         while let Some(chunk) = stream.next_chunk(EXPORT_CHUNK_ROWS)? {
@@ -310,6 +373,8 @@ pub fn focus_export_js(
         }
         let head = ExportResult {
             format: format.name(),
+            focus_version: version.name(),
+            dataset: FocusDataset::CostAndUsage.name(),
             columns: stream.columns().to_vec(),
             rows: stream.rows(),
             text: String::new(),
@@ -421,7 +486,7 @@ pub fn focus_export_stream(
     let run = || -> Result<FocusExportStreamJs, Error> {
         let o: FocusStreamOptions = stream_options(Some(&options))?;
         let chunk = chunk_size("options.chunkRows", o.chunk_rows, 10_000)?;
-        let (stream, format) = focus_stream(&input)?;
+        let (stream, format, _) = focus_stream(&input)?;
         Ok(FocusExportStreamJs {
             columns: stream.columns().to_vec(),
             stream: Some(Box::new(stream)),
@@ -434,6 +499,63 @@ pub fn focus_export_stream(
     let v = JsValue::from(s);
     make_iterable(&v);
     Ok(v)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ContractCommitmentInput {
+    commitments: Vec<CommitmentTermInput>,
+    #[serde(default)]
+    lines: Vec<CostLine>,
+    #[serde(default)]
+    focus_version: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+    now: String,
+}
+
+/// The FOCUS Contract Commitment dataset (1.3: 13 columns, 1.4: 30, then the `x_` columns) of
+/// DPS commitment terms, without fetching (see `exportCost` with `dataset:
+/// "contract-commitment"`); `x_AppliedCost` sums the ContractApplied of `lines` as
+/// `focusExport` writes them.
+#[wasm_bindgen(js_name = contractCommitmentExport, unchecked_return_type = "CostExport")]
+pub fn contract_commitment_export_js(
+    #[wasm_bindgen(unchecked_param_type = "ContractCommitmentInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    let run = || -> Result<ExportResult, Error> {
+        let i: ContractCommitmentInput = from_js("input", &input)?;
+        let version = FocusVersion::parse("input.focusVersion", i.focus_version.as_deref())?;
+        FocusDataset::ContractCommitment.check("input.focusVersion", version)?;
+        let format = ExportFormat::parse("input.format", i.format.as_deref())?;
+        if format.is_plain() {
+            return Err(Error::invalid(
+                "input.format",
+                "the contract-commitment dataset is written as focus (CSV) or focus-json",
+            ));
+        }
+        let now_ms = parse_timestamp_ms(&i.now)
+            .ok_or_else(|| Error::invalid("input.now", "is not an ISO-8601 timestamp"))?;
+        let terms = check_terms(&i.commitments, "input.commitments")?;
+        let applied = applied_per_term(
+            &terms,
+            i.lines.iter().filter_map(|l| {
+                Some((
+                    l.tags.get("subscription").map(String::as_str),
+                    parse_date(&l.date)?,
+                    micros_from_f64(l.cost)?,
+                ))
+            }),
+        );
+        let table = commitment_table(&terms, &applied, version, now_ms)?;
+        Ok(export_result(
+            table,
+            format,
+            version,
+            FocusDataset::ContractCommitment,
+            Vec::new(),
+        ))
+    };
+    to_js(&run().map_err(js_err)?)
 }
 
 #[derive(Deserialize)]

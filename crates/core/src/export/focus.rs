@@ -11,7 +11,9 @@
 //! linking the row to its DPS commitment term (`export::contract_commitment`); the `Allocated*`
 //! columns (null unless the row comes from allocation rules). 1.4 drops `ProviderName` and
 //! `PublisherName` and has `InvoiceDetailId` and `CommitmentProgramEligibilityDetails` (null:
-//! no invoice detail, no commitment-discount program).
+//! no invoice detail, no commitment-discount program). In 1.3 and 1.4 `PricingCurrency` =
+//! `BillingCurrency` and `PricingCurrencyEffectiveCost` = `EffectiveCost` (not null once
+//! present).
 //!
 //! Mapping (see the reference for why):
 //! - `BilledCost` = `EffectiveCost` = `ListCost` = `ContractedCost` = the line's cost, exact to
@@ -387,6 +389,10 @@ fn row(
             "ConsumedUnit" | "PricingUnit" => unit.clone(),
             "InvoiceIssuerName" | "ProviderName" | "PublisherName" => text(PROVIDER),
             "ServiceProviderName" | "HostProviderName" => text(PROVIDER),
+            // 1.3's text and 1.4's table: MUST NOT be null once the column is present (1.2
+            // leaves them null, as it always has). Priced and billed in the same currency.
+            "PricingCurrency" if version != FocusVersion::V1_2 => text(l.currency),
+            "PricingCurrencyEffectiveCost" if version != FocusVersion::V1_2 => cost.clone(),
             "ContractApplied" => contract_applied.clone(),
             "AllocatedMethodId"
             | "AllocatedMethodDetails"
