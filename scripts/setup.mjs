@@ -4,7 +4,8 @@
 //
 //   node scripts/setup.mjs          wasm32 target, wasm-bindgen CLI (version from Cargo.lock), npm ci
 //   node scripts/setup.mjs --test   … plus Debian chromium + chromium-driver, cargo-deny, cargo-fuzz
-//                                   (+ nightly) and @dynatrace/js-runtime
+//                                   (+ nightly), @dynatrace/js-runtime and the FOCUS validator
+//                                   (focus-validator 2.2.1 in .venv-focus/, Python ≥ 3.12 from pyenv)
 //
 // Progress goes to stderr. Exit 1 with a clear message when something cannot be installed.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -150,6 +151,45 @@ function dtRuntimeInstalled() {
   });
 }
 
+/** A Python ≥ 3.12 (focus-validator 2.2.1 needs it; Debian 12's is 3.11): pyenv's, newest first. */
+function python312() {
+  const roots = [process.env.PYENV_ROOT, join(process.env.HOME || "/root", ".pyenv")].filter(Boolean);
+  for (const r of roots) {
+    const dir = join(r, "versions");
+    if (!existsSync(dir)) continue;
+    const versions = readdirSync(dir)
+      .filter((v) => /^3\.(1[2-9]|[2-9]\d)\.\d+$/.test(v))
+      .sort((a, b) => b.localeCompare(a, "en", { numeric: true }));
+    for (const v of versions) {
+      const py = join(dir, v, "bin", "python3");
+      if (existsSync(py)) return py;
+    }
+  }
+  for (const name of ["python3.13", "python3.12"]) {
+    const p = which(name);
+    if (p) return p;
+  }
+  return null;
+}
+
+/** The FOCUS validator, test-only, in .venv-focus/ (gitignored). Its resolver picks a pyarrow that
+ * refuses the numpy it pins, hence `pyarrow<22` after it (TOOLCHAIN.md). */
+export function ensureFocusValidator() {
+  const venv = join(root, ".venv-focus");
+  const pip = join(venv, "bin", "pip");
+  const have = existsSync(pip) ? run(pip, ["show", "focus-validator"], { capture: true, allowFail: true }).stdout : "";
+  if (/^Version: 2\.2\.1$/m.test(have)) {
+    log("ok  focus-validator 2.2.1 (.venv-focus)");
+    return;
+  }
+  const py = python312();
+  if (!py) throw new ScriptError("focus-validator needs Python >= 3.12: none found under pyenv (~/.pyenv/versions) or on PATH");
+  log(`focus-validator 2.2.1 into .venv-focus with ${py} (test-only; about 1.5 min)`);
+  if (!existsSync(join(venv, "bin", "python"))) run(py, ["-m", "venv", venv]);
+  run(pip, ["install", "--quiet", "--disable-pip-version-check", "focus-validator==2.2.1"]);
+  run(pip, ["install", "--quiet", "--disable-pip-version-check", "pyarrow<22"]);
+}
+
 /** Dynatrace Developer Terms: installed from npm at test time, never saved, vendored or redistributed. */
 export function ensureDtRuntime() {
   if (dtRuntimeInstalled()) {
@@ -181,6 +221,7 @@ export function setup({ test = false } = {}) {
     ensureCargoFuzz();
     // After npm ci: `npm ci`/`npm install` prune packages that are not in the lockfile.
     ensureDtRuntime();
+    ensureFocusValidator();
   }
   log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return 0;
