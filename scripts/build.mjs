@@ -120,16 +120,16 @@ function wasmBindgen(b) {
 
 function wasmOpt(b) {
   const OPT_DIR = optDir(b);
-  const input = readFileSync(join(bindgenDir(b), `${CRATE}_bg.wasm`));
+  const input = readFileSync(join(bindgenDir(b), `${OUT_NAME}_bg.wasm`));
   const bin = p("node_modules", ".bin", "wasm-opt");
   if (!existsSync(bin)) throw new ScriptError("node_modules/.bin/wasm-opt is missing: run `npm run setup`");
   const key = sha256(Buffer.concat([input, Buffer.from(WASM_OPT_FLAGS.join(" "))]));
-  const out = join(OPT_DIR, `${CRATE}_bg.wasm`);
+  const out = join(OPT_DIR, `${OUT_NAME}_bg.wasm`);
   const stamp = join(OPT_DIR, "input.sha256");
   if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) return { out, cached: true };
   mkdirSync(OPT_DIR, { recursive: true });
   rmSync(stamp, { force: true });
-  run(bin, [...WASM_OPT_FLAGS, join(bindgenDir(b), `${CRATE}_bg.wasm`), "-o", out]);
+  run(bin, [...WASM_OPT_FLAGS, join(bindgenDir(b), `${OUT_NAME}_bg.wasm`), "-o", out]);
   // Compile check: a broken optimiser shows up here rather than in a user's runtime.
   try {
     new WebAssembly.Module(readFileSync(out));
@@ -193,6 +193,19 @@ export function workflowProblems(src) {
   // Also after `;`/`}` on a line and without spaces (`import{x}from"y"`): the bundle is minified.
   if (/(?:^|[;}])\s*import\s*[\w$*{][^;]*?\bfrom\s*["']/m.test(src)) problems.push("an import statement is left (the runtime has no npm)");
   return problems;
+}
+
+/**
+ * A wasm-bindgen `.d.ts` as shipped: it declares `[Symbol.dispose]()` on exported classes, which
+ * needs the `esnext.disposable` lib; the package brings that itself (a consumer's tsconfig need
+ * not list it). Fails loudly when wasm-bindgen's output is not what this expects.
+ */
+export function shippedDts(dts) {
+  const LIB = '/// <reference lib="esnext.disposable" />';
+  if (dts.includes("/// <reference")) throw new ScriptError("wasm-bindgen's .d.ts already has a reference directive: check shippedDts in scripts/build.mjs");
+  if (!/^export /m.test(dts)) throw new ScriptError("wasm-bindgen's .d.ts exports nothing");
+  // Only comments may precede a triple-slash directive: it goes first.
+  return `${LIB}\n${dts}`;
 }
 
 function fillMarker(src, marker, replacement, file) {
@@ -260,8 +273,8 @@ function minifyGenerated(code) {
 function assemble(optWasm, inlineWasm, workflowWasm) {
   const version = crateVersion();
   const BINDGEN_DIR = bindgenDir(BUILDS.full);
-  const glue = readFileSync(join(BINDGEN_DIR, `${CRATE}.js`), "utf8");
-  const inlineGlue = readFileSync(join(bindgenDir(BUILDS.inline), `${CRATE}.js`), "utf8");
+  const glue = readFileSync(join(BINDGEN_DIR, `${OUT_NAME}.js`), "utf8");
+  const inlineGlue = readFileSync(join(bindgenDir(BUILDS.inline), `${OUT_NAME}.js`), "utf8");
   checkExports(glue, "full");
   const inlineExports = checkExports(inlineGlue, "inline");
 
@@ -269,10 +282,10 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   mkdirSync(PKG, { recursive: true });
   const put = (name, content) => writeFileSync(join(PKG, name), content);
 
-  put(`${CRATE}.js`, glue);
-  cpSync(join(BINDGEN_DIR, `${CRATE}.d.ts`), join(PKG, `${CRATE}.d.ts`));
+  put(`${OUT_NAME}.js`, glue);
+  put(`${OUT_NAME}.d.ts`, shippedDts(readFileSync(join(BINDGEN_DIR, `${OUT_NAME}.d.ts`), "utf8")));
   const wasmBytes = readFileSync(optWasm);
-  put(`${CRATE}_bg.wasm`, wasmBytes);
+  put(`${OUT_NAME}_bg.wasm`, wasmBytes);
 
   for (const entry of ["node.js", "web.js"]) cpSync(p("js", "entries", entry), join(PKG, entry));
 
@@ -288,7 +301,7 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   const FROM = 'export * from "./dps_cost.js";';
   if (indexDts.split(FROM).length !== 2) throw new ScriptError(`js/index.d.ts: expected one line ${FROM}`);
   put("inline.d.ts", indexDts.replace(FROM, 'export * from "./dps_cost_inline.js";'));
-  cpSync(join(bindgenDir(BUILDS.inline), `${CRATE}.d.ts`), join(PKG, `${CRATE}_inline.d.ts`));
+  put(`${OUT_NAME}_inline.d.ts`, shippedDts(readFileSync(join(bindgenDir(BUILDS.inline), `${OUT_NAME}.d.ts`), "utf8")));
   const extra = [...glueExports(glue)].filter((n) => !inlineExports.has(n) && n !== "default");
   log(`inline.js leaves out: ${extra.length ? extra.join(", ") : "(nothing)"}`);
 
@@ -317,7 +330,7 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   const action = readFileSync(p("js", "workflow", "action.js"), "utf8");
   const imported = /^import\s*\{([^}]*)\}\s*from\s*"dps-cost\/inline";.*@dps-cost:inline/m.exec(action);
   if (!imported) throw new ScriptError("js/workflow/action.js: the `import { … } from \"dps-cost/inline\"` line with @dps-cost:inline is gone");
-  const workflowGlue = readFileSync(join(bindgenDir(BUILDS.workflow), `${CRATE}.js`), "utf8");
+  const workflowGlue = readFileSync(join(bindgenDir(BUILDS.workflow), `${OUT_NAME}.js`), "utf8");
   checkExports(workflowGlue, "workflow", WORKFLOW_EXPORTS);
   const missing = imported[1].split(",").map((n) => n.trim()).filter((n) => n && !WORKFLOW_EXPORTS.includes(n));
   if (missing.length) throw new ScriptError(`js/workflow/action.js imports ${missing.join(", ")}, which the workflow module does not export (WORKFLOW_EXPORTS)`);
@@ -352,36 +365,28 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   return { version };
 }
 
+/**
+ * The consumer's view: tests/js/types/consumer.ts imports every typed entry point ("dps-cost",
+ * "/node", "/web", "/inline", "/report") through the package's exports map, and tsc checks it
+ * as a new user's project would: `--strict --target es2022 --module nodenext`, default libs, no
+ * tsconfig, no skipLibCheck (every shipped .d.ts is checked). The Workflow file has no types (it
+ * is pasted, not imported).
+ */
 function typecheck() {
   const dir = p("target", "typecheck");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "node_modules"), { recursive: true });
   symlinkSync(PKG, join(dir, "node_modules", "dps-cost"), "dir");
   cpSync(p("tests", "js", "types", "consumer.ts"), join(dir, "consumer.ts"));
-  const files = readdirSync(PKG)
-    .filter((f) => f.endsWith(".d.ts"))
-    .map((f) => join(PKG, f));
-  files.push(join(dir, "consumer.ts"));
-  const tsconfig = {
-    compilerOptions: {
-      strict: true,
-      noEmit: true,
-      target: "es2022",
-      module: "nodenext",
-      moduleResolution: "nodenext",
-      // esnext.disposable: wasm-bindgen declares `[Symbol.dispose]()` on exported classes.
-      lib: ["es2022", "esnext.disposable", "dom"],
-      types: [],
-      skipLibCheck: false,
-      exactOptionalPropertyTypes: false,
-    },
-    files,
-  };
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
   const tsc = p("node_modules", ".bin", "tsc");
   if (!existsSync(tsc)) throw new ScriptError("node_modules/.bin/tsc is missing: run `npm run setup`");
-  const r = run(tsc, ["-p", join(dir, "tsconfig.json")], { capture: true, allowFail: true });
-  if (r.status !== 0) throw new ScriptError(`tsc --noEmit failed:\n${r.stdout}${r.stderr}`);
+  const args = ["--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "consumer.ts"];
+  const r = run(tsc, args, { capture: true, allowFail: true, cwd: dir });
+  if (r.status !== 0) throw new ScriptError(`tsc ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
+  // Every shipped .d.ts was part of that program (none left unchecked).
+  const listed = run(tsc, [...args, "--listFilesOnly"], { capture: true, cwd: dir }).stdout;
+  const unchecked = readdirSync(PKG).filter((f) => f.endsWith(".d.ts") && !listed.includes(join(PKG, f)));
+  if (unchecked.length) throw new ScriptError(`tsc: consumer.ts does not reach ${unchecked.join(", ")}`);
 }
 
 function smoke(version) {
@@ -424,7 +429,7 @@ export function build() {
   step("smoke: node.js, inline.js, workflow file load; version() matches", () => smoke(version));
   step("tsc --noEmit (package types + tests/js/types/consumer.ts)", () => typecheck());
   log(`dps-cost ${version} built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  for (const f of [join(PKG, `${CRATE}_bg.wasm`), join(PKG, "inline.js"), WORKFLOW]) log(size(f));
+  for (const f of [join(PKG, `${OUT_NAME}_bg.wasm`), join(PKG, "inline.js"), WORKFLOW]) log(size(f));
   return 0;
 }
 
