@@ -120,16 +120,16 @@ function wasmBindgen(b) {
 
 function wasmOpt(b) {
   const OPT_DIR = optDir(b);
-  const input = readFileSync(join(bindgenDir(b), `${OUT_NAME}_bg.wasm`));
+  const input = readFileSync(join(bindgenDir(b), `${CRATE}_bg.wasm`));
   const bin = p("node_modules", ".bin", "wasm-opt");
   if (!existsSync(bin)) throw new ScriptError("node_modules/.bin/wasm-opt is missing: run `npm run setup`");
   const key = sha256(Buffer.concat([input, Buffer.from(WASM_OPT_FLAGS.join(" "))]));
-  const out = join(OPT_DIR, `${OUT_NAME}_bg.wasm`);
+  const out = join(OPT_DIR, `${CRATE}_bg.wasm`);
   const stamp = join(OPT_DIR, "input.sha256");
   if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) return { out, cached: true };
   mkdirSync(OPT_DIR, { recursive: true });
   rmSync(stamp, { force: true });
-  run(bin, [...WASM_OPT_FLAGS, join(bindgenDir(b), `${OUT_NAME}_bg.wasm`), "-o", out]);
+  run(bin, [...WASM_OPT_FLAGS, join(bindgenDir(b), `${CRATE}_bg.wasm`), "-o", out]);
   // Compile check: a broken optimiser shows up here rather than in a user's runtime.
   try {
     new WebAssembly.Module(readFileSync(out));
@@ -273,8 +273,8 @@ function minifyGenerated(code) {
 function assemble(optWasm, inlineWasm, workflowWasm) {
   const version = crateVersion();
   const BINDGEN_DIR = bindgenDir(BUILDS.full);
-  const glue = readFileSync(join(BINDGEN_DIR, `${OUT_NAME}.js`), "utf8");
-  const inlineGlue = readFileSync(join(bindgenDir(BUILDS.inline), `${OUT_NAME}.js`), "utf8");
+  const glue = readFileSync(join(BINDGEN_DIR, `${CRATE}.js`), "utf8");
+  const inlineGlue = readFileSync(join(bindgenDir(BUILDS.inline), `${CRATE}.js`), "utf8");
   checkExports(glue, "full");
   const inlineExports = checkExports(inlineGlue, "inline");
 
@@ -282,10 +282,10 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   mkdirSync(PKG, { recursive: true });
   const put = (name, content) => writeFileSync(join(PKG, name), content);
 
-  put(`${OUT_NAME}.js`, glue);
-  put(`${OUT_NAME}.d.ts`, shippedDts(readFileSync(join(BINDGEN_DIR, `${OUT_NAME}.d.ts`), "utf8")));
+  put(`${CRATE}.js`, glue);
+  put(`${CRATE}.d.ts`, shippedDts(readFileSync(join(BINDGEN_DIR, `${CRATE}.d.ts`), "utf8")));
   const wasmBytes = readFileSync(optWasm);
-  put(`${OUT_NAME}_bg.wasm`, wasmBytes);
+  put(`${CRATE}_bg.wasm`, wasmBytes);
 
   for (const entry of ["node.js", "web.js"]) cpSync(p("js", "entries", entry), join(PKG, entry));
 
@@ -301,7 +301,7 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   const FROM = 'export * from "./dps_cost.js";';
   if (indexDts.split(FROM).length !== 2) throw new ScriptError(`js/index.d.ts: expected one line ${FROM}`);
   put("inline.d.ts", indexDts.replace(FROM, 'export * from "./dps_cost_inline.js";'));
-  put(`${OUT_NAME}_inline.d.ts`, shippedDts(readFileSync(join(bindgenDir(BUILDS.inline), `${OUT_NAME}.d.ts`), "utf8")));
+  put(`${CRATE}_inline.d.ts`, shippedDts(readFileSync(join(bindgenDir(BUILDS.inline), `${CRATE}.d.ts`), "utf8")));
   const extra = [...glueExports(glue)].filter((n) => !inlineExports.has(n) && n !== "default");
   log(`inline.js leaves out: ${extra.length ? extra.join(", ") : "(nothing)"}`);
 
@@ -330,7 +330,7 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   const action = readFileSync(p("js", "workflow", "action.js"), "utf8");
   const imported = /^import\s*\{([^}]*)\}\s*from\s*"dps-cost\/inline";.*@dps-cost:inline/m.exec(action);
   if (!imported) throw new ScriptError("js/workflow/action.js: the `import { … } from \"dps-cost/inline\"` line with @dps-cost:inline is gone");
-  const workflowGlue = readFileSync(join(bindgenDir(BUILDS.workflow), `${OUT_NAME}.js`), "utf8");
+  const workflowGlue = readFileSync(join(bindgenDir(BUILDS.workflow), `${CRATE}.js`), "utf8");
   checkExports(workflowGlue, "workflow", WORKFLOW_EXPORTS);
   const missing = imported[1].split(",").map((n) => n.trim()).filter((n) => n && !WORKFLOW_EXPORTS.includes(n));
   if (missing.length) throw new ScriptError(`js/workflow/action.js imports ${missing.join(", ")}, which the workflow module does not export (WORKFLOW_EXPORTS)`);
@@ -429,7 +429,7 @@ export function build() {
   step("smoke: node.js, inline.js, workflow file load; version() matches", () => smoke(version));
   step("tsc --noEmit (package types + tests/js/types/consumer.ts)", () => typecheck());
   log(`dps-cost ${version} built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  for (const f of [join(PKG, `${OUT_NAME}_bg.wasm`), join(PKG, "inline.js"), WORKFLOW]) log(size(f));
+  for (const f of [join(PKG, `${CRATE}_bg.wasm`), join(PKG, "inline.js"), WORKFLOW]) log(size(f));
   return 0;
 }
 
