@@ -13,7 +13,8 @@ use dps_cost::export::contract_commitment::{
     applied_per_term, check_terms, commitment_table, CommitmentTerm, CommitmentTermInput,
 };
 use dps_cost::export::focus::{
-    focus_from_allocation, focus_from_lines, Cell, FocusContext, FocusTable, FocusVersion,
+    focus_from_allocation, focus_from_lines, Cell, FocusContext, FocusStream, FocusTable,
+    FocusVersion,
 };
 use dps_cost::time::parse_date;
 use serde_json::Value;
@@ -357,6 +358,56 @@ fn cost_and_usage_1_3_and_1_4_pass_the_metadata_checks() {
                 assert_eq!(column(&a, row, "AllocatedTags").is_some(), split);
             }
         }
+    }
+}
+
+/// The plain table's allocation columns come with rows of allocation output, in every version:
+/// in 1.3 and 1.4 the `Allocated*` columns always exist, so their presence cannot decide.
+#[test]
+fn plain_table_has_allocation_columns_only_for_allocated_rows() {
+    const PLAIN: [&str; 13] = [
+        "date",
+        "accountUuid",
+        "accountName",
+        "subscriptionUuid",
+        "environmentId",
+        "environmentName",
+        "capabilityKey",
+        "capabilityName",
+        "cost",
+        "currency",
+        "usage",
+        "unit",
+        "tags",
+    ];
+    let with_allocation: Vec<&str> = PLAIN
+        .iter()
+        .copied()
+        .chain(["allocationRule", "allocatedTags"])
+        .collect();
+    for v in [FocusVersion::V1_2, FocusVersion::V1_3, FocusVersion::V1_4] {
+        let t = focus_from_lines(&lines(), &ctx(v, Vec::new())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.plain().columns, PLAIN, "{v:?} lines");
+        assert_eq!(
+            allocated(v, Vec::new()).plain().columns,
+            with_allocation,
+            "{v:?} allocated"
+        );
+        let s = FocusStream::from_lines(lines(), ctx(v, Vec::new()), false, true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.columns(), PLAIN, "{v:?} stream of lines");
+        let input = AllocationInput {
+            lines: lines(),
+            rules: parse_rules(&rules().to_string()).unwrap_or_else(|e| panic!("{e}")),
+            drivers: Default::default(),
+        };
+        let s = FocusStream::from_allocation(input, ctx(v, Vec::new()), true, true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.columns(),
+            with_allocation,
+            "{v:?} stream of allocation output"
+        );
     }
 }
 

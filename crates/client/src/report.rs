@@ -140,14 +140,18 @@ impl ExportFormat {
         matches!(self, ExportFormat::Csv | ExportFormat::Json)
     }
 
-    /// The row writer of this format for rows of `columns`.
-    pub fn writer(self, columns: &[&'static str]) -> FocusWriter {
-        FocusWriter::new(columns, self.is_json(), self.is_plain())
+    /// The row writer of this format for `table`'s rows.
+    pub fn writer(self, table: &FocusTable) -> FocusWriter {
+        FocusWriter::new(
+            &table.columns,
+            self.is_json(),
+            table.layout(self.is_plain()),
+        )
     }
 
     /// The table in this format.
     pub fn render(self, table: &FocusTable) -> String {
-        self.writer(&table.columns).render(table)
+        self.writer(table).render(table)
     }
 }
 

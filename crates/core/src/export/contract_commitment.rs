@@ -472,7 +472,11 @@ pub fn commitment_table(
         )));
         rows.push(cells);
     }
-    Ok(FocusTable { columns, rows })
+    Ok(FocusTable {
+        columns,
+        rows,
+        allocated: false,
+    })
 }
 
 #[cfg(test)]

@@ -142,6 +142,10 @@ pub enum Cell {
 pub struct FocusTable {
     pub columns: Vec<&'static str>,
     pub rows: Vec<Vec<Cell>>,
+    /// Rows of allocation output ([`focus_from_allocation`]): the plain table then carries the
+    /// allocation columns. Decided by where the rows come from, not by whether the `Allocated*`
+    /// columns exist (1.3 and 1.4 always have them).
+    pub allocated: bool,
 }
 
 /// Names and usage the cost lines do not carry.
@@ -480,6 +484,7 @@ pub fn focus_from_lines(lines: &[CostLine], ctx: &FocusContext) -> Result<FocusT
     Ok(FocusTable {
         columns: line_columns(ctx.version),
         rows,
+        allocated: false,
     })
 }
 
@@ -551,6 +556,7 @@ pub fn focus_from_allocation(result: &AllocationResult, ctx: &FocusContext) -> R
     Ok(FocusTable {
         columns: allocation_columns(ctx.version),
         rows,
+        allocated: true,
     })
 }
 
@@ -564,7 +570,8 @@ fn csv_field(out: &mut String, s: &str) {
     }
 }
 
-/// The plain export's columns: (name, FOCUS column it is read from).
+/// The plain export's columns: (name, FOCUS column it is read from); the last
+/// [`PLAIN_ALLOCATION_COLUMNS`] only for rows of allocation output.
 pub const PLAIN_COLUMNS: [(&str, &str); 15] = [
     ("date", "ChargePeriodStart"),
     ("accountUuid", "BillingAccountId"),
@@ -583,6 +590,28 @@ pub const PLAIN_COLUMNS: [(&str, &str); 15] = [
     ("allocatedTags", "AllocatedTags"),
 ];
 
+/// How many of [`PLAIN_COLUMNS`], at its end, describe the allocation.
+pub const PLAIN_ALLOCATION_COLUMNS: usize = 2;
+
+/// What a [`FocusWriter`] writes: every column, or the plain table of rows from cost lines
+/// or from allocation output (`allocated`: with `allocationRule` and `allocatedTags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Focus,
+    Plain { allocated: bool },
+}
+
+impl Layout {
+    /// `Plain { allocated }` when `plain`, else `Focus`.
+    pub fn of(plain: bool, allocated: bool) -> Layout {
+        if plain {
+            Layout::Plain { allocated }
+        } else {
+            Layout::Focus
+        }
+    }
+}
+
 /// Writes rows one at a time as CSV (RFC 4180, header line, CRLF) or as a JSON array of
 /// objects, of all columns or of the plain table's ([`PLAIN_COLUMNS`]). The one renderer of
 /// [`FocusTable::to_csv`], [`FocusTable::to_json`], [`FocusTable::plain`] and [`FocusStream`]:
@@ -597,10 +626,16 @@ pub struct FocusWriter {
 }
 
 impl FocusWriter {
-    /// A writer for rows of `columns`; `json` for a JSON array, `plain` for the plain table.
-    pub fn new(columns: &[&'static str], json: bool, plain: bool) -> FocusWriter {
-        let (picks, columns) = if plain {
-            let picks: Vec<(&'static str, usize)> = PLAIN_COLUMNS
+    /// A writer for rows of `columns`; `json` for a JSON array; `layout` all columns or the
+    /// plain table.
+    pub fn new(columns: &[&'static str], json: bool, layout: Layout) -> FocusWriter {
+        let (picks, columns) = if let Layout::Plain { allocated } = layout {
+            let wanted = if allocated {
+                PLAIN_COLUMNS.len()
+            } else {
+                PLAIN_COLUMNS.len() - PLAIN_ALLOCATION_COLUMNS
+            };
+            let picks: Vec<(&'static str, usize)> = PLAIN_COLUMNS[..wanted]
                 .iter()
                 .filter_map(|(name, from)| {
                     columns.iter().position(|c| c == from).map(|i| (*name, i))
@@ -712,9 +747,9 @@ impl FocusWriter {
 
 impl FocusTable {
     /// The plain table (see [`PLAIN_COLUMNS`]): `date` as `YYYY-MM-DD`; the allocation columns
-    /// only when the table has them.
+    /// only for rows of allocation output.
     pub fn plain(&self) -> FocusTable {
-        let w = FocusWriter::new(&self.columns, false, true);
+        let w = FocusWriter::new(&self.columns, false, self.layout(true));
         let picks = w.picks.as_deref().unwrap_or(&[]);
         let rows = self
             .rows
@@ -732,18 +767,24 @@ impl FocusTable {
         FocusTable {
             columns: w.columns,
             rows,
+            allocated: self.allocated,
         }
+    }
+
+    /// This table's [`Layout`]: the plain table when `plain`.
+    pub fn layout(&self, plain: bool) -> Layout {
+        Layout::of(plain, self.allocated)
     }
 
     /// RFC 4180 CSV with a header line, CRLF line ends; null is an empty field.
     pub fn to_csv(&self) -> String {
-        FocusWriter::new(&self.columns, false, false).render(self)
+        FocusWriter::new(&self.columns, false, Layout::Focus).render(self)
     }
 
     /// A JSON array of objects (every column present; null as `null`, decimals as numbers,
     /// `Tags` and the other JSON columns as objects).
     pub fn to_json(&self) -> String {
-        FocusWriter::new(&self.columns, true, false).render(self)
+        FocusWriter::new(&self.columns, true, Layout::Focus).render(self)
     }
 }
 
@@ -812,7 +853,7 @@ impl FocusStream {
                 micros,
                 next: 0,
             },
-            writer: FocusWriter::new(&line_columns(ctx.version), json, plain),
+            writer: FocusWriter::new(&line_columns(ctx.version), json, Layout::of(plain, false)),
             ctx,
             groups,
             started: false,
@@ -857,7 +898,11 @@ impl FocusStream {
                 pending: Vec::new(),
                 taken: 0,
             },
-            writer: FocusWriter::new(&allocation_columns(ctx.version), json, plain),
+            writer: FocusWriter::new(
+                &allocation_columns(ctx.version),
+                json,
+                Layout::of(plain, true),
+            ),
             ctx,
             groups,
             started: false,
