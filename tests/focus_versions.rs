@@ -591,3 +591,72 @@ fn contract_commitment_dataset_passes_the_metadata_checks() {
     let e = commitment_table(&terms(1.0, 0.0), &[0], FocusVersion::V1_2, NOW_MS).err();
     assert_eq!(e.map(|e| e.code()), Some("INVALID_INPUT"));
 }
+
+/// The Parquet column types (`export::columnar`) follow the FOCUS data type of every column of
+/// every version and dataset: Decimal → exact DECIMAL (money) or DOUBLE (quantities), Date/Time
+/// → UTC timestamp, JSON → the JSON text, String → string.
+#[test]
+fn columnar_types_follow_the_metadata() {
+    use dps_cost::export::columnar::ColumnType;
+    let mut checked = 0;
+    for file in [
+        "focus_1_2_columns.json",
+        "focus_1_3_columns.json",
+        "focus_1_4_columns.json",
+        "focus_1_3_contract_commitment_columns.json",
+        "focus_1_4_contract_commitment_columns.json",
+    ] {
+        for c in metadata(file) {
+            let t = ColumnType::of(&c.id);
+            let ok = match c.data_type.as_str() {
+                "Decimal" => {
+                    let money = c.id.ends_with("Cost") || c.id.ends_with("UnitPrice");
+                    t == if money {
+                        ColumnType::Decimal
+                    } else {
+                        ColumnType::Double
+                    }
+                }
+                "Date/Time" => t == ColumnType::Timestamp,
+                "JSON" => t == ColumnType::Json,
+                _ => t == ColumnType::String,
+            };
+            assert!(ok, "{file}: {} ({}) is {t:?}", c.id, c.data_type);
+            checked += 1;
+        }
+    }
+    assert!(checked > 57 + 65 + 65 + 13 + 30 - 1, "{checked}");
+    for (x, t) in [
+        ("x_AppliedCost", ColumnType::Decimal),
+        ("x_ConsumedCost", ColumnType::Decimal),
+        ("x_RemainingCommitmentCost", ColumnType::Decimal),
+        ("x_DaysRemaining", ColumnType::Double),
+        ("x_BillingAccountId", ColumnType::String),
+        ("x_CapabilityKey", ColumnType::String),
+        ("x_SubscriptionId", ColumnType::String),
+    ] {
+        assert_eq!(ColumnType::of(x), t, "{x}");
+    }
+}
+
+/// Every cell of the 1.3/1.4 exports (cost, allocated and commitment rows) converts, money to its
+/// exact micro-units.
+#[test]
+fn typed_columns_of_every_export_are_exact() {
+    use dps_cost::export::columnar::{typed_columns, unscaled_micros, ColumnType};
+    for v in [FocusVersion::V1_2, FocusVersion::V1_3, FocusVersion::V1_4] {
+        let t = focus_from_lines(&lines(), &ctx(v, terms(1_000_000.0, 50_000.0)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        for table in [t, allocated(v, Vec::new())] {
+            let cols = typed_columns(&table).unwrap_or_else(|e| panic!("{e}"));
+            for (i, c) in cols.iter().enumerate() {
+                for (row, value) in table.rows.iter().zip(&c.values) {
+                    if c.column_type == ColumnType::Decimal {
+                        let want = text(&row[i]).map(|s| unscaled_micros(s).map(|m| m.to_string()));
+                        assert_eq!(want.flatten().as_deref(), value.as_str(), "{}", c.name);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -6,7 +6,7 @@
 import { UsageError, describeError, isDpsError, parse, progressFetch } from "./common.js";
 import { REPORT_OPTIONS, reportConfig, writeFileAtomic } from "./report.js";
 
-export const FORMATS = ["focus", "focus-json", "csv", "json"];
+export const FORMATS = ["focus", "focus-json", "csv", "json", "parquet"];
 
 /** The library's option names → the flags that set them (for INVALID_INPUT messages). */
 const FLAGS = { format: "--format", focusVersion: "--focus-version", dataset: "--dataset", from: "--from", to: "--to" };
@@ -23,13 +23,16 @@ page), with the day's usage, as:
   focus-json   the same rows as a JSON array of objects
   csv, json    a plain table: date, account, subscription, environment, capability, cost,
                currency, usage, unit, tags (+ allocationRule, allocatedTags with --rules)
+  parquet      the FOCUS rows as a Parquet file (needs --out): money DECIMAL(18,6), exact;
+               dates TIMESTAMP (UTC); JSON columns as strings; quantities DOUBLE
 Costs are exact decimals (micro-units); pieces of an allocated line add up to it exactly.
 --dataset contract-commitment writes the FOCUS Contract Commitment dataset instead: one row
 per commitment term of each subscription (1.3: 13 columns, 1.4: 30, then x_ columns with the
-cost applied in the window, consumed and remaining budget, days remaining).
+cost applied in the window, consumed and remaining budget, days remaining); focus, focus-json
+or parquet.
 
 options (environment variable in brackets):
-  --format <f>             focus | focus-json | csv | json (default focus)
+  --format <f>             focus | focus-json | csv | json | parquet (default focus)
   --focus-version <v>      1.2 | 1.3 | 1.4 (default 1.3)
   --dataset <d>            cost-and-usage | contract-commitment (default cost-and-usage)
   --out <file>             write the rows to this file (atomically); default: stdout
@@ -69,6 +72,11 @@ export async function exportCommand(args, { stdout, stderr, env }) {
   const format = values.format ?? "focus";
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
   if (values.json && values.out === undefined) throw new UsageError("--json needs --out (without it the rows themselves go to stdout)");
+  if (format === "parquet" && values.out === undefined) {
+    // Before any request: a binary file never goes to a terminal or a text pipe.
+    stderr.write(`error: ${describeError({ name: "DpsCostError", code: "INVALID_INPUT", field: "--out", message: "--format parquet writes a binary file: give --out <file> (nothing was written)" })}\n`);
+    return 2;
+  }
   // Accounts, credentials, window, filters and rules as for `report`.
   const config = reportConfig(values, env, (line) => stderr.write(`${line}\n`));
   config.format = format;
@@ -96,8 +104,9 @@ export async function exportCommand(args, { stdout, stderr, env }) {
     return 0;
   }
   try {
-    const path = writeFileAtomic(values.out, result.text);
-    log(`wrote ${values.out}: ${result.rows} rows, ${result.columns.length} columns, ${(Buffer.byteLength(result.text) / 1024).toFixed(1)} KiB`);
+    const content = result.parquet ?? result.text;
+    const path = writeFileAtomic(values.out, content);
+    log(`wrote ${values.out}: ${result.rows} rows, ${result.columns.length} columns, ${((result.parquet?.byteLength ?? Buffer.byteLength(result.text)) / 1024).toFixed(1)} KiB`);
     stdout.write(
       values.json
         ? `${JSON.stringify({ out: path, format: result.format, focusVersion: result.focusVersion, dataset: result.dataset, rows: result.rows, columns: result.columns, warnings: result.warnings }, null, 2)}\n`

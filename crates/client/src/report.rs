@@ -67,7 +67,8 @@ pub struct ReportOptions {
     #[serde(default)]
     pub environment_tags: Option<BTreeMap<String, BTreeMap<String, String>>>,
     /// Export only: `focus` (FOCUS CSV, default), `focus-json`, `csv` or `json` (the plain
-    /// table: date, account, environment, capability, cost, usage, tags).
+    /// table: date, account, environment, capability, cost, usage, tags), or `parquet` (the
+    /// FOCUS columns typed, `export::columnar`; the JS API writes the file).
     #[serde(default)]
     pub format: Option<String>,
     /// Export only: the FOCUS version, `1.2`, `1.3` (default) or `1.4`.
@@ -99,21 +100,25 @@ pub enum ExportFormat {
     FocusJson,
     Csv,
     Json,
+    /// The FOCUS columns as typed columns (`export::columnar`), for the JS API's Parquet writer.
+    Parquet,
 }
 
 impl ExportFormat {
-    /// `focus` (the default when absent), `focus-json`, `csv` or `json`; `field` names the option.
+    /// `focus` (the default when absent), `focus-json`, `csv`, `json` or `parquet`; `field` names
+    /// the option.
     pub fn parse(field: &str, value: Option<&str>) -> Result<ExportFormat> {
         Ok(match value {
             None | Some("focus") => ExportFormat::FocusCsv,
             Some("focus-json") => ExportFormat::FocusJson,
             Some("csv") => ExportFormat::Csv,
             Some("json") => ExportFormat::Json,
+            Some("parquet") => ExportFormat::Parquet,
             Some(other) => {
                 return Err(Error::invalid(
                     field,
                     format!(
-                        "must be focus, focus-json, csv or json, got `{}`",
+                        "must be focus, focus-json, csv, json or parquet, got `{}`",
                         other.chars().take(20).collect::<String>()
                     ),
                 ))
@@ -127,6 +132,7 @@ impl ExportFormat {
             ExportFormat::FocusJson => "focus-json",
             ExportFormat::Csv => "csv",
             ExportFormat::Json => "json",
+            ExportFormat::Parquet => "parquet",
         }
     }
 
@@ -185,7 +191,7 @@ impl ReportOptions {
         if dataset == FocusDataset::ContractCommitment && format.is_plain() {
             return Err(Error::invalid(
                 "format",
-                "the contract-commitment dataset is written as focus (CSV) or focus-json",
+                "the contract-commitment dataset is written as focus (CSV), focus-json or parquet",
             ));
         }
         if let Some(r) = &self.rules {

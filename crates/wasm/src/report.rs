@@ -16,6 +16,7 @@ use dps_cost_core::allocate::engine::{AllocationInput, CostLine};
 use dps_cost_core::allocate::money::micros_from_f64;
 use dps_cost_core::allocate::rules::parse_rules;
 use dps_cost_core::error::Error;
+use dps_cost_core::export::columnar::{typed_columns, TypedColumn};
 use dps_cost_core::export::contract_commitment::{
     applied_per_term, check_terms, commitment_table, CommitmentTermInput,
 };
@@ -52,11 +53,13 @@ export interface ReportConfig {
   rules?: unknown;
   /** Extra tags per environment id (as costLines). */
   environmentTags?: Record<string, Record<string, string>>;
-  /** exportCost only: "focus" (FOCUS CSV, default), "focus-json", or the plain table as "csv" / "json". */
-  format?: "focus" | "focus-json" | "csv" | "json";
+  /** exportCost only: "focus" (FOCUS CSV, default), "focus-json", the plain table as "csv" / "json",
+   * or "parquet" (the FOCUS columns typed: money DECIMAL(18,6), timestamps UTC, JSON as strings; the
+   * result's `parquet` holds the file). */
+  format?: "focus" | "focus-json" | "csv" | "json" | "parquet";
   /** exportCost only: the FOCUS version (default "1.3"). */
   focusVersion?: "1.2" | "1.3" | "1.4";
-  /** exportCost only: "cost-and-usage" (default) or "contract-commitment" (FOCUS 1.3+; focus or focus-json). */
+  /** exportCost only: "cost-and-usage" (default) or "contract-commitment" (FOCUS 1.3+; focus, focus-json or parquet). */
   dataset?: "cost-and-usage" | "contract-commitment";
   fetch?: FetchLike;
 }
@@ -97,14 +100,16 @@ export interface ReportData {
 }
 
 export interface CostExport {
-  format: "focus" | "focus-json" | "csv" | "json";
+  format: "focus" | "focus-json" | "csv" | "json" | "parquet";
   focusVersion: "1.2" | "1.3" | "1.4";
   dataset: "cost-and-usage" | "contract-commitment";
   /** The columns of `text`. */
   columns: string[];
   rows: number;
-  /** CSV (RFC 4180, CRLF, header line) or a JSON array of row objects. */
+  /** CSV (RFC 4180, CRLF, header line) or a JSON array of row objects; empty for parquet. */
   text: string;
+  /** format "parquet" only: the Parquet file (written by the package's JS entry with hyparquet-writer). */
+  parquet?: Uint8Array;
   warnings: string[];
 }
 
@@ -214,6 +219,9 @@ struct ExportResult {
     rows: usize,
     text: String,
     warnings: Vec<String>,
+    /// `parquet` only: the typed columns the JS entry writes as Parquet (then drops).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parquet_columns: Option<Vec<TypedColumn>>,
 }
 
 fn export_result(
@@ -222,20 +230,40 @@ fn export_result(
     version: FocusVersion,
     dataset: FocusDataset,
     warnings: Vec<String>,
-) -> ExportResult {
+) -> Result<ExportResult, Error> {
     let columns = match format {
         ExportFormat::Csv | ExportFormat::Json => table.plain().columns,
-        ExportFormat::FocusCsv | ExportFormat::FocusJson => table.columns.clone(),
+        ExportFormat::FocusCsv | ExportFormat::FocusJson | ExportFormat::Parquet => {
+            table.columns.clone()
+        }
     };
-    ExportResult {
+    let (text, parquet_columns) = match format {
+        ExportFormat::Parquet => (String::new(), Some(typed_columns(&table)?)),
+        _ => (format.render(&table), None),
+    };
+    Ok(ExportResult {
         format: format.name(),
         focus_version: version.name(),
         dataset: dataset.name(),
         rows: table.rows.len(),
-        text: format.render(&table),
+        text,
         columns,
         warnings,
+        parquet_columns,
+    })
+}
+
+/// `focusExport`, `focusExportStream` and `contractCommitmentExport` write text: Parquet comes
+/// from `exportCost` (its JS entry writes the file).
+fn text_format(field: &str, value: Option<&str>) -> Result<ExportFormat, Error> {
+    let format = ExportFormat::parse(field, value)?;
+    if format == ExportFormat::Parquet {
+        return Err(Error::invalid(
+            field,
+            "parquet is written by exportCost (dps-cost export --format parquet --out FILE)",
+        ));
     }
+    Ok(format)
 }
 
 /// The accounts' per-environment cost in the window as FOCUS 1.2 rows (CSV or JSON; usage as
@@ -249,13 +277,7 @@ pub fn export_cost_js(
     promise(async move {
         let (transport, cfg) = parts?;
         let (table, warnings) = export_focus(&transport, &JsClock, &cfg).await?;
-        Ok(export_result(
-            table,
-            cfg.format,
-            cfg.version,
-            cfg.dataset,
-            warnings,
-        ))
+        export_result(table, cfg.format, cfg.version, cfg.dataset, warnings)
     })
 }
 
@@ -293,7 +315,7 @@ struct FocusExportInput {
 /// first when `rules` are given).
 fn focus_stream(input: &JsValue) -> Result<(FocusStream, ExportFormat, FocusVersion), Error> {
     let i: FocusExportInput = from_js("input", input)?;
-    let format = ExportFormat::parse("input.format", i.format.as_deref())?;
+    let format = text_format("input.format", i.format.as_deref())?;
     let version = FocusVersion::parse("input.focusVersion", i.focus_version.as_deref())?;
     let commitments = check_terms(&i.commitments, "input.commitments")?;
     let mut usage = HashMap::default();
@@ -379,6 +401,7 @@ pub fn focus_export_js(
             rows: stream.rows(),
             text: String::new(),
             warnings: Vec::new(),
+            parquet_columns: None,
         };
         Ok((head, text))
     };
@@ -526,7 +549,7 @@ pub fn contract_commitment_export_js(
         let i: ContractCommitmentInput = from_js("input", &input)?;
         let version = FocusVersion::parse("input.focusVersion", i.focus_version.as_deref())?;
         FocusDataset::ContractCommitment.check("input.focusVersion", version)?;
-        let format = ExportFormat::parse("input.format", i.format.as_deref())?;
+        let format = text_format("input.format", i.format.as_deref())?;
         if format.is_plain() {
             return Err(Error::invalid(
                 "input.format",
@@ -547,13 +570,13 @@ pub fn contract_commitment_export_js(
             }),
         );
         let table = commitment_table(&terms, &applied, version, now_ms)?;
-        Ok(export_result(
+        export_result(
             table,
             format,
             version,
             FocusDataset::ContractCommitment,
             Vec::new(),
-        ))
+        )
     };
     to_js(&run().map_err(js_err)?)
 }
