@@ -17,7 +17,7 @@ commands:
 ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${pad(name)}${c.summary}`)
   .join("\n")}
-  ${pad("export")}daily cost per environment and capability as FinOps FOCUS 1.2 (CSV/JSON) or a
+  ${pad("export")}daily cost per environment and capability as FinOps FOCUS 1.3 (or 1.2, 1.4; CSV/JSON) or a
   ${pad("")}plain table, optionally allocated by Datadog rules
   ${pad("report")}write the cost report (key figures and charts) as one self-contained HTML file
   ${pad("dashboard")}write the Dashboards-app document to upload (dashboard.json)

@@ -288,6 +288,8 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   put(`${CRATE}_bg.wasm`, wasmBytes);
 
   for (const entry of ["node.js", "web.js"]) cpSync(p("js", "entries", entry), join(PKG, entry));
+  // exportCost's Parquet writer (node and web entries only; hyparquet-writer is the package's dependency).
+  cpSync(p("js", "parquet.js"), join(PKG, "parquet.js"));
 
   // inline.js: header + inline glue without its default export + LZMA base64 wasm + initSync.
   const footer = readFileSync(p("js", "entries", "inline-footer.js"), "utf8");
@@ -360,6 +362,9 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   // package.json last: its `files` lists what exists.
   const template = JSON.parse(readFileSync(p("pkg-template", "package.json"), "utf8"));
   template.version = version;
+  // The package's runtime dependencies are the workspace's (package.json `dependencies`, exact
+  // versions, locked in package-lock.json): one list.
+  template.dependencies = JSON.parse(readFileSync(p("package.json"), "utf8")).dependencies ?? {};
   template.files = template.files.filter((f) => existsSync(join(PKG, f.replace(/\/$/, ""))) || f === "README.md" || f === "LICENSE");
   put("package.json", `${JSON.stringify(template, null, 2)}\n`);
   return { version };

@@ -4,10 +4,12 @@
 //
 //   node scripts/setup.mjs          wasm32 target, wasm-bindgen CLI (version from Cargo.lock), npm ci
 //   node scripts/setup.mjs --test   … plus Debian chromium + chromium-driver, cargo-deny, cargo-fuzz
-//                                   (+ nightly) and @dynatrace/js-runtime
+//                                   (+ nightly), @dynatrace/js-runtime and the FOCUS validator
+//                                   (focus-validator 2.2.1, pyarrow, duckdb in .venv-focus/, Python ≥ 3.12:
+//                                   DPS_COST_PYTHON, pyenv's versions or PATH; see findPython)
 //
 // Progress goes to stderr. Exit 1 with a clear message when something cannot be installed.
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -150,6 +152,101 @@ function dtRuntimeInstalled() {
   });
 }
 
+/** The test venv's packages, exact: the validator, the pyarrow that accepts the numpy it pins
+ * (its resolver alone picks pyarrow 26, which refuses numpy 1.26: TOOLCHAIN.md), and the DuckDB
+ * that reads the Parquet exports back (tests/js/parquet.test.mjs). One resolver run. */
+export const FOCUS_VENV_PACKAGES = ["focus-validator==2.2.1", "pyarrow==21.0.0", "duckdb==1.5.6"];
+const MIN_PYTHON = [3, 12];
+
+/** `[major, minor]` of a Python interpreter, or null when it does not run. */
+function pythonVersion(py) {
+  const r = run(py, ["-c", "import sys; print(*sys.version_info[:2])"], { capture: true, allowFail: true });
+  const m = /^(\d+) (\d+)$/m.exec(r.stdout ?? "");
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+const newEnough = (v) => v && (v[0] > MIN_PYTHON[0] || (v[0] === MIN_PYTHON[0] && v[1] >= MIN_PYTHON[1]));
+
+/**
+ * A Python ≥ 3.12 (focus-validator 2.2.1 uses 3.12 syntax; Debian 12's python3 is 3.11), each
+ * candidate checked by running it: `DPS_COST_PYTHON` if set; pyenv's installed versions, 3.12
+ * before 3.13 (numpy 1.26, which the validator pins, has wheels up to 3.12) (PYENV_ROOT, ~/.pyenv — this machine kind's image carries 3.12 and 3.13 there,
+ * TOOLCHAIN.md); python3.13 / python3.12 / python3 on PATH. None of the registries this project
+ * reaches ships a CPython interpreter (pyenv and python-build-standalone download from hosts
+ * outside them), so a machine without one gets a message that says how to provide it.
+ */
+export function findPython() {
+  const tried = [];
+  const ok = (py) => {
+    const v = pythonVersion(py);
+    tried.push(`${py} (${v ? v.join(".") : "does not run"})`);
+    return newEnough(v);
+  };
+  if (process.env.DPS_COST_PYTHON) {
+    if (ok(process.env.DPS_COST_PYTHON)) return process.env.DPS_COST_PYTHON;
+    throw new ScriptError(`DPS_COST_PYTHON=${process.env.DPS_COST_PYTHON} is not a Python >= ${MIN_PYTHON.join(".")}: ${tried.join(", ")}`);
+  }
+  const roots = [...new Set([process.env.PYENV_ROOT, join(process.env.HOME || "/root", ".pyenv")].filter(Boolean))];
+  for (const r of roots) {
+    const dir = join(r, "versions");
+    if (!existsSync(dir)) continue;
+    const versions = readdirSync(dir)
+      .filter((v) => /^3\.\d+\.\d+$/.test(v))
+      // The oldest minor first (3.12: the pinned numpy 1.26 has wheels up to 3.12), its newest patch.
+      .sort((a, b) => a.split(".")[1] - b.split(".")[1] || b.localeCompare(a, "en", { numeric: true }));
+    for (const v of versions) {
+      const py = join(dir, v, "bin", "python3");
+      if (existsSync(py) && ok(py)) return py;
+    }
+  }
+  for (const name of ["python3.12", "python3.13", "python3"]) {
+    const p = which(name);
+    if (p && ok(p)) return p;
+  }
+  throw new ScriptError(
+    `focus-validator 2.2.1 needs Python >= ${MIN_PYTHON.join(".")}; found none (tried: ${tried.join(", ") || "nothing"}). ` +
+      "Install one with pyenv (`pyenv install 3.12`) or point DPS_COST_PYTHON at one, then run setup --test again.",
+  );
+}
+
+/** What .venv-focus holds: its Python version and `name==version` of each package asked for. */
+function venvState(venv) {
+  const py = join(venv, "bin", "python");
+  if (!existsSync(py)) return null;
+  const version = pythonVersion(py);
+  if (!version) return null;
+  const names = FOCUS_VENV_PACKAGES.map((p) => p.split("==")[0]);
+  const r = run(py, ["-m", "pip", "list", "--format=freeze", "--disable-pip-version-check"], { capture: true, allowFail: true });
+  const have = new Set((r.stdout ?? "").split("\n").map((l) => l.trim().toLowerCase().replace(/_/g, "-")));
+  const missing = FOCUS_VENV_PACKAGES.filter((p) => !have.has(p.toLowerCase()));
+  return { version, missing, names };
+}
+
+/** The FOCUS validator (and the Parquet read-back's DuckDB), test-only, in .venv-focus/
+ * (gitignored). Idempotent: nothing is installed when the venv runs a Python >= 3.12 and holds
+ * FOCUS_VENV_PACKAGES exactly; a venv whose interpreter is gone or too old is made anew. */
+export function ensureFocusValidator() {
+  const venv = join(root, ".venv-focus");
+  let state = venvState(venv);
+  if (state && newEnough(state.version) && state.missing.length === 0) {
+    log(`ok  ${FOCUS_VENV_PACKAGES.join(", ")} (.venv-focus, Python ${state.version.join(".")})`);
+    return;
+  }
+  if (existsSync(venv) && !(state && newEnough(state.version))) {
+    log(`.venv-focus has ${state ? `Python ${state.version.join(".")}` : "no working Python"}: making it anew`);
+    rmSync(venv, { recursive: true, force: true });
+    state = null;
+  }
+  if (!state) {
+    const py = findPython();
+    log(`python venv .venv-focus with ${py}`);
+    run(py, ["-m", "venv", venv]);
+  }
+  log(`pip install ${FOCUS_VENV_PACKAGES.join(" ")} into .venv-focus (test-only; about 4 min on a fresh machine)`);
+  run(join(venv, "bin", "python"), ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", ...FOCUS_VENV_PACKAGES]);
+  const after = venvState(venv);
+  if (!after || after.missing.length) throw new ScriptError(`.venv-focus still lacks ${after ? after.missing.join(", ") : "a working Python"} after pip install`);
+}
+
 /** Dynatrace Developer Terms: installed from npm at test time, never saved, vendored or redistributed. */
 export function ensureDtRuntime() {
   if (dtRuntimeInstalled()) {
@@ -181,6 +278,7 @@ export function setup({ test = false } = {}) {
     ensureCargoFuzz();
     // After npm ci: `npm ci`/`npm install` prune packages that are not in the lockfile.
     ensureDtRuntime();
+    ensureFocusValidator();
   }
   log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return 0;

@@ -5,8 +5,8 @@
 //
 //   node scripts/test.mjs [--from NAME] [--only NAME[,NAME…]] [--list]
 //
-// Layers: setup · fmt · clippy · deny · cargo-test · fuzz · wasm-node · wasm-chromium · build · package ·
-//         browser · dt-runtime
+// Layers: setup · fmt · clippy · deny · cargo-test · focus-validator · fuzz · wasm-node · wasm-chromium ·
+//         build · package · browser · dt-runtime
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -77,6 +77,11 @@ const LAYERS = [
     run: () => runAsync("cargo", ["deny", "check", "licenses", "bans", "sources"]),
   },
   { name: "cargo-test", what: "cargo test --workspace (native)", run: () => runAsync("cargo", ["test", "--workspace"]) },
+  {
+    name: "focus-validator",
+    what: "node scripts/focus-validate.mjs (focus-validator 2.2.1, offline, over the FOCUS 1.2 exports; 0 failures but the README's validator artefacts)",
+    run: () => runAsync(node, ["scripts/focus-validate.mjs"]),
+  },
   {
     name: "fuzz",
     what: "node scripts/fuzz.mjs gate (replay of the committed inputs, then a fixed number of executions from a fixed seed, per target)",

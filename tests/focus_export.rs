@@ -9,7 +9,7 @@ use dps_cost::allocate::lines::{cost_lines, Breakdown, CostLinesInput, Environme
 use dps_cost::allocate::parse_rules;
 use dps_cost::export::focus::{
     focus_from_allocation, focus_from_lines, unit_format, Cell, FocusContext, FocusTable,
-    FOCUS_COLUMNS,
+    FocusVersion, FOCUS_COLUMNS,
 };
 use dps_cost::model::allocation::AllocationRecord;
 use dps_cost::model::usage::{EnvCostRecord, EnvironmentRecords};
@@ -257,6 +257,8 @@ fn input() -> (CostLinesInput, FocusContext, i128) {
         capability_names: BTreeMap::new(),
         environment_names: BTreeMap::from([("abc12345".to_string(), "Production".to_string())]),
         usage,
+        version: FocusVersion::V1_2,
+        ..FocusContext::default()
     };
     (
         CostLinesInput {
@@ -537,4 +539,66 @@ fn unit_format_examples() {
         assert_eq!(unit_format(raw), want);
         assert!(is_unit(&unit_format(raw)));
     }
+}
+
+/// The FOCUS 1.2 text of the test input, as lines and as allocation rows, byte for byte as the
+/// 1.2 export wrote it before 1.3 became the default (tests/golden/focus_1_2_*.csv). Run with
+/// `UPDATE_GOLDEN=1` to rewrite them (only on purpose: 1.2 output must not change).
+#[test]
+fn focus_1_2_output_is_unchanged() {
+    let (input, ctx, _) = input();
+    let lines: Vec<CostLine> = cost_lines(&input).unwrap_or_else(|e| panic!("{e}"));
+    let plain = focus_1_2_from_lines(&lines, &ctx);
+    let rules = parse_rules(
+        r#"[{"id":"7","type":"arbitrary_rule","attributes":{"rule_name":"split logs","provider":["dynatrace"],"type":"shared","enabled":true,"order_id":1,
+        "costs_to_allocate":[{"condition":"is","tag":"capability","value":"LOG_MANAGEMENT_INGEST"}],
+        "strategy":{"method":"percent","allocated_by":[
+          {"allocated_tags":[{"key":"team","value":"a"}],"percentage":0.3},
+          {"allocated_tags":[{"key":"team","value":"b"}],"percentage":0.45}]}}}]"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let result = allocate(&AllocationInput {
+        lines,
+        rules,
+        drivers: Default::default(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let allocated = focus_1_2_from_allocation(&result, &ctx);
+    for (name, t) in [("lines", plain), ("allocated", allocated)] {
+        let path = format!(
+            "{}/tests/golden/focus_1_2_{name}.csv",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        for (what, text) in [("csv", t.to_csv()), ("json", t.to_json())] {
+            let path = if what == "csv" {
+                path.clone()
+            } else {
+                path.replace(".csv", ".json")
+            };
+            if std::env::var_os("UPDATE_GOLDEN").is_some() {
+                std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+            }
+            let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert!(text == want, "{path}: the 1.2 {what} output changed");
+        }
+    }
+}
+
+fn focus_1_2_from_lines(lines: &[CostLine], ctx: &FocusContext) -> FocusTable {
+    let ctx = &FocusContext {
+        version: FocusVersion::V1_2,
+        ..ctx.clone()
+    };
+    focus_from_lines(lines, ctx).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn focus_1_2_from_allocation(
+    result: &dps_cost::allocate::engine::AllocationResult,
+    ctx: &FocusContext,
+) -> FocusTable {
+    let ctx = &FocusContext {
+        version: FocusVersion::V1_2,
+        ..ctx.clone()
+    };
+    focus_from_allocation(result, ctx).unwrap_or_else(|e| panic!("{e}"))
 }

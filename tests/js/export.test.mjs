@@ -1,5 +1,5 @@
 // `dps-cost export` and the library's exportCost / focusExport / reportData / forecastSpend
-// against the emulator: the FOCUS file passes the column-metadata check (every FOCUS 1.2
+// against the emulator: the FOCUS file passes the column-metadata check (every FOCUS 1.2 / 1.3 / 1.4
 // column, its type, format and nulls), its money adds up exactly to the API's, the formats agree,
 // the report's figures agree with the API's daily cost, and failures leave no file behind.
 import assert from "node:assert/strict";
@@ -12,6 +12,7 @@ import { ACCOUNT_A, ACCOUNT_B, installedPackage, repoRoot, runAsync, secretsOf, 
 const pkg = await installedPackage();
 const lib = await pkg.import("dps-cost");
 const META = JSON.parse(readFileSync(join(repoRoot, "tests", "fixtures", "focus", "focus_1_2_columns.json"), "utf8")).columns;
+const metaOf = (file) => JSON.parse(readFileSync(join(repoRoot, "tests", "fixtures", "focus", file), "utf8")).columns;
 
 let emu;
 let config;
@@ -372,5 +373,137 @@ describe("reportData and forecastSpend", () => {
     assert.throws(() => lib.forecastSpend({ history: [1, Number.NaN], firstDate: "2026-01-05", horizon: 1 }), (e) => e.code === "INVALID_INPUT" && /history/.test(e.field));
     assert.throws(() => lib.forecastSpend({ history: [1], firstDate: "2026-02-30", horizon: 1 }), (e) => e.code === "INVALID_INPUT" && e.field === "input.firstDate");
     assert.throws(() => lib.forecastSpend({ history: [1], firstDate: "2026-01-05", horizon: -1 }), (e) => e.code === "INVALID_INPUT");
+  });
+});
+
+/** Columns of `file`, exactly and in order, then only x_ columns; values typed; nulls only where the
+ * metadata allows them (or the normative text, for the four columns it settles as not null). */
+function checkVersion(header, rows, file, n) {
+  const meta = metaOf(file);
+  assert.equal(meta.length, n);
+  assert.deepEqual(header.slice(0, n), meta.map((c) => c.column_id), `${file}: presence and order`);
+  assert.ok(header.slice(n).every((c) => c.startsWith("x_")), header.slice(n).join());
+  const NOT_NULL = ["ContractCommitmentId", "ContractId", "PricingCurrency", "PricingCurrencyEffectiveCost"];
+  for (const [i, col] of meta.entries()) {
+    const format = col.value_format.toLowerCase().replace(/[- ]/g, "");
+    for (const [r, row] of rows.entries()) {
+      const v = row[i];
+      const at = `${file} row ${r} ${col.column_id}`;
+      if (v === "") {
+        assert.ok(col.allows_nulls === "True" && !NOT_NULL.includes(col.column_id), `${at}: null`);
+        continue;
+      }
+      if (col.data_type === "Decimal") assert.match(v, DECIMAL, at);
+      else if (col.data_type === "Date/Time") assert.match(v, DATETIME, at);
+      else if (col.data_type === "JSON") assert.equal(typeof JSON.parse(v), "object", at);
+      else if (format === "allowedvalues") assert.ok(col.allowed_values.includes(v), `${at}: ${v}`);
+      else if (format === "currencyformat") assert.match(v, /^[A-Z]{3}$/, at);
+    }
+  }
+}
+
+describe("FOCUS versions and the Contract Commitment dataset", () => {
+  const env2 = () => ({
+    ...envOf(A),
+    [`DT_CLIENT_ID_${B.accountUuid.toUpperCase().replace(/-/g, "_")}`]: B.clientId,
+    [`DT_CLIENT_SECRET_${B.accountUuid.toUpperCase().replace(/-/g, "_")}`]: B.clientSecret,
+  });
+  const window = () => ["--now", config.now, "--from", "2026-10-20", "--to", "2026-11-03"];
+
+  test("1.3 is the default; 1.2 and 1.4 on request; each passes its metadata", async () => {
+    const cfg = { ...base(), from: "2026-11-01", to: "2026-11-04" };
+    const v13 = await lib.exportCost(cfg);
+    const v12 = await lib.exportCost({ ...cfg, focusVersion: "1.2" });
+    const v14 = await lib.exportCost({ ...cfg, focusVersion: "1.4" });
+    assert.equal(v13.focusVersion, "1.3");
+    assert.equal(v13.dataset, "cost-and-usage");
+    const [h12, ...r12] = parseCsv(v12.text);
+    const [h13, ...r13] = parseCsv(v13.text);
+    const [h14, ...r14] = parseCsv(v14.text);
+    assert.equal(h12.length, 57 + 2);
+    assert.deepEqual(h12.slice(0, 57), META.map((c) => c.column_id));
+    checkVersion(h13, r13, "focus_1_3_columns.json", 65);
+    checkVersion(h14, r14, "focus_1_4_columns.json", 65);
+    assert.ok(!h14.includes("ProviderName") && !h14.includes("PublisherName"));
+    assert.equal(r12.length, r13.length);
+    assert.equal(r13.length, r14.length);
+    for (const r of r13) {
+      assert.equal(r[h13.indexOf("ServiceProviderName")], "Dynatrace");
+      const ca = JSON.parse(r[h13.indexOf("ContractApplied")]);
+      assert.deepEqual(Object.keys(ca.Elements[0]).sort(), ["ContractCommitmentAppliedCost", "ContractCommitmentAppliedQuantity", "ContractCommitmentAppliedUnit", "ContractCommitmentId", "ContractId"]);
+      assert.equal(ca.Elements[0].ContractId, r[h13.indexOf("x_SubscriptionId")]);
+    }
+    // Money is the same in every version.
+    const sum = (h, rows) => rows.reduce((s, r) => s + micros(r[h.indexOf("BilledCost")]), 0n);
+    assert.equal(sum(h13, r13), sum(h12, r12));
+    assert.equal(sum(h14, r14), sum(h12, r12));
+  });
+
+  test("--dataset contract-commitment: one row per term; the rows' applied cost adds up to x_AppliedCost exactly", async () => {
+    for (const [v, n] of [["1.3", 13], ["1.4", 30]]) {
+      const costFile = join(dir, `cost-${v}.csv`);
+      const ccFile = join(dir, `cc-${v}.csv`);
+      const args = ["export", "--account", `${A.accountUuid},${B.accountUuid}`, ...window(), "--focus-version", v];
+      const r1 = await cli([...args, "--out", costFile], env2());
+      assert.equal(r1.code, 0, r1.stderr);
+      const r2 = await cli([...args, "--dataset", "contract-commitment", "--out", ccFile, "--json"], env2());
+      assert.equal(r2.code, 0, r2.stderr);
+      const summary = JSON.parse(r2.stdout);
+      assert.equal(summary.dataset, "contract-commitment");
+      const [hc, ...rc] = parseCsv(readFileSync(ccFile, "utf8"));
+      checkVersion(hc, rc, `focus_1_${v.slice(2)}_contract_commitment_columns.json`, n);
+      assert.equal(rc.length, 2, "one term per account's subscription");
+      const [h, ...rows] = parseCsv(readFileSync(costFile, "utf8"));
+      const applied = new Map();
+      for (const r of rows) {
+        const text = r[h.indexOf("ContractApplied")];
+        if (!text) continue;
+        const id = JSON.parse(text).Elements[0].ContractCommitmentId;
+        const cost = /"ContractCommitmentAppliedCost":(-?[0-9.]+)/.exec(text)[1];
+        applied.set(id, (applied.get(id) ?? 0n) + micros(cost));
+      }
+      for (const c of rc) {
+        const id = c[hc.indexOf("ContractCommitmentId")];
+        assert.equal(applied.get(id) ?? 0n, micros(c[hc.indexOf("x_AppliedCost")]), `${v} ${id}`);
+        assert.equal(c[hc.indexOf("ContractCommitmentCategory")], "Spend");
+      }
+    }
+  });
+
+  test("unknown version or dataset: INVALID_INPUT naming the option, exit 2, nothing written", async () => {
+    for (const [args, flag] of [
+      [["--focus-version", "1.5"], "--focus-version"],
+      [["--dataset", "invoices"], "--dataset"],
+      [["--dataset", "contract-commitment", "--focus-version", "1.2"], "--dataset"],
+    ]) {
+      const file = join(dir, "bad-input.csv");
+      const r = await cli(["export", "--account", A.accountUuid, ...args, "--out", file]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`INVALID_INPUT \\(${flag}\\)`));
+      assert.equal(r.stdout, "");
+      assert.equal(existsSync(file), false);
+    }
+    await assert.rejects(lib.exportCost({ ...base(), focusVersion: "2.0" }), (e) => e.code === "INVALID_INPUT" && e.field === "focusVersion");
+    await assert.rejects(lib.exportCost({ ...base(), dataset: "x" }), (e) => e.code === "INVALID_INPUT" && e.field === "dataset");
+  });
+
+  test("an account without a name: one warning saying what FOCUS requires", async () => {
+    const r = await lib.exportCost({ ...base(), accounts: [{ ...accountOf(A), name: undefined }], from: "2026-11-01", to: "2026-11-02" });
+    const w = r.warnings.filter((x) => x.includes("BillingAccountName"));
+    assert.equal(w.length, 1, r.warnings.join("\n"));
+    assert.match(w[0], /MUST NOT be null/);
+  });
+
+  test("contractCommitmentExport: the pure dataset from terms and lines", () => {
+    const lines = [{ date: "2026-03-02", cost: 60, currency: "EUR", tags: { account: "a", subscription: "s" } }, { date: "2026-03-03", cost: 60, currency: "EUR", tags: { account: "a", subscription: "s" } }];
+    const commitments = [{ subscriptionUuid: "s", accountUuid: "a", start: "2026-01-01", end: "2026-12-31", budget: 100, currency: "EUR", consumedBefore: 10 }];
+    const cc = lib.contractCommitmentExport({ commitments, lines, focusVersion: "1.4", now: "2026-03-04T00:00:00Z", format: "focus-json" });
+    const [row] = JSON.parse(cc.text);
+    assert.equal(row.x_AppliedCost, 90);
+    assert.equal(row.ContractCommitmentLifecycleStatus, "Exhausted");
+    const cost = lib.focusExport({ lines, commitments, format: "focus-json" });
+    const applied = JSON.parse(cost.text).map((r) => r.ContractApplied?.Elements[0].ContractCommitmentAppliedCost ?? 0);
+    assert.deepEqual(applied, [60, 30], "the crossing day applies the covered part only");
+    assert.throws(() => lib.contractCommitmentExport({ commitments, now: "2026-03-04T00:00:00Z", focusVersion: "1.2" }), (e) => e.code === "INVALID_INPUT" && e.field === "input.focusVersion");
   });
 });

@@ -21,8 +21,12 @@ use crate::api::AccountApi;
 use crate::clock::Clock;
 use crate::config::{AccountConfig, AccountOptions, SyncConfig, SyncOptions};
 use crate::error::{field_under, Error, Result};
+use crate::export::contract_commitment::{
+    applied_per_term, check_terms, commitment_table, CommitmentTerm, CommitmentTermInput,
+};
 use crate::export::focus::{
-    focus_from_allocation, focus_from_lines, FocusContext, FocusTable, FocusWriter,
+    focus_from_allocation, focus_from_lines, FocusContext, FocusDataset, FocusTable, FocusVersion,
+    FocusWriter,
 };
 use crate::http::{HttpClient, RetryOptions};
 use crate::model::usage::{EnvironmentRecords, UsageRecord};
@@ -71,11 +75,21 @@ pub struct ReportOptions {
     /// Extra tags per environment id (as `costLines`).
     #[serde(default)]
     pub environment_tags: Option<BTreeMap<String, BTreeMap<String, String>>>,
-    /// Export only: `focus` (FOCUS 1.2 CSV, default), `focus-json`, `csv` or `json` (the plain
-    /// table: date, account, environment, capability, cost, usage, tags).
+    /// Export only: `focus` (FOCUS CSV, default), `focus-json`, `csv` or `json` (the plain
+    /// table: date, account, environment, capability, cost, usage, tags), or `parquet` (the
+    /// FOCUS columns typed, `export::columnar`; the JS API writes the file).
     #[serde(default)]
     #[cfg_attr(feature = "tsify", tsify(type = "ExportFormat"))]
     pub format: Option<String>,
+    /// Export only: the FOCUS version, `1.2`, `1.3` (default) or `1.4`.
+    #[serde(default)]
+    #[cfg_attr(feature = "tsify", tsify(type = "FocusVersion"))]
+    pub focus_version: Option<String>,
+    /// Export only: `cost-and-usage` (default) or `contract-commitment` (FOCUS 1.3+: one row per
+    /// commitment term of each subscription; formats `focus` and `focus-json`).
+    #[serde(default)]
+    #[cfg_attr(feature = "tsify", tsify(type = "FocusDataset"))]
+    pub dataset: Option<String>,
 }
 
 /// Checked options.
@@ -87,6 +101,8 @@ pub struct ReportConfig {
     pub rules: Option<serde_json::Value>,
     pub environment_tags: BTreeMap<String, BTreeMap<String, String>>,
     pub format: ExportFormat,
+    pub version: FocusVersion,
+    pub dataset: FocusDataset,
 }
 
 /// What `exportCost` writes. In JS its [`name`](ExportFormat::name).
@@ -94,28 +110,32 @@ pub struct ReportConfig {
 #[cfg_attr(
     feature = "tsify",
     derive(tsify::Tsify),
-    tsify(type = "\"focus\" | \"focus-json\" | \"csv\" | \"json\"")
+    tsify(type = "\"focus\" | \"focus-json\" | \"csv\" | \"json\" | \"parquet\"")
 )]
 pub enum ExportFormat {
     FocusCsv,
     FocusJson,
     Csv,
     Json,
+    /// The FOCUS columns as typed columns (`export::columnar`), for the JS API's Parquet writer.
+    Parquet,
 }
 
 impl ExportFormat {
-    /// `focus` (the default when absent), `focus-json`, `csv` or `json`; `field` names the option.
+    /// `focus` (the default when absent), `focus-json`, `csv`, `json` or `parquet`; `field` names
+    /// the option.
     pub fn parse(field: &str, value: Option<&str>) -> Result<ExportFormat> {
         Ok(match value {
             None | Some("focus") => ExportFormat::FocusCsv,
             Some("focus-json") => ExportFormat::FocusJson,
             Some("csv") => ExportFormat::Csv,
             Some("json") => ExportFormat::Json,
+            Some("parquet") => ExportFormat::Parquet,
             Some(other) => {
                 return Err(Error::invalid(
                     field,
                     format!(
-                        "must be focus, focus-json, csv or json, got `{}`",
+                        "must be focus, focus-json, csv, json or parquet, got `{}`",
                         other.chars().take(20).collect::<String>()
                     ),
                 ))
@@ -129,6 +149,7 @@ impl ExportFormat {
             ExportFormat::FocusJson => "focus-json",
             ExportFormat::Csv => "csv",
             ExportFormat::Json => "json",
+            ExportFormat::Parquet => "parquet",
         }
     }
 
@@ -142,14 +163,18 @@ impl ExportFormat {
         matches!(self, ExportFormat::Csv | ExportFormat::Json)
     }
 
-    /// The row writer of this format for rows of `columns`.
-    pub fn writer(self, columns: &[&'static str]) -> FocusWriter {
-        FocusWriter::new(columns, self.is_json(), self.is_plain())
+    /// The row writer of this format for `table`'s rows.
+    pub fn writer(self, table: &FocusTable) -> FocusWriter {
+        FocusWriter::new(
+            &table.columns,
+            self.is_json(),
+            table.layout(self.is_plain()),
+        )
     }
 
     /// The table in this format.
     pub fn render(self, table: &FocusTable) -> String {
-        self.writer(&table.columns).render(table)
+        self.writer(table).render(table)
     }
 }
 
@@ -177,6 +202,15 @@ impl ReportOptions {
             }
         }
         let format = ExportFormat::parse("format", self.format.as_deref())?;
+        let version = FocusVersion::parse("focusVersion", self.focus_version.as_deref())?;
+        let dataset = FocusDataset::parse("dataset", self.dataset.as_deref())?;
+        dataset.check("dataset", version)?;
+        if dataset == FocusDataset::ContractCommitment && format.is_plain() {
+            return Err(Error::invalid(
+                "format",
+                "the contract-commitment dataset is written as focus (CSV), focus-json or parquet",
+            ));
+        }
         if let Some(r) = &self.rules {
             // The caller's rules: a shape error is the caller's input, named from `rules`.
             parse_rules(&r.to_string()).map_err(|e| match e {
@@ -206,6 +240,8 @@ impl ReportOptions {
             rules: self.rules,
             environment_tags: self.environment_tags.unwrap_or_default(),
             format,
+            version,
+            dataset,
         })
     }
 }
@@ -252,7 +288,9 @@ async fn fetch_account<C: HttpClient>(
         None => api.active_subscription().await?.uuid,
     };
     let subscription = api.subscription(&sub_uuid).await?;
-    let daily = if for_export {
+    // The export needs the subscription's daily cost only for the commitment (1.3+): what the
+    // term consumed before the window.
+    let daily = if for_export && cfg.version == FocusVersion::V1_2 {
         Vec::new()
     } else {
         api.daily_cost(&sub_uuid, &cfg.sync.filter).await?
@@ -297,6 +335,13 @@ async fn fetch_account<C: HttpClient>(
             "account {uuid}: environment names are not shown ({})",
             e.code()
         )),
+    }
+    if for_export && account.name.is_none() {
+        warnings.push(format!(
+            "account {uuid}: no name configured, so BillingAccountName repeats the account id \
+             (FOCUS: BillingAccountName MUST NOT be null when the provider supports account \
+             display names; set the account's `name`)"
+        ));
     }
     let account_name = account.name.clone().unwrap_or_else(|| uuid.clone());
     Ok(Fetched {
@@ -396,8 +441,17 @@ pub async fn export_focus<C: HttpClient>(
     clock: &dyn Clock,
     cfg: &ReportConfig,
 ) -> Result<(FocusTable, Vec<String>)> {
-    let (fetched, warnings, _) = fetch_all(http, clock, cfg, true).await?;
-    let mut ctx = FocusContext::default();
+    let (fetched, warnings, now_ms) = fetch_all(http, clock, cfg, true).await?;
+    let mut ctx = FocusContext {
+        version: cfg.version,
+        ..FocusContext::default()
+    };
+    if cfg.version != FocusVersion::V1_2 {
+        let (start, _) = cfg.window(now_ms);
+        for f in &fetched {
+            ctx.commitments.extend(terms_of(f, start)?);
+        }
+    }
     let mut usage: HashMap<(String, String, String), (f64, String)> = HashMap::default();
     for f in &fetched {
         for (id, name) in &f.data.environment_names {
@@ -430,9 +484,103 @@ pub async fn export_focus<C: HttpClient>(
     }
     ctx.usage = usage;
     let lines = lines_of(&fetched, cfg)?;
-    let table = match allocation_of(lines.clone(), cfg)? {
+    let allocation = allocation_of(lines.clone(), cfg)?;
+    if cfg.dataset == FocusDataset::ContractCommitment {
+        // The applied cost of the rows the Cost and Usage export of the same options writes.
+        let applied = match &allocation {
+            Some(result) => applied_per_term(
+                &ctx.commitments,
+                result.lines.iter().filter_map(|l| {
+                    Some((
+                        l.tags.get("subscription").map(String::as_str),
+                        parse_date(&l.date)?,
+                        i128::from(l.cost_micros),
+                    ))
+                }),
+            ),
+            None => applied_per_term(
+                &ctx.commitments,
+                lines.iter().filter_map(|l| {
+                    Some((
+                        l.tags.get("subscription").map(String::as_str),
+                        parse_date(&l.date)?,
+                        crate::allocate::money::micros_from_f64(l.cost)?,
+                    ))
+                }),
+            ),
+        };
+        let table = commitment_table(&ctx.commitments, &applied, cfg.version, now_ms)?;
+        return Ok((table, warnings));
+    }
+    let table = match allocation {
         Some(result) => focus_from_allocation(&result, &ctx)?,
         None => focus_from_lines(&lines, &ctx)?,
     };
     Ok((table, warnings))
+}
+
+/// The commitment terms of one account's subscription (`export::contract_commitment`): its
+/// `periods`, else its current period, else its own start and end; the budget and currency of
+/// `budget` (the API gives one budget: each term is taken to commit it); what each term consumed
+/// before `window_start` from the subscription's daily cost; `budget.used` for the current term.
+fn terms_of(f: &Fetched, window_start: i64) -> Result<Vec<CommitmentTerm>> {
+    let s = &f.data.subscription;
+    let Some(currency) = s.budget.as_ref().and_then(|b| b.currency_code.clone()) else {
+        return Ok(Vec::new());
+    };
+    let date = |v: &Option<String>| {
+        v.as_deref().and_then(|t| {
+            parse_date(t).or_else(|| parse_timestamp_ms(t).map(|ms| ms.div_euclid(ms_per_day())))
+        })
+    };
+    let mut periods: Vec<(i64, i64)> = s
+        .periods
+        .iter()
+        .flatten()
+        .filter_map(|p| Some((date(&p.start_time)?, date(&p.end_time)?)))
+        .collect();
+    let current = s
+        .current_period
+        .as_ref()
+        .and_then(|p| Some((date(&p.start_time)?, date(&p.end_time)?)));
+    if periods.is_empty() {
+        periods.extend(current.or_else(|| Some((date(&s.start_time)?, date(&s.end_time)?))));
+    }
+    periods.sort_unstable();
+    periods.dedup();
+    let contract_start = date(&s.start_time).or(periods.first().map(|p| p.0));
+    let contract_end = date(&s.end_time).or(periods.last().map(|p| p.1));
+    let mut inputs = Vec::with_capacity(periods.len());
+    for (start, end) in periods {
+        let mut before = crate::money::Amount::ZERO;
+        for r in &f.data.daily {
+            let Some(day) = date(&Some(r.start_time.clone())) else {
+                continue;
+            };
+            if day >= start && day < window_start && day <= end {
+                before = before
+                    .checked_add(crate::money::Amount::from_f64(r.value).unwrap_or_default())
+                    .unwrap_or(before);
+            }
+        }
+        let is_current = current.is_some_and(|c| c.0 == start);
+        inputs.push(CommitmentTermInput {
+            subscription_uuid: f.subscription_uuid.clone(),
+            account_uuid: f.data.account_uuid.clone(),
+            subscription_name: s.name.clone(),
+            start: format_date(start),
+            end: format_date(end),
+            contract_start: contract_start.map(format_date),
+            contract_end: contract_end.map(format_date),
+            budget: s.budget.as_ref().and_then(|b| b.total),
+            currency: currency.clone(),
+            consumed_before: Some(before.to_f64()),
+            used: if is_current {
+                s.budget.as_ref().and_then(|b| b.used)
+            } else {
+                None
+            },
+        });
+    }
+    check_terms(&inputs, "subscription.periods")
 }

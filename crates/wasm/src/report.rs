@@ -13,11 +13,19 @@ use dps_cost_client::report::{
     export_focus, report_data, ExportFormat, ReportConfig, ReportOptions,
 };
 use dps_cost_core::allocate::engine::{AllocationInput, CostLine};
+use dps_cost_core::allocate::money::micros_from_f64;
 use dps_cost_core::allocate::rules::parse_rules;
 use dps_cost_core::error::Error;
-use dps_cost_core::export::focus::{FocusContext, FocusStream, FocusTable};
+use dps_cost_core::export::columnar::{typed_columns, TypedColumn};
+use dps_cost_core::export::contract_commitment::{
+    applied_per_term, check_terms, commitment_table, CommitmentTermInput,
+};
+use dps_cost_core::export::focus::{
+    FocusContext, FocusDataset, FocusStream, FocusTable, FocusVersion,
+};
 use dps_cost_core::process::forecast::forecast;
 use dps_cost_core::time::parse_date;
+use dps_cost_core::time::parse_timestamp_ms;
 
 use super::allocate::{chunk_size, closed_error, make_iterable, stream_options, MAX_JS_STRING};
 use super::convert::{from_js, to_js};
@@ -30,6 +38,11 @@ use super::{js_err, promise};
 #[wasm_bindgen(typescript_custom_section)]
 const TS_REPORT_JS_ONLY: &str = r#"
 export interface ReportConfig { fetch?: FetchLike }
+export interface CostExport {
+  /** format "parquet" only: the Parquet file, written by the package's JS entry (hyparquet-writer)
+   * from the typed columns the module gives it. */
+  parquet?: Uint8Array;
+}
 export interface FocusExportStream {
   /** The stream itself (`for (const text of focusExportStream(input))`). */
   [Symbol.iterator](): FocusExportStream;
@@ -56,32 +69,70 @@ pub fn report_data_js(
     })
 }
 
-/// What `exportCost` and `focusExport` return.
+/// What `exportCost`, `focusExport` and `contractCommitmentExport` return.
 #[derive(Serialize, tsify::Tsify)]
 #[tsify(rename = "CostExport")]
+#[serde(rename_all = "camelCase")]
 struct ExportResult {
     #[tsify(type = "ExportFormat")]
     format: &'static str,
+    #[tsify(type = "FocusVersion")]
+    focus_version: &'static str,
+    #[tsify(type = "FocusDataset")]
+    dataset: &'static str,
     /// The columns of `text`.
     columns: Vec<&'static str>,
     rows: usize,
     /// CSV (RFC 4180, CRLF, header line) or a JSON array of row objects.
     text: String,
     warnings: Vec<String>,
+    /// `parquet` only: the typed columns the JS entry writes as Parquet (then drops), so
+    /// never seen by a caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional, type = "never")]
+    parquet_columns: Option<Vec<TypedColumn>>,
 }
 
-fn export_result(table: FocusTable, format: ExportFormat, warnings: Vec<String>) -> ExportResult {
+fn export_result(
+    table: FocusTable,
+    format: ExportFormat,
+    version: FocusVersion,
+    dataset: FocusDataset,
+    warnings: Vec<String>,
+) -> Result<ExportResult, Error> {
     let columns = match format {
         ExportFormat::Csv | ExportFormat::Json => table.plain().columns,
-        ExportFormat::FocusCsv | ExportFormat::FocusJson => table.columns.clone(),
+        ExportFormat::FocusCsv | ExportFormat::FocusJson | ExportFormat::Parquet => {
+            table.columns.clone()
+        }
     };
-    ExportResult {
+    let (text, parquet_columns) = match format {
+        ExportFormat::Parquet => (String::new(), Some(typed_columns(&table)?)),
+        _ => (format.render(&table), None),
+    };
+    Ok(ExportResult {
         format: format.name(),
+        focus_version: version.name(),
+        dataset: dataset.name(),
         rows: table.rows.len(),
-        text: format.render(&table),
+        text,
         columns,
         warnings,
+        parquet_columns,
+    })
+}
+
+/// `focusExport`, `focusExportStream` and `contractCommitmentExport` write text: Parquet comes
+/// from `exportCost` (its JS entry writes the file).
+fn text_format(field: &str, value: Option<&str>) -> Result<ExportFormat, Error> {
+    let format = ExportFormat::parse(field, value)?;
+    if format == ExportFormat::Parquet {
+        return Err(Error::invalid(
+            field,
+            "parquet is written by exportCost (dps-cost export --format parquet --out FILE)",
+        ));
     }
+    Ok(format)
 }
 
 /// The accounts' per-environment cost in the window as FOCUS 1.2 rows (CSV or JSON; usage as
@@ -95,7 +146,7 @@ pub fn export_cost_js(
     promise(async move {
         let (transport, cfg) = parts?;
         let (table, warnings) = export_focus(&transport, &JsClock, &cfg).await?;
-        Ok(export_result(table, cfg.format, warnings))
+        export_result(table, cfg.format, cfg.version, cfg.dataset, warnings)
     })
 }
 
@@ -132,13 +183,23 @@ struct FocusExportInput {
     #[serde(default)]
     #[tsify(type = "ExportFormat")]
     format: Option<String>,
+    /// Default "1.3".
+    #[serde(default)]
+    #[tsify(optional, type = "FocusVersion")]
+    focus_version: Option<String>,
+    /// DPS commitment terms the rows draw down (ContractApplied, 1.3+).
+    #[serde(default)]
+    #[tsify(optional, type = "CommitmentTerm[]")]
+    commitments: Vec<CommitmentTermInput>,
 }
 
 /// The checked input of `focusExport` / `focusExportStream` as a [`FocusStream`] (allocated
 /// first when `rules` are given).
-fn focus_stream(input: &JsValue) -> Result<(FocusStream, ExportFormat), Error> {
+fn focus_stream(input: &JsValue) -> Result<(FocusStream, ExportFormat, FocusVersion), Error> {
     let i: FocusExportInput = from_js("input", input)?;
-    let format = ExportFormat::parse("input.format", i.format.as_deref())?;
+    let format = text_format("input.format", i.format.as_deref())?;
+    let version = FocusVersion::parse("input.focusVersion", i.focus_version.as_deref())?;
+    let commitments = check_terms(&i.commitments, "input.commitments")?;
     let mut usage = HashMap::default();
     for (n, u) in i.usage.into_iter().enumerate() {
         if parse_date(&u.date).is_none() {
@@ -162,6 +223,8 @@ fn focus_stream(input: &JsValue) -> Result<(FocusStream, ExportFormat), Error> {
         capability_names: i.capability_names,
         environment_names: i.environment_names,
         usage,
+        version,
+        commitments,
     };
     let (json, plain) = (format.is_json(), format.is_plain());
     let stream = match i.rules {
@@ -176,7 +239,7 @@ fn focus_stream(input: &JsValue) -> Result<(FocusStream, ExportFormat), Error> {
         }
         None => FocusStream::from_lines(i.lines, ctx, json, plain)?,
     };
-    Ok((stream, format))
+    Ok((stream, format, version))
 }
 
 /// Rows per chunk when `focusExport` drains its stream.
@@ -190,7 +253,7 @@ pub fn focus_export_js(
     #[wasm_bindgen(unchecked_param_type = "FocusExportInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<(ExportResult, String), Error> {
-        let (mut stream, format) = focus_stream(&input)?;
+        let (mut stream, format, version) = focus_stream(&input)?;
         let mut text = String::new();
         let mut units = 0usize;
         while let Some(chunk) = stream.next_chunk(EXPORT_CHUNK_ROWS)? {
@@ -214,10 +277,13 @@ pub fn focus_export_js(
         }
         let head = ExportResult {
             format: format.name(),
+            focus_version: version.name(),
+            dataset: FocusDataset::CostAndUsage.name(),
             columns: stream.columns().to_vec(),
             rows: stream.rows(),
             text: String::new(),
             warnings: Vec::new(),
+            parquet_columns: None,
         };
         Ok((head, text))
     };
@@ -329,7 +395,7 @@ pub fn focus_export_stream(
     let run = || -> Result<FocusExportStreamJs, Error> {
         let o: FocusStreamOptions = stream_options(Some(&options))?;
         let chunk = chunk_size("options.chunkRows", o.chunk_rows, 10_000)?;
-        let (stream, format) = focus_stream(&input)?;
+        let (stream, format, _) = focus_stream(&input)?;
         Ok(FocusExportStreamJs {
             columns: stream.columns().to_vec(),
             stream: Some(Box::new(stream)),
@@ -342,6 +408,70 @@ pub fn focus_export_stream(
     let v = JsValue::from(s);
     make_iterable(&v);
     Ok(v)
+}
+
+/// The input of `contractCommitmentExport`: the terms, and the cost lines whose ContractApplied
+/// they sum.
+#[derive(Deserialize, tsify::Tsify)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ContractCommitmentInput {
+    #[tsify(type = "CommitmentTerm[]")]
+    commitments: Vec<CommitmentTermInput>,
+    #[serde(default)]
+    lines: Vec<CostLine>,
+    /// "1.3" (default) or "1.4".
+    #[serde(default)]
+    #[tsify(optional, type = "\"1.3\" | \"1.4\"")]
+    focus_version: Option<String>,
+    #[serde(default)]
+    #[tsify(optional, type = "\"focus\" | \"focus-json\"")]
+    format: Option<String>,
+    /// ISO-8601; lifecycle status and days remaining are as of this instant.
+    now: String,
+}
+
+/// The FOCUS Contract Commitment dataset (1.3: 13 columns, 1.4: 30, then the `x_` columns) of
+/// DPS commitment terms, without fetching (see `exportCost` with `dataset:
+/// "contract-commitment"`); `x_AppliedCost` sums the ContractApplied of `lines` as
+/// `focusExport` writes them.
+#[wasm_bindgen(js_name = contractCommitmentExport, unchecked_return_type = "CostExport")]
+pub fn contract_commitment_export_js(
+    #[wasm_bindgen(unchecked_param_type = "ContractCommitmentInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    let run = || -> Result<ExportResult, Error> {
+        let i: ContractCommitmentInput = from_js("input", &input)?;
+        let version = FocusVersion::parse("input.focusVersion", i.focus_version.as_deref())?;
+        FocusDataset::ContractCommitment.check("input.focusVersion", version)?;
+        let format = text_format("input.format", i.format.as_deref())?;
+        if format.is_plain() {
+            return Err(Error::invalid(
+                "input.format",
+                "the contract-commitment dataset is written as focus (CSV) or focus-json",
+            ));
+        }
+        let now_ms = parse_timestamp_ms(&i.now)
+            .ok_or_else(|| Error::invalid("input.now", "is not an ISO-8601 timestamp"))?;
+        let terms = check_terms(&i.commitments, "input.commitments")?;
+        let applied = applied_per_term(
+            &terms,
+            i.lines.iter().filter_map(|l| {
+                Some((
+                    l.tags.get("subscription").map(String::as_str),
+                    parse_date(&l.date)?,
+                    micros_from_f64(l.cost)?,
+                ))
+            }),
+        );
+        let table = commitment_table(&terms, &applied, version, now_ms)?;
+        export_result(
+            table,
+            format,
+            version,
+            FocusDataset::ContractCommitment,
+            Vec::new(),
+        )
+    };
+    to_js(&run().map_err(js_err)?)
 }
 
 /// The input of `forecastSpend`.

@@ -1,8 +1,19 @@
-//! FinOps FOCUS 1.2 rows from DPS cost lines (`reference/focus.md`).
+//! FinOps FOCUS Cost and Usage rows from DPS cost lines (`reference/focus.md`), in FOCUS 1.2,
+//! 1.3 (the default) or 1.4 ([`FocusVersion`]).
 //!
 //! One row per cost line (environment × capability × day, or a piece of one split by cost
-//! center / product or by allocation rules). All 57 FOCUS 1.2 columns, in [`FOCUS_COLUMNS`]
-//! order; rows built from allocation output add the five FOCUS 1.3 `Allocated*` columns.
+//! center / product or by allocation rules). Every column of the version, in the
+//! specification's order ([`FocusVersion::cost_columns`]), then the `x_` columns
+//! ([`CUSTOM_COLUMNS`]). In 1.2 (byte-identical to what dps-cost wrote before 1.3), rows built
+//! from allocation output add the five FOCUS 1.3 `Allocated*` columns after those.
+//!
+//! 1.3 and 1.4 add: `ServiceProviderName` = `HostProviderName` = `Dynatrace`; `ContractApplied`
+//! linking the row to its DPS commitment term (`export::contract_commitment`); the `Allocated*`
+//! columns (null unless the row comes from allocation rules). 1.4 drops `ProviderName` and
+//! `PublisherName` and has `InvoiceDetailId` and `CommitmentProgramEligibilityDetails` (null:
+//! no invoice detail, no commitment-discount program). In 1.3 and 1.4 `PricingCurrency` =
+//! `BillingCurrency` and `PricingCurrencyEffectiveCost` = `EffectiveCost` (not null once
+//! present).
 //!
 //! Mapping (see the reference for why):
 //! - `BilledCost` = `EffectiveCost` = `ListCost` = `ContractedCost` = the line's cost, exact to
@@ -35,6 +46,8 @@ use crate::allocate::engine::{
 use crate::allocate::focus::{focus_allocation_row, ALLOCATED_COLUMNS};
 use crate::allocate::money::micros_from_f64;
 use crate::error::{Error, Result};
+use crate::export::contract_commitment::{CommitmentLedger, CommitmentTerm, PROVIDER};
+pub use crate::export::focus_columns::{FocusDataset, FocusVersion};
 use crate::time::{civil_from_days, days_from_civil, format_date, parse_date};
 
 /// The 57 FOCUS 1.2 columns, alphabetically (the specification's order).
@@ -129,6 +142,10 @@ pub enum Cell {
 pub struct FocusTable {
     pub columns: Vec<&'static str>,
     pub rows: Vec<Vec<Cell>>,
+    /// Rows of allocation output ([`focus_from_allocation`]): the plain table then carries the
+    /// allocation columns. Decided by where the rows come from, not by whether the `Allocated*`
+    /// columns exist (1.3 and 1.4 always have them).
+    pub allocated: bool,
 }
 
 /// Names and usage the cost lines do not carry.
@@ -140,6 +157,10 @@ pub struct FocusContext {
     pub environment_names: BTreeMap<String, String>,
     /// (environment id, capability key, `YYYY-MM-DD`) → (quantity, unit as the API writes it).
     pub usage: HashMap<(String, String, String), (f64, String)>,
+    /// The FOCUS version written (default 1.3).
+    pub version: FocusVersion,
+    /// The DPS commitment terms the rows draw down (`ContractApplied`, 1.3+).
+    pub commitments: Vec<CommitmentTerm>,
 }
 
 /// A unit in FOCUS UnitFormat: words capitalised, time units plural (`GiB-hour` → `GiB-Hours`,
@@ -277,9 +298,23 @@ fn group_totals(lines: &[Line<'_>], ctx: &FocusContext) -> Groups {
     out
 }
 
-fn row(n: usize, l: &Line<'_>, ctx: &FocusContext, groups: &Groups) -> Result<Vec<Cell>> {
-    let day = parse_date(l.date)
-        .ok_or_else(|| Error::invalid(format!("lines[{n}].date"), "is not a YYYY-MM-DD date"))?;
+/// The day of a line, checked.
+fn line_day(n: usize, l: &Line<'_>) -> Result<i64> {
+    parse_date(l.date)
+        .ok_or_else(|| Error::invalid(format!("lines[{n}].date"), "is not a YYYY-MM-DD date"))
+}
+
+/// A row's cells (see the module documentation); `ledger` gives `ContractApplied` (1.3+),
+/// `allocated` the `Allocated*` cells of an allocation row. In 1.2 the caller appends those.
+fn row(
+    n: usize,
+    l: &Line<'_>,
+    ctx: &FocusContext,
+    groups: &Groups,
+    ledger: &mut CommitmentLedger,
+    allocated: Option<&[Cell; 5]>,
+) -> Result<Vec<Cell>> {
+    let day = line_day(n, l)?;
     let account = tag(l.tags, "account").ok_or_else(|| {
         Error::invalid(
             format!("lines[{n}].tags.account"),
@@ -331,8 +366,16 @@ fn row(n: usize, l: &Line<'_>, ctx: &FocusContext, groups: &Groups) -> Result<Ve
     let cost = micros_decimal(l.micros);
     let text = |s: &str| Cell::Text(s.to_string());
     let opt = |s: Option<&str>| s.map_or(Cell::Null, |v| Cell::Text(v.to_string()));
-    let mut cells = Vec::with_capacity(FOCUS_COLUMNS.len());
-    for col in FOCUS_COLUMNS {
+    let version = ctx.version;
+    let contract_applied = if version == FocusVersion::V1_2 {
+        Cell::Null
+    } else {
+        let a = ledger.apply(tag(l.tags, "subscription"), day, l.micros);
+        ledger.contract_applied(a)
+    };
+    let columns = version.cost_columns();
+    let mut cells = Vec::with_capacity(columns.len() + CUSTOM_COLUMNS.len() + 5);
+    for &col in columns {
         cells.push(match col {
             "BilledCost" | "EffectiveCost" | "ListCost" | "ContractedCost" => cost.clone(),
             "BillingAccountId" => text(account),
@@ -348,7 +391,24 @@ fn row(n: usize, l: &Line<'_>, ctx: &FocusContext, groups: &Groups) -> Result<Ve
             "ChargePeriodEnd" => Cell::Text(instant(day + 1)),
             "ConsumedQuantity" | "PricingQuantity" => quantity.clone(),
             "ConsumedUnit" | "PricingUnit" => unit.clone(),
-            "InvoiceIssuerName" | "ProviderName" | "PublisherName" => text("Dynatrace"),
+            "InvoiceIssuerName" | "ProviderName" | "PublisherName" => text(PROVIDER),
+            "ServiceProviderName" | "HostProviderName" => text(PROVIDER),
+            // 1.3's text and 1.4's table: MUST NOT be null once the column is present (1.2
+            // leaves them null, as it always has). Priced and billed in the same currency.
+            "PricingCurrency" if version != FocusVersion::V1_2 => text(l.currency),
+            "PricingCurrencyEffectiveCost" if version != FocusVersion::V1_2 => cost.clone(),
+            "ContractApplied" => contract_applied.clone(),
+            "AllocatedMethodId"
+            | "AllocatedMethodDetails"
+            | "AllocatedResourceId"
+            | "AllocatedResourceName"
+            | "AllocatedTags" => match allocated {
+                Some(a) => ALLOCATED_COLUMNS
+                    .iter()
+                    .position(|c| *c == col)
+                    .map_or(Cell::Null, |i| a[i].clone()),
+                None => Cell::Null,
+            },
             "ServiceCategory" => text("Management and Governance"),
             "ServiceName" => text(service),
             "ServiceSubcategory" => text("Observability"),
@@ -369,10 +429,34 @@ fn row(n: usize, l: &Line<'_>, ctx: &FocusContext, groups: &Groups) -> Result<Ve
     }
     cells.push(opt(capability));
     cells.push(opt(tag(l.tags, "subscription")));
+    if let (FocusVersion::V1_2, Some(a)) = (version, allocated) {
+        cells.extend(a.iter().cloned());
+    }
     Ok(cells)
 }
 
-/// FOCUS 1.2 rows of cost lines (as `costLines` builds them), in input order.
+/// The commitment ledger of `ctx` with the first pass over `lines` done (1.3+; empty for 1.2).
+/// A line whose date does not parse is left out here and refused when its row is built.
+fn ledger_of<'a, 'b: 'a>(
+    ctx: &FocusContext,
+    lines: impl Iterator<Item = &'a Line<'b>>,
+) -> CommitmentLedger {
+    let mut ledger = CommitmentLedger::new(if ctx.version == FocusVersion::V1_2 {
+        Vec::new()
+    } else {
+        ctx.commitments.clone()
+    });
+    if !ledger.is_empty() {
+        for l in lines {
+            if let Some(day) = parse_date(l.date) {
+                ledger.add(tag(l.tags, "subscription"), day, l.micros);
+            }
+        }
+    }
+    ledger
+}
+
+/// Rows of cost lines (as `costLines` builds them), in input order, in `ctx.version`.
 pub fn focus_from_lines(lines: &[CostLine], ctx: &FocusContext) -> Result<FocusTable> {
     let mut prepared = Vec::with_capacity(lines.len());
     for (n, l) in lines.iter().enumerate() {
@@ -391,28 +475,33 @@ pub fn focus_from_lines(lines: &[CostLine], ctx: &FocusContext) -> Result<FocusT
         });
     }
     let groups = group_totals(&prepared, ctx);
+    let mut ledger = ledger_of(ctx, prepared.iter());
     let rows = prepared
         .iter()
         .enumerate()
-        .map(|(n, l)| row(n, l, ctx, &groups))
+        .map(|(n, l)| row(n, l, ctx, &groups, &mut ledger, None))
         .collect::<Result<Vec<_>>>()?;
     Ok(FocusTable {
-        columns: line_columns(),
+        columns: line_columns(ctx.version),
         rows,
+        allocated: false,
     })
 }
 
-/// The columns of rows from cost lines: the 57, then the custom ones.
-fn line_columns() -> Vec<&'static str> {
-    let mut columns = FOCUS_COLUMNS.to_vec();
+/// The columns of rows from cost lines: the version's, then the custom ones.
+pub fn line_columns(version: FocusVersion) -> Vec<&'static str> {
+    let mut columns = version.cost_columns().to_vec();
     columns.extend(CUSTOM_COLUMNS);
     columns
 }
 
-/// The columns of rows from allocation output: [`line_columns`], then the five `Allocated*`.
-fn allocation_columns() -> Vec<&'static str> {
-    let mut columns = line_columns();
-    columns.extend(ALLOCATED_COLUMNS);
+/// The columns of rows from allocation output: [`line_columns`], then in 1.2 the five
+/// `Allocated*` (1.3 and 1.4 have them among their own).
+pub fn allocation_columns(version: FocusVersion) -> Vec<&'static str> {
+    let mut columns = line_columns(version);
+    if version == FocusVersion::V1_2 {
+        columns.extend(ALLOCATED_COLUMNS);
+    }
     columns
 }
 
@@ -459,15 +548,15 @@ pub fn focus_from_allocation(result: &AllocationResult, ctx: &FocusContext) -> R
     for (l, _) in &parts {
         group_add(&mut groups, ctx, l);
     }
+    let mut ledger = ledger_of(ctx, parts.iter().map(|(l, _)| l));
     let mut rows = Vec::with_capacity(parts.len());
     for (n, (l, a)) in parts.into_iter().enumerate() {
-        let mut cells = row(n, &l, ctx, &groups)?;
-        cells.extend(a);
-        rows.push(cells);
+        rows.push(row(n, &l, ctx, &groups, &mut ledger, Some(&a))?);
     }
     Ok(FocusTable {
-        columns: allocation_columns(),
+        columns: allocation_columns(ctx.version),
         rows,
+        allocated: true,
     })
 }
 
@@ -481,7 +570,8 @@ fn csv_field(out: &mut String, s: &str) {
     }
 }
 
-/// The plain export's columns: (name, FOCUS column it is read from).
+/// The plain export's columns: (name, FOCUS column it is read from); the last
+/// [`PLAIN_ALLOCATION_COLUMNS`] only for rows of allocation output.
 pub const PLAIN_COLUMNS: [(&str, &str); 15] = [
     ("date", "ChargePeriodStart"),
     ("accountUuid", "BillingAccountId"),
@@ -500,6 +590,28 @@ pub const PLAIN_COLUMNS: [(&str, &str); 15] = [
     ("allocatedTags", "AllocatedTags"),
 ];
 
+/// How many of [`PLAIN_COLUMNS`], at its end, describe the allocation.
+pub const PLAIN_ALLOCATION_COLUMNS: usize = 2;
+
+/// What a [`FocusWriter`] writes: every column, or the plain table of rows from cost lines
+/// or from allocation output (`allocated`: with `allocationRule` and `allocatedTags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Focus,
+    Plain { allocated: bool },
+}
+
+impl Layout {
+    /// `Plain { allocated }` when `plain`, else `Focus`.
+    pub fn of(plain: bool, allocated: bool) -> Layout {
+        if plain {
+            Layout::Plain { allocated }
+        } else {
+            Layout::Focus
+        }
+    }
+}
+
 /// Writes rows one at a time as CSV (RFC 4180, header line, CRLF) or as a JSON array of
 /// objects, of all columns or of the plain table's ([`PLAIN_COLUMNS`]). The one renderer of
 /// [`FocusTable::to_csv`], [`FocusTable::to_json`], [`FocusTable::plain`] and [`FocusStream`]:
@@ -514,10 +626,16 @@ pub struct FocusWriter {
 }
 
 impl FocusWriter {
-    /// A writer for rows of `columns`; `json` for a JSON array, `plain` for the plain table.
-    pub fn new(columns: &[&'static str], json: bool, plain: bool) -> FocusWriter {
-        let (picks, columns) = if plain {
-            let picks: Vec<(&'static str, usize)> = PLAIN_COLUMNS
+    /// A writer for rows of `columns`; `json` for a JSON array; `layout` all columns or the
+    /// plain table.
+    pub fn new(columns: &[&'static str], json: bool, layout: Layout) -> FocusWriter {
+        let (picks, columns) = if let Layout::Plain { allocated } = layout {
+            let wanted = if allocated {
+                PLAIN_COLUMNS.len()
+            } else {
+                PLAIN_COLUMNS.len() - PLAIN_ALLOCATION_COLUMNS
+            };
+            let picks: Vec<(&'static str, usize)> = PLAIN_COLUMNS[..wanted]
                 .iter()
                 .filter_map(|(name, from)| {
                     columns.iter().position(|c| c == from).map(|i| (*name, i))
@@ -629,9 +747,9 @@ impl FocusWriter {
 
 impl FocusTable {
     /// The plain table (see [`PLAIN_COLUMNS`]): `date` as `YYYY-MM-DD`; the allocation columns
-    /// only when the table has them.
+    /// only for rows of allocation output.
     pub fn plain(&self) -> FocusTable {
-        let w = FocusWriter::new(&self.columns, false, true);
+        let w = FocusWriter::new(&self.columns, false, self.layout(true));
         let picks = w.picks.as_deref().unwrap_or(&[]);
         let rows = self
             .rows
@@ -649,18 +767,24 @@ impl FocusTable {
         FocusTable {
             columns: w.columns,
             rows,
+            allocated: self.allocated,
         }
+    }
+
+    /// This table's [`Layout`]: the plain table when `plain`.
+    pub fn layout(&self, plain: bool) -> Layout {
+        Layout::of(plain, self.allocated)
     }
 
     /// RFC 4180 CSV with a header line, CRLF line ends; null is an empty field.
     pub fn to_csv(&self) -> String {
-        FocusWriter::new(&self.columns, false, false).render(self)
+        FocusWriter::new(&self.columns, false, Layout::Focus).render(self)
     }
 
     /// A JSON array of objects (every column present; null as `null`, decimals as numbers,
     /// `Tags` and the other JSON columns as objects).
     pub fn to_json(&self) -> String {
-        FocusWriter::new(&self.columns, true, false).render(self)
+        FocusWriter::new(&self.columns, true, Layout::Focus).render(self)
     }
 }
 
@@ -687,6 +811,7 @@ pub struct FocusStream {
     source: Source,
     ctx: FocusContext,
     groups: Groups,
+    ledger: CommitmentLedger,
     writer: FocusWriter,
     started: bool,
     ended: bool,
@@ -714,15 +839,23 @@ impl FocusStream {
         for (l, m) in lines.iter().zip(&micros) {
             group_add(&mut groups, &ctx, &plain_line(l, *m));
         }
+        let prepared: Vec<Line<'_>> = lines
+            .iter()
+            .zip(&micros)
+            .map(|(l, m)| plain_line(l, *m))
+            .collect();
+        let ledger = ledger_of(&ctx, prepared.iter());
+        drop(prepared);
         Ok(FocusStream {
+            ledger,
             source: Source::Lines {
                 lines,
                 micros,
                 next: 0,
             },
+            writer: FocusWriter::new(&line_columns(ctx.version), json, Layout::of(plain, false)),
             ctx,
             groups,
-            writer: FocusWriter::new(&line_columns(), json, plain),
             started: false,
             ended: false,
         })
@@ -749,16 +882,29 @@ impl FocusStream {
                 out.clear();
             }
         }
+        // Allocation keeps each line's cost and day, so the input's day totals are the output's.
+        let prepared: Vec<Line<'_>> = input
+            .lines
+            .iter()
+            .filter_map(|l| micros_from_f64(l.cost).map(|m| plain_line(l, m)))
+            .collect();
+        let ledger = ledger_of(&ctx, prepared.iter());
+        drop(prepared);
         let stream = AllocationStream::new(Cow::Owned(input))?;
         Ok(FocusStream {
+            ledger,
             source: Source::Allocation {
                 stream: Box::new(stream),
                 pending: Vec::new(),
                 taken: 0,
             },
+            writer: FocusWriter::new(
+                &allocation_columns(ctx.version),
+                json,
+                Layout::of(plain, true),
+            ),
             ctx,
             groups,
-            writer: FocusWriter::new(&allocation_columns(), json, plain),
             started: false,
             ended: false,
         })
@@ -800,7 +946,14 @@ impl FocusStream {
                     next,
                 } => {
                     let Some(l) = lines.get(*next) else { break };
-                    let cells = row(n, &plain_line(l, micros[*next]), &self.ctx, &self.groups)?;
+                    let cells = row(
+                        n,
+                        &plain_line(l, micros[*next]),
+                        &self.ctx,
+                        &self.groups,
+                        &mut self.ledger,
+                        None,
+                    )?;
                     *next += 1;
                     self.writer.row(&mut out, &cells);
                 }
@@ -818,8 +971,14 @@ impl FocusStream {
                         continue;
                     }
                     let (line, allocated) = allocation_line(&pending[*taken], n);
-                    let mut cells = row(n, &line, &self.ctx, &self.groups)?;
-                    cells.extend(allocated);
+                    let cells = row(
+                        n,
+                        &line,
+                        &self.ctx,
+                        &self.groups,
+                        &mut self.ledger,
+                        Some(&allocated),
+                    )?;
                     *taken += 1;
                     self.writer.row(&mut out, &cells);
                 }
