@@ -8,8 +8,12 @@
 // (issue 14: serde_json's float_roundtrip, +9.6 KB raw / +7.2 KB gzip, measured A/B in
 // BENCHMARKS.md "Size"): exact money first. Measured after issues 14, 16 (run event, deadline,
 // loop mode) and 19 (reconciliation): inline.js 260.0 / 186.9 KB, the Workflow file 205.3 /
-// 144.7 KB; budgets 263 / 189 and 250 / 147 until the decoders are rewritten (the architecture
-// issue). KB = 1000 bytes; gzip = node:zlib level 9.
+// 144.7 KB. The architecture issue (15) then added, measured A/B in BENCHMARKS.md "Issue 15":
+// the workspace split (fewer small functions inlined across crate boundaries), the protocol
+// module (the retry decision as a value, the Batcher's learned limit), and loop shards of
+// families: inline.js 269.3 / 193.9 KB, the Workflow file 213.7 / 151.4 KB; budgets 271 / 195
+// and 250 / 153 until the payload decoders and the sync state machine are rewritten.
+// KB = 1000 bytes; gzip = node:zlib level 9.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -21,8 +25,8 @@ import { installedPackage, repoRoot } from "./helpers.mjs";
 const KB = 1000;
 const TARGET = { raw: 250 * KB, gzip: 100 * KB };
 const BUDGET = {
-  inline: { raw: 263 * KB, gzip: 189 * KB },
-  workflow: { raw: TARGET.raw, gzip: 147 * KB },
+  inline: { raw: 271 * KB, gzip: 195 * KB },
+  workflow: { raw: TARGET.raw, gzip: 153 * KB },
 };
 
 const pkg = await installedPackage();
