@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::hash::HashMap;
+use crate::hash::{HashMap, IdMap};
 
 use super::engine::CostLine;
 
@@ -67,7 +67,7 @@ pub struct CompactLines {
     pub(crate) strings: Strings,
     /// Tag sets, each sorted by key text (a `BTreeMap`'s order).
     pub(crate) tagsets: Vec<Box<[Tag]>>,
-    tagset_ids: HashMap<Box<[Tag]>, u32>,
+    tagset_ids: IdMap<Box<[Tag]>, u32>,
     pub(crate) tagset: Vec<u32>,
     pub(crate) date: Vec<u32>,
     pub(crate) currency: Vec<u32>,

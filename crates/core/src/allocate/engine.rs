@@ -18,14 +18,15 @@ use serde::{Deserialize, Serialize};
 use super::compact::{CompactLines, Strings, Tag};
 use super::filter::matches_all;
 use super::money::{
-    bound_weights, largest_remainder, micros_from_f64, micros_to_f64, ONE_SHARE, SHARE_TOLERANCE,
+    bound_weights, largest_remainder_into, micros_from_f64, micros_to_f64, ONE_SHARE,
+    SHARE_TOLERANCE,
 };
 use super::rules::{rule_order, ArbitraryRule, Filter, Strategy};
 use super::sink::{LineSink, OutLine, RuleRef};
 use super::summary::DestinationSummary;
 use super::validate::{query_group_by, validate_rule};
 use crate::error::{Error, Result};
-use crate::hash::HashMap;
+use crate::hash::IdMap as HashMap;
 use crate::money::Amount;
 use crate::time::{civil_from_days, parse_date};
 
@@ -296,6 +297,11 @@ pub struct AllocationStream<'a> {
     /// Scratch: merged tags of one output line, and a merge buffer.
     merged: Vec<Tag>,
     merge_tmp: Vec<Tag>,
+    shares: Vec<i128>,
+    rems: Vec<(i128, usize)>,
+    /// Order of every tag key's text (by string id; `NONE` for strings that are no key), so
+    /// merging tags compares numbers.
+    key_rank: Vec<u32>,
     next: usize,
     finished: bool,
     _input: PhantomData<&'a AllocationInput>,
@@ -330,12 +336,14 @@ fn cmp_ids(s: &Strings, a: u32, b: u32) -> Ordering {
     }
 }
 
-/// Merges tag lists sorted by key text; on equal keys `b` wins.
-fn merge_into(s: &Strings, a: &[Tag], b: &[Tag], out: &mut Vec<Tag>) {
+/// Merges tag lists sorted by key text (`rank`: the order of each key's text); on equal keys
+/// `b` wins.
+fn merge_into(rank: &[u32], a: &[Tag], b: &[Tag], out: &mut Vec<Tag>) {
     out.clear();
+    let r = |k: u32| rank.get(k as usize).copied().unwrap_or(NONE);
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
-        match cmp_ids(s, a[i].0, b[j].0) {
+        match r(a[i].0).cmp(&r(b[j].0)) {
             Ordering::Less => {
                 out.push(a[i]);
                 i += 1;
@@ -504,6 +512,9 @@ impl<'a> AllocationStream<'a> {
             totals: Vec::new(),
             merged: Vec::new(),
             merge_tmp: Vec::new(),
+            shares: Vec::new(),
+            rems: Vec::new(),
+            key_rank: Vec::new(),
             next: 0,
             finished: false,
             _input: PhantomData,
@@ -520,6 +531,7 @@ impl<'a> AllocationStream<'a> {
             });
         }
         stream.plans = plans;
+        stream.key_rank = key_ranks(&stream.lines, &stream.plans, &stream.audit);
         Ok(stream)
     }
 
@@ -615,6 +627,7 @@ impl<'a> AllocationStream<'a> {
         let mut produced = 0i128;
         let merged = &mut self.merged;
         let tmp = &mut self.merge_tmp;
+        let rank = &self.key_rank;
         let rule_audit = [
             (a.rule, rule.name),
             (a.rule_id, rule.id),
@@ -629,7 +642,7 @@ impl<'a> AllocationStream<'a> {
                     (a.reason, reason),
                     (a.status, a.unallocated),
                 ];
-                merge_into(s, source_tags, &audit, merged);
+                merge_into(rank, source_tags, &audit, merged);
                 sink.line(
                     s,
                     &OutLine {
@@ -647,7 +660,8 @@ impl<'a> AllocationStream<'a> {
             }
             PlanRef::Split(p) => {
                 let sp = &plan.plans[p as usize];
-                let shares = largest_remainder(micros, &sp.weights, sp.denominator);
+                let shares = &mut self.shares;
+                largest_remainder_into(micros, &sp.weights, sp.denominator, shares, &mut self.rems);
                 let mut allocated = 0i128;
                 for (j, share) in shares.iter().enumerate() {
                     let d = sp.dests[j] as usize;
@@ -660,8 +674,8 @@ impl<'a> AllocationStream<'a> {
                         (a.ratio, ratio_text),
                         (a.status, a.allocated),
                     ];
-                    merge_into(s, source_tags, &dest.sorted, tmp);
-                    merge_into(s, tmp, &audit, merged);
+                    merge_into(rank, source_tags, &dest.sorted, tmp);
+                    merge_into(rank, tmp, &audit, merged);
                     let cost_micros = checked_micros(i, *share)?;
                     sink.line(
                         s,
@@ -695,7 +709,7 @@ impl<'a> AllocationStream<'a> {
                         (a.reason, sp.remainder_reason),
                         (a.status, a.unallocated),
                     ];
-                    merge_into(s, source_tags, &audit, merged);
+                    merge_into(rank, source_tags, &audit, merged);
                     sink.line(
                         s,
                         &OutLine {
@@ -1037,6 +1051,28 @@ impl<'a> AllocationStream<'a> {
         }
         plan
     }
+}
+
+/// The order of every tag key's text, by string id (see `AllocationStream::key_rank`).
+fn key_ranks(lines: &CompactLines, plans: &[Option<RulePlan>], a: &Audit) -> Vec<u32> {
+    let s = &lines.strings;
+    let mut keys: Vec<u32> = lines
+        .tagsets
+        .iter()
+        .flat_map(|t| t.iter().map(|t| t.0))
+        .collect();
+    for p in plans.iter().flatten() {
+        keys.extend(p.dests.iter().flat_map(|d| d.sorted.iter().map(|t| t.0)));
+    }
+    keys.extend([a.rule, a.rule_id, a.method, a.ratio, a.status, a.reason]);
+    keys.sort_unstable();
+    keys.dedup();
+    keys.sort_by(|x, y| s.str(*x).cmp(s.str(*y)));
+    let mut rank = vec![NONE; s.len()];
+    for (r, k) in keys.into_iter().enumerate() {
+        rank[k as usize] = r as u32;
+    }
+    rank
 }
 
 /// The value of tag `key` in a tag set.

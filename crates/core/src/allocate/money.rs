@@ -53,14 +53,29 @@ pub fn bound_weights(weights: &mut [i128]) {
 /// earlier destination. Returns the shares (with the sign of `total`); `total − Σ shares` is the
 /// caller's unallocated remainder. With `denominator == Σ weights` the shares sum to `total`.
 pub fn largest_remainder(total: i128, weights: &[i128], denominator: i128) -> Vec<i128> {
+    let mut shares = Vec::with_capacity(weights.len());
+    largest_remainder_into(total, weights, denominator, &mut shares, &mut Vec::new());
+    shares
+}
+
+/// [`largest_remainder`] into `shares` (cleared first), with `rems` as scratch: no allocation
+/// once the buffers have grown (the engine calls it once per source line).
+pub fn largest_remainder_into(
+    total: i128,
+    weights: &[i128],
+    denominator: i128,
+    shares: &mut Vec<i128>,
+    rems: &mut Vec<(i128, usize)>,
+) {
+    shares.clear();
+    rems.clear();
     if denominator <= 0 || weights.is_empty() {
-        return vec![0; weights.len()];
+        shares.resize(weights.len(), 0);
+        return;
     }
     let neg = total < 0;
     let abs = total.unsigned_abs() as i128;
     let sum_w: i128 = weights.iter().sum();
-    let mut shares: Vec<i128> = Vec::with_capacity(weights.len());
-    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
     for (i, w) in weights.iter().enumerate() {
         let n = abs.saturating_mul(*w);
         shares.push(n / denominator);
@@ -74,8 +89,8 @@ pub fn largest_remainder(total: i128, weights: &[i128], denominator: i128) -> Ve
     let floor_sum: i128 = shares.iter().sum();
     let mut missing = target - floor_sum;
     // Largest remainder first; equal remainders: earlier destination first.
-    rems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (r, i) in rems {
+    rems.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for &(r, i) in rems.iter() {
         if missing <= 0 {
             break;
         }
@@ -85,11 +100,10 @@ pub fn largest_remainder(total: i128, weights: &[i128], denominator: i128) -> Ve
         }
     }
     if neg {
-        for s in &mut shares {
+        for s in shares.iter_mut() {
             *s = -*s;
         }
     }
-    shares
 }
 
 #[cfg(test)]
