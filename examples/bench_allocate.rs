@@ -150,7 +150,12 @@ fn run(mode: &str, input: AllocationInput) -> Result<(usize, usize, f64), Box<dy
                 "        compact form: {compact_secs:.3} s, {} MB",
                 compact.heap_bytes() / 1_000_000
             );
+            let t_first = Instant::now();
             let mut s = AllocationStream::from_compact(compact, rules, &drivers)?;
+            println!(
+                "        first pass (checks, owners, splits): {:.3} s",
+                t_first.elapsed().as_secs_f64()
+            );
             let mut sink = LinesJson::default();
             while s.next_into(&mut sink)? {
                 if sink.count >= CHUNK {

@@ -142,6 +142,52 @@ impl CompactLines {
         }
     }
 
+    /// Appends one line whose strings are interned already (ids from [`CompactLines::strings_mut`]);
+    /// `tags` in any order, keys distinct (they are sorted here).
+    pub fn push_interned(
+        &mut self,
+        id: Option<&str>,
+        date: u32,
+        cost: f64,
+        currency: u32,
+        tags: &mut [Tag],
+    ) {
+        let s = &self.strings;
+        tags.sort_unstable_by(|a, b| {
+            if a.0 == b.0 {
+                std::cmp::Ordering::Equal
+            } else {
+                s.str(a.0).cmp(s.str(b.0))
+            }
+        });
+        let set = match self.tagset_ids.get(&*tags) {
+            Some(&s) => s,
+            None => {
+                let s = self.tagsets.len() as u32;
+                let b: Box<[Tag]> = (&*tags).into();
+                self.tagsets.push(b.clone());
+                self.tagset_ids.insert(b, s);
+                s
+            }
+        };
+        self.tagset.push(set);
+        self.date.push(date);
+        self.currency.push(currency);
+        self.cost.push(cost);
+        match id {
+            Some(id) => {
+                self.id_span.push((self.ids.len() as u32, id.len() as u32));
+                self.ids.push_str(id);
+            }
+            None => self.id_span.push((0, NO_ID)),
+        }
+    }
+
+    /// The interned strings, to intern more.
+    pub fn strings_mut(&mut self) -> &mut Strings {
+        &mut self.strings
+    }
+
     /// Number of lines.
     pub fn len(&self) -> usize {
         self.tagset.len()

@@ -238,6 +238,8 @@ struct Dest {
 
 /// (allocated lines, micro-units per currency id).
 type DestTotal = (usize, Vec<(u32, i128)>);
+/// The same by currency code.
+type DestSummaryTotal = (usize, BTreeMap<String, i128>);
 
 /// Everything the engine knows about one enabled rule that owns lines.
 struct RulePlan {
@@ -778,8 +780,7 @@ impl<'a> AllocationStream<'a> {
         for (pos, plan) in self.plans.iter().enumerate() {
             let Some(plan) = plan else { continue };
             let rule = &self.rules[self.enabled[pos]];
-            let mut per_rule: BTreeMap<Vec<(String, String)>, (usize, BTreeMap<String, i128>)> =
-                BTreeMap::new();
+            let mut per_rule: BTreeMap<Vec<(String, String)>, DestSummaryTotal> = BTreeMap::new();
             for (d, (lines, costs)) in plan.dest_totals.iter().enumerate() {
                 if *lines == 0 {
                     continue;
@@ -942,22 +943,22 @@ impl<'a> AllocationStream<'a> {
                     };
                     cand.push((dest.unwrap_or(NONE), part));
                 }
-                for i in 0..self.lines.tagset.len() {
-                    let (dest, part) = cand[self.lines.tagset[i] as usize];
+                // One hash lookup a candidate line: (window, partition, currency, destination).
+                let mut sums: HashMap<(i64, u32, u32, u32), i128> = HashMap::default();
+                let windows = if plan.monthly { &self.month } else { &self.day };
+                for (i, &t) in self.lines.tagset.iter().enumerate() {
+                    let (dest, part) = cand[t as usize];
                     if dest == NONE {
                         continue;
                     }
-                    let window = if plan.monthly {
-                        i64::from(self.month[i])
-                    } else {
-                        i64::from(self.day[i])
-                    };
-                    let w = groups
-                        .entry((window, part, self.lines.currency[i]))
+                    let key = (i64::from(windows[i]), part, self.lines.currency[i], dest);
+                    *sums.entry(key).or_insert(0) += i128::from(self.micros[i]);
+                }
+                for ((window, part, currency, dest), w) in sums {
+                    groups
+                        .entry((window, part, currency))
                         .or_default()
-                        .entry(dest)
-                        .or_insert(0);
-                    *w += i128::from(self.micros[i]);
+                        .insert(dest, w);
                 }
                 if method == "even" {
                     let seen_counts = based.is_empty();

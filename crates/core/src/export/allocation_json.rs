@@ -162,7 +162,7 @@ fn utf16_units(bytes: &[u8]) -> usize {
 }
 
 /// A JSON string literal, escaped as `serde_json` escapes (`"`, `\\`, control characters).
-fn push_str(out: &mut Vec<u8>, s: &str) {
+pub fn push_str(out: &mut Vec<u8>, s: &str) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
