@@ -570,8 +570,8 @@ pub fn allocate_stream(
         let chunk = chunk_size("options.chunkLines", o.chunk_lines, DEFAULT_CHUNK_LINES)?;
         let (parts, output) = allocation_input(&input)?;
         let stream = stream_of(parts)?;
-        let fast = (output == AllocateOutput::default() && lines_js::available()).then(|| {
-            FastLines {
+        let fast =
+            (output == AllocateOutput::default() && lines_js::available()).then(|| FastLines {
                 lines: ChunkEncoder::default(),
                 carry: ChunkEncoder::default(),
                 tables: [
@@ -580,8 +580,7 @@ pub fn allocate_stream(
                     js_sys::Array::new(),
                 ],
                 sent: 0,
-            }
-        });
+            });
         Ok(AllocationStreamJs {
             state: StreamState::Running {
                 stream: Box::new(stream),

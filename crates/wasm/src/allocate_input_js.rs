@@ -141,7 +141,12 @@ impl InputReader {
         drop(r);
         let strings = c.strings_mut();
         self.ids.extend(news.iter().map(|s| strings.id(s)));
-        let map = |i: u32| self.ids.get(i as usize).copied().ok_or_else(|| internal("string id"));
+        let map = |i: u32| {
+            self.ids
+                .get(i as usize)
+                .copied()
+                .ok_or_else(|| internal("string id"))
+        };
         let mut tags: Vec<Tag> = Vec::new();
         let mut ids = ids.iter();
         let mut p = 0;
@@ -152,7 +157,11 @@ impl InputReader {
             };
             p += 4;
             tags.clear();
-            for pair in u.get(p..p + 2 * n).ok_or_else(|| internal("tags"))?.chunks_exact(2) {
+            for pair in u
+                .get(p..p + 2 * n)
+                .ok_or_else(|| internal("tags"))?
+                .chunks_exact(2)
+            {
                 tags.push((map(pair[0])?, map(pair[1])?));
             }
             p += 2 * n;

@@ -157,14 +157,16 @@ fn push_tags(u: &mut Vec<u32>, tags: &[Tag], shapes: &mut Shapes) {
 
 impl LineSink for ChunkEncoder {
     fn line(&mut self, _: &Strings, l: &OutLine<'_>) -> Result<(), Error> {
-        self.starts.push((self.u.len(), self.f.len(), self.ids.len()));
+        self.starts
+            .push((self.u.len(), self.f.len(), self.ids.len()));
         let at = self.u.len();
         let mut flags = match l.status {
             LineStatus::Unchanged => 0,
             LineStatus::Allocated => 1,
             LineStatus::Unallocated => 2,
         };
-        self.u.extend_from_slice(&[l.source_index as u32, 0, l.date, l.currency]);
+        self.u
+            .extend_from_slice(&[l.source_index as u32, 0, l.date, l.currency]);
         push_tags(&mut self.u, l.tags, &mut self.shapes);
         self.f.push(l.cost);
         self.f.push(l.cost_micros as f64);

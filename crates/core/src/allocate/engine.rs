@@ -420,10 +420,11 @@ impl<'a> AllocationStream<'a> {
         let mut micros = Vec::with_capacity(n);
         let mut day = Vec::with_capacity(n);
         let mut month = Vec::with_capacity(n);
-        let mut dates: HashMap<u32, Option<(i32, i32)>> = HashMap::default();
+        // Day and month per date string (by string id), parsed once.
+        let mut dates: Vec<Option<Option<(i32, i32)>>> = vec![None; lines.strings.len()];
         for i in 0..n {
             let d = lines.date[i];
-            let dm = *dates.entry(d).or_insert_with(|| {
+            let dm = *dates[d as usize].get_or_insert_with(|| {
                 parse_date(lines.strings.str(d)).and_then(|day| {
                     Some((i32::try_from(day).ok()?, i32::try_from(month_of(day)).ok()?))
                 })
