@@ -195,6 +195,19 @@ export function workflowProblems(src) {
   return problems;
 }
 
+/**
+ * A wasm-bindgen `.d.ts` as shipped: it declares `[Symbol.dispose]()` on exported classes, which
+ * needs the `esnext.disposable` lib; the package brings that itself (a consumer's tsconfig need
+ * not list it). Fails loudly when wasm-bindgen's output is not what this expects.
+ */
+export function shippedDts(dts) {
+  const LIB = '/// <reference lib="esnext.disposable" />';
+  if (dts.includes("/// <reference")) throw new ScriptError("wasm-bindgen's .d.ts already has a reference directive: check shippedDts in scripts/build.mjs");
+  if (!/^export /m.test(dts)) throw new ScriptError("wasm-bindgen's .d.ts exports nothing");
+  // Only comments may precede a triple-slash directive: it goes first.
+  return `${LIB}\n${dts}`;
+}
+
 function fillMarker(src, marker, replacement, file) {
   const lines = src.split("\n");
   const idx = lines.flatMap((l, i) => (l.includes(marker) ? [i] : []));
@@ -270,7 +283,7 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   const put = (name, content) => writeFileSync(join(PKG, name), content);
 
   put(`${CRATE}.js`, glue);
-  cpSync(join(BINDGEN_DIR, `${CRATE}.d.ts`), join(PKG, `${CRATE}.d.ts`));
+  put(`${CRATE}.d.ts`, shippedDts(readFileSync(join(BINDGEN_DIR, `${CRATE}.d.ts`), "utf8")));
   const wasmBytes = readFileSync(optWasm);
   put(`${CRATE}_bg.wasm`, wasmBytes);
 
@@ -288,7 +301,7 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   const FROM = 'export * from "./dps_cost.js";';
   if (indexDts.split(FROM).length !== 2) throw new ScriptError(`js/index.d.ts: expected one line ${FROM}`);
   put("inline.d.ts", indexDts.replace(FROM, 'export * from "./dps_cost_inline.js";'));
-  cpSync(join(bindgenDir(BUILDS.inline), `${CRATE}.d.ts`), join(PKG, `${CRATE}_inline.d.ts`));
+  put(`${CRATE}_inline.d.ts`, shippedDts(readFileSync(join(bindgenDir(BUILDS.inline), `${CRATE}.d.ts`), "utf8")));
   const extra = [...glueExports(glue)].filter((n) => !inlineExports.has(n) && n !== "default");
   log(`inline.js leaves out: ${extra.length ? extra.join(", ") : "(nothing)"}`);
 
@@ -352,36 +365,28 @@ function assemble(optWasm, inlineWasm, workflowWasm) {
   return { version };
 }
 
+/**
+ * The consumer's view: tests/js/types/consumer.ts imports every typed entry point ("dps-cost",
+ * "/node", "/web", "/inline", "/report") through the package's exports map, and tsc checks it
+ * as a new user's project would: `--strict --target es2022 --module nodenext`, default libs, no
+ * tsconfig, no skipLibCheck (every shipped .d.ts is checked). The Workflow file has no types (it
+ * is pasted, not imported).
+ */
 function typecheck() {
   const dir = p("target", "typecheck");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "node_modules"), { recursive: true });
   symlinkSync(PKG, join(dir, "node_modules", "dps-cost"), "dir");
   cpSync(p("tests", "js", "types", "consumer.ts"), join(dir, "consumer.ts"));
-  const files = readdirSync(PKG)
-    .filter((f) => f.endsWith(".d.ts"))
-    .map((f) => join(PKG, f));
-  files.push(join(dir, "consumer.ts"));
-  const tsconfig = {
-    compilerOptions: {
-      strict: true,
-      noEmit: true,
-      target: "es2022",
-      module: "nodenext",
-      moduleResolution: "nodenext",
-      // esnext.disposable: wasm-bindgen declares `[Symbol.dispose]()` on exported classes.
-      lib: ["es2022", "esnext.disposable", "dom"],
-      types: [],
-      skipLibCheck: false,
-      exactOptionalPropertyTypes: false,
-    },
-    files,
-  };
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
   const tsc = p("node_modules", ".bin", "tsc");
   if (!existsSync(tsc)) throw new ScriptError("node_modules/.bin/tsc is missing: run `npm run setup`");
-  const r = run(tsc, ["-p", join(dir, "tsconfig.json")], { capture: true, allowFail: true });
-  if (r.status !== 0) throw new ScriptError(`tsc --noEmit failed:\n${r.stdout}${r.stderr}`);
+  const args = ["--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "consumer.ts"];
+  const r = run(tsc, args, { capture: true, allowFail: true, cwd: dir });
+  if (r.status !== 0) throw new ScriptError(`tsc ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
+  // Every shipped .d.ts was part of that program (none left unchecked).
+  const listed = run(tsc, [...args, "--listFilesOnly"], { capture: true, cwd: dir }).stdout;
+  const unchecked = readdirSync(PKG).filter((f) => f.endsWith(".d.ts") && !listed.includes(join(PKG, f)));
+  if (unchecked.length) throw new ScriptError(`tsc: consumer.ts does not reach ${unchecked.join(", ")}`);
 }
 
 function smoke(version) {

@@ -5,7 +5,7 @@
 //! clock ([`dps_cost_client`]: auth, api, http, ingest, sync, report), under one set of paths.
 //! The JavaScript bindings are the `dps-cost-wasm` crate.
 
-pub use dps_cost_client::{api, auth, clock, http, ingest, report, sync};
+pub use dps_cost_client::{api, auth, clock, http, ingest, protocol, report, sync};
 pub use dps_cost_core::{
     allocate, error, events, export, hash, model, money, process, time, validate,
 };

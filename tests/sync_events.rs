@@ -63,6 +63,34 @@ fn replay() -> Replay {
     r
 }
 
+/// `include` with only the named families on.
+fn only(families: &[&str]) -> serde_json::Value {
+    let all = [
+        "subscriptionStatus",
+        "costBooked",
+        "environmentCost",
+        "environmentUsage",
+        "forecast",
+        "allocation",
+    ];
+    let include: serde_json::Map<String, serde_json::Value> = all
+        .iter()
+        .map(|f| (f.to_string(), families.contains(f).into()))
+        .collect();
+    serde_json::json!({ "include": include })
+}
+
+/// The ids of the data events sent (not the run event, which every run sends).
+fn data_ids(http: &Replay) -> Vec<String> {
+    let mut ids: Vec<String> = sent_events(http)
+        .iter()
+        .filter(|e| e["event.type"] != "dps.sync.run")
+        .filter_map(|e| e["event.id"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
 fn options(extra: serde_json::Value) -> SyncOptions {
     let mut v = serde_json::json!({
         "accounts": [{ "accountUuid": ACC, "clientId": "dt0s02.A", "clientSecret": "dt0s02.A.S", "name": "ACME" }],
@@ -361,5 +389,66 @@ fn two_hundred_thousand_events_stream_in_batches_under_the_limit() {
         bodies.iter().max().unwrap_or(&0),
         http.max_page_bytes.get(),
         peak_rss_kib()
+    );
+}
+
+#[test]
+fn family_shards_of_one_account_send_together_what_one_run_sends() {
+    let whole = replay();
+    assert!(run(&whole, serde_json::json!({})).ok);
+    let want = data_ids(&whole);
+    let mut union = Vec::new();
+    for shard in [
+        &["subscriptionStatus", "costBooked"][..],
+        &["environmentCost"],
+        &["environmentUsage"],
+        &["forecast"],
+        &["allocation"],
+    ] {
+        let http = replay();
+        let s = run(&http, only(shard));
+        assert!(s.ok, "{shard:?}: {s:#?}");
+        let ids = data_ids(&http);
+        assert!(!ids.is_empty(), "{shard:?} sent nothing");
+        // Only the seed shard reads the daily cost; the allocation shard reads the environment
+        // cost pages for the environments (and sends none of them).
+        let daily_cost = format!("/subscriptions/{SUB}/cost");
+        let reads_cost = http
+            .requests_to(&daily_cost)
+            .iter()
+            .any(|r| r.url.ends_with(&daily_cost) || r.url.contains(&format!("{daily_cost}?")));
+        assert_eq!(reads_cost, shard.contains(&"costBooked"), "{shard:?}");
+        let cost_pages = http.requests_to("/environments/cost").len();
+        let reads_pages = shard == ["environmentCost"] || shard == ["allocation"];
+        assert_eq!(cost_pages, if reads_pages { 2 } else { 0 }, "{shard:?}");
+        union.extend(ids);
+    }
+    union.sort();
+    assert_eq!(
+        union, want,
+        "the shards' union is the whole run, each id once"
+    );
+}
+
+#[test]
+fn an_allocation_shard_finds_the_environments_in_the_cost_pages_and_sends_only_allocation() {
+    let http = replay();
+    let s = run(&http, only(&["allocation"]));
+    assert!(s.ok, "{s:#?}");
+    let c = &s.accounts[0].events;
+    // env-a and env-b (from the cost pages, which are read, not sent) × two fields × 2 records.
+    assert_eq!((c.environment_cost, c.allocation), (0, 8));
+    let types: HashSet<String> = sent_events(&http)
+        .iter()
+        .filter_map(|e| e["event.type"].as_str().map(str::to_string))
+        .collect();
+    let want: HashSet<String> = ["dps.cost.allocation", "dps.sync.run"]
+        .map(str::to_string)
+        .into();
+    assert_eq!(types, want);
+    assert_eq!(
+        http.requests_to("/environments/cost").len(),
+        2,
+        "both cost pages read"
     );
 }

@@ -1,4 +1,4 @@
-//! Bizevent ingest replies (`events::ingest::ingest_report` / `ingest`): partial 400 reports
+//! Bizevent ingest replies (`ingest::ingest_report` / `ingest`): partial 400 reports
 //! (`errors[].index|id`, nested `error.errors`), 413 splitting, 401/403 short-circuit, retries.
 //!
 //! Input: byte 0 = number of events (1..=64) and whether they carry ids, byte 1 = batch count
@@ -12,8 +12,8 @@
 use std::collections::BTreeSet;
 
 use dps_cost::clock::FixedClock;
-use dps_cost::events::ingest::{ingest, ingest_report, IngestAuth, IngestTarget, PreparedEvent};
 use dps_cost::http::{HttpResponse, RetryPolicy};
+use dps_cost::ingest::{ingest, ingest_report, IngestAuth, IngestTarget, PreparedEvent};
 use dps_cost_fuzz::{check_error, pieces, status_of, Scripted, NOW_MS};
 use libfuzzer_sys::fuzz_target;
 

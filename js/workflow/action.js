@@ -5,7 +5,8 @@
 // events (dps.subscription.status, dps.cost2.booked) and ingests them into this environment.
 // The task result is a small JSON summary (no secrets, no tokens).
 // As a loop task (withItems), each iteration syncs only its item: an account UUID of CONFIG, or
-// {account, families: [...]} for a slice of the event families.
+// {account, families: [...]} for a slice of its event families (the slices of one account name
+// subscriptionStatus and costBooked in exactly one of them).
 //
 // Before the first run:
 //  1. Create an OAuth client per account (scope account-uac-read) and store it in the
@@ -83,7 +84,7 @@ function dpsActionSettings(payload) {
   };
 }
 
-const DPS_ACTION_FAMILIES = ["environmentCost", "environmentUsage", "forecast", "allocation"];
+const DPS_ACTION_FAMILIES = ["subscriptionStatus", "costBooked", "environmentCost", "environmentUsage", "forecast", "allocation"];
 
 /** This iteration's loop item: the `loopItemValue` parameter, else the action execution's. */
 async function dpsActionLoopItem(p) {

@@ -82,6 +82,28 @@ describe("entry points", () => {
     assert.match(src, /\binitSync\(\{\s*module:\s*__dpsCostUnpack\(/);
   });
 
+  test("the shipped .d.ts files' DpsCostErrorCode union equals CODES in crates/core/src/error.rs", () => {
+    const src = readFileSync(join(repoRoot, "crates", "core", "src", "error.rs"), "utf8");
+    const list = /^error_codes!\(([^)]*)\);/m.exec(src);
+    assert.ok(list, "error.rs: the error_codes!( … ); list");
+    const codes = list[1].split(",").map((c) => c.trim()).filter(Boolean);
+    assert.ok(codes.includes("TIMEOUT") && codes.length >= 19, codes.join(" "));
+    for (const file of ["dps_cost.d.ts", "dps_cost_inline.d.ts"]) {
+      const dts = readFileSync(join(pkg.pkgDir, file), "utf8");
+      const union = /export type DpsCostErrorCode =([^;]*);/.exec(dts);
+      assert.ok(union, `${file}: DpsCostErrorCode`);
+      const members = [...union[1].matchAll(/"([A-Z_]+)"/g)].map((m) => m[1]);
+      assert.deepEqual(members, codes, `${file}: the union differs from CODES`);
+      assert.doesNotMatch(union[1], /string\s*&/, `${file}: the union is closed`);
+      assert.equal(dts.match(/interface DpsCostError\b/g)?.length, 1, `${file}: DpsCostError declared once`);
+      assert.match(dts, /isDpsCostError\(value: unknown\): value is DpsCostError;/);
+      assert.ok(dts.startsWith('/// <reference lib="esnext.disposable" />'), `${file}: brings esnext.disposable`);
+    }
+    for (const file of ["index.d.ts", "inline.d.ts"]) {
+      assert.doesNotMatch(readFileSync(join(pkg.pkgDir, file), "utf8"), /DpsCostError\b/, `${file} declares nothing by hand`);
+    }
+  });
+
   test("isDpsCostError rejects look-alikes", () => {
     for (const m of [main, inline]) {
       assert.equal(m.isDpsCostError(new Error("x")), false);

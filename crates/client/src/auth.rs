@@ -25,6 +25,7 @@ const DEFAULT_EXPIRES_IN: i64 = 300;
 
 /// A string that must never be shown: `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify), tsify(type = "string"))]
 pub struct Secret(String);
 
 impl Secret {

@@ -17,6 +17,8 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// One account as the caller describes it (JS object, CLI config, JSON).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(rename = "SyncAccount"))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AccountOptions {
     pub account_uuid: String,
@@ -30,6 +32,8 @@ pub struct AccountOptions {
 
 /// Where and how to ingest.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(rename = "SyncIngest"))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IngestOptions {
     pub url: String,
@@ -49,14 +53,18 @@ pub struct IngestOptions {
 
 /// The whole sync configuration. `ingest: null`/absent is a dry run.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(rename = "SyncConfig"))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyncOptions {
+    #[cfg_attr(feature = "tsify", tsify(type = "SyncAccount[]"))]
     pub accounts: Vec<AccountOptions>,
     #[serde(default)]
     pub sso_url: Option<String>,
     #[serde(default)]
     pub api_url: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "tsify", tsify(type = "SyncIngest | null"))]
     pub ingest: Option<IngestOptions>,
     #[serde(default)]
     pub environment_ids: Option<Vec<String>>,
@@ -67,6 +75,7 @@ pub struct SyncOptions {
     pub now: Option<String>,
     /// Accounts fetched at the same time (1..=16, default 4).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub concurrency: Option<usize>,
     /// Retry and timeout overrides.
     #[serde(default)]
@@ -74,6 +83,7 @@ pub struct SyncOptions {
     /// Days re-read and re-sent every run (1..=400, default 35): restated bookings replace old
     /// values under the same `event.id`.
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub window_days: Option<u32>,
     /// Send `dps.cost2.booked` for every booked day, not only the window (a first run's backfill).
     #[serde(default)]
@@ -85,13 +95,20 @@ pub struct SyncOptions {
     /// no new API request is started; what was built is still sent and the summary says what
     /// is incomplete (`code: "DEADLINE"`).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub deadline_ms: Option<u64>,
 }
 
-/// Event families to build; `dps.subscription.status` and `dps.cost2.booked` are always built.
+/// Event families to build, all on by default. The two seed-003 kinds are off only in a loop
+/// shard that leaves them to another shard of the same account (`{account, families}`).
 #[derive(Debug, Clone, Copy, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct IncludeOptions {
+    /// `dps.subscription.status` (with the reconciliation of `budget.used`).
+    pub subscription_status: bool,
+    /// `dps.cost2.booked`, one per booked day of the window (or all with `fullHistory`).
+    pub cost_booked: bool,
     pub environment_cost: bool,
     pub environment_usage: bool,
     pub forecast: bool,
@@ -101,6 +118,8 @@ pub struct IncludeOptions {
 impl Default for IncludeOptions {
     fn default() -> Self {
         IncludeOptions {
+            subscription_status: true,
+            cost_booked: true,
             environment_cost: true,
             environment_usage: true,
             forecast: true,

@@ -1,9 +1,11 @@
-//! Requests are plain values; a transport sends them. Retries live here, once.
+//! Requests are plain values; a transport sends them. The send loop lives here, once; when to
+//! send again is decided by [`crate::protocol::retry::Retry`].
 
 use std::fmt;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::protocol::retry::{Retry, RetryStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -273,19 +275,31 @@ impl RetryPolicy {
     }
 }
 
-/// Caller overrides of the [`RetryPolicy`] (JS/CLI option `retry`).
+/// Caller overrides of the [`RetryPolicy`] (JS/CLI option `retry`): retries (429/503 always;
+/// 502/504, network errors and timeouts for reads) and timeouts.
 #[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryOptions {
+    /// Attempts in all, 1..10 (default 4).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub max_attempts: Option<u32>,
+    /// First backoff bound in ms, doubled each time, full jitter (default 1000).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub base_delay_ms: Option<u64>,
+    /// Longest single wait in ms, Retry-After included (default 20000).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub max_delay_ms: Option<u64>,
+    /// No retry starts after this many ms (default 60000).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub budget_ms: Option<u64>,
+    /// Each attempt is aborted after this many ms (default 30000).
     #[serde(default, deserialize_with = "crate::validate::present")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub timeout_ms: Option<u64>,
 }
 
@@ -333,9 +347,8 @@ pub fn retry_after_secs(response: &HttpResponse) -> Option<u64> {
         .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
-/// Sends `request`, retrying per `policy`: 429 and 503 always (the server did not process it),
-/// and for idempotent requests also 502, 504, network errors and timeouts. Returns the last
-/// response, whatever its status; only a final transport failure is an `Err`.
+/// Sends `request`, retrying per `policy` (the decision: [`Retry`]). Returns the last response,
+/// whatever its status; only a final transport failure is an `Err`.
 pub async fn send_with_retry<C: HttpClient, K: Clock + ?Sized>(
     client: &C,
     clock: &K,
@@ -354,27 +367,26 @@ pub async fn send_counting<C: HttpClient, K: Clock + ?Sized>(
     policy: RetryPolicy,
     attempts: &mut u32,
 ) -> Result<HttpResponse> {
-    let started = clock.now_ms();
-    let mut request = request.clone();
-    request.timeout_ms = request.timeout_ms.or(Some(policy.timeout_ms));
-    let mut attempt = 1;
+    let mut retry = Retry::new(policy, clock.now_ms());
+    let outcome = send_with(client, clock, request, &mut retry).await;
+    *attempts += retry.attempts();
+    outcome
+}
+
+/// Sends `request` until `retry` says the outcome stands: the one send loop.
+pub async fn send_with<C: HttpClient, K: Clock + ?Sized>(
+    client: &C,
+    clock: &K,
+    request: &HttpRequest,
+    retry: &mut Retry,
+) -> Result<HttpResponse> {
+    let request = retry.request(request);
     loop {
-        *attempts += 1;
         let outcome = client.send(&request).await;
-        let retry = match &outcome {
-            Ok(r) if matches!(r.status, 429 | 503) => Some(retry_after_ms(r, clock.now_ms())),
-            Ok(r) if request.idempotent && matches!(r.status, 502 | 504) => Some(None),
-            Err(e) if request.idempotent && e.is_retryable() => Some(None),
-            _ => None,
-        };
-        let Some(after) = retry else { return outcome };
-        let delay = policy.delay_ms(attempt, after, client.jitter());
-        let elapsed = u64::try_from(clock.now_ms() - started).unwrap_or(0);
-        if attempt >= policy.max_attempts || elapsed.saturating_add(delay) > policy.budget_ms {
-            return outcome;
+        match retry.after(&request, &outcome, clock.now_ms(), client.jitter()) {
+            RetryStep::After(ms) => client.sleep(ms).await,
+            RetryStep::Done | RetryStep::GiveUp => return outcome,
         }
-        client.sleep(delay).await;
-        attempt += 1;
     }
 }
 

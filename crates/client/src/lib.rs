@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod ingest;
+pub mod protocol;
 pub mod report;
 pub mod sync;
 

@@ -6,7 +6,7 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::api::allocation::{AllocationField, AllocationQuery};
-use crate::api::paging::Cursor;
+use crate::api::paging::{next_page, Cursor};
 use crate::api::usage::{EnvMetric, EnvQuery, MAX_V3_PAGE_SIZE};
 use crate::api::{fetch_token, AccountApi};
 use crate::clock::Clock;
@@ -76,8 +76,10 @@ impl Deadline {
 
 /// An error as the summary shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorInfo {
+    #[cfg_attr(feature = "tsify", tsify(type = "DpsCostErrorCode"))]
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +97,7 @@ impl From<&Error> for ErrorInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionSummary {
     pub uuid: String,
@@ -137,6 +140,7 @@ impl SubscriptionSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountSummary {
     pub account_uuid: String,
@@ -158,11 +162,13 @@ pub struct AccountSummary {
     pub events: EventCounts,
     /// Families that could not be fetched (the others were still sent).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub errors: Vec<FamilyError>,
 }
 
 /// Events built per family for one account.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct EventCounts {
     pub subscription_status: usize,
@@ -189,15 +195,18 @@ impl EventCounts {
 
 /// What a run left undone for one account (after a deadline or an error).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Incomplete {
     pub account_uuid: String,
     pub families: Vec<&'static str>,
+    #[cfg_attr(feature = "tsify", tsify(type = "DpsCostErrorCode"))]
     pub code: String,
 }
 
 /// A failed event family of one account.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct FamilyError {
     pub family: &'static str,
@@ -206,6 +215,7 @@ pub struct FamilyError {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct EventsSummary {
     pub built: usize,
@@ -217,14 +227,17 @@ pub struct EventsSummary {
 
 /// What a sync did. Holds no secret and no token.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct SyncSummary {
     pub ok: bool,
     /// `DEADLINE` when the run deadline stopped it (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "\"DEADLINE\""))]
     pub code: Option<&'static str>,
     /// Per account, the families not (completely) fetched; absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
     pub incomplete: Vec<Incomplete>,
     pub dry_run: bool,
     pub now: String,
@@ -380,6 +393,21 @@ async fn sync_account<C: HttpClient>(
     (summary, report)
 }
 
+/// What every step of one account's run reads.
+struct AccountRun<'a, C: HttpClient> {
+    api: &'a AccountApi<&'a C, &'a dyn Clock>,
+    clock: &'a dyn Clock,
+    cfg: &'a SyncConfig,
+    ctx: &'a EventContext,
+    sub_uuid: &'a str,
+    deadline: Deadline,
+    now_ms: i64,
+    /// Days since the epoch, now.
+    today: i64,
+}
+
+/// One account's events, in order: its subscription, then the booked days, the environment
+/// families, the forecast and the allocation, each sent as it is fetched.
 #[allow(clippy::too_many_arguments)]
 async fn account_events<C: HttpClient>(
     http: &C,
@@ -412,17 +440,57 @@ async fn account_events<C: HttpClient>(
         account_name: name.to_string(),
         subscription_uuid: details.uuid.clone(),
     };
-    let today = now_ms.div_euclid(ms_per_day());
-    let window_start_ms = (today - i64::from(cfg.window_days)) * ms_per_day();
-    let window_end_ms = today * ms_per_day();
+    let run = AccountRun {
+        api: &api,
+        clock,
+        cfg,
+        ctx: &ctx,
+        sub_uuid: &sub_uuid,
+        deadline,
+        now_ms,
+        today: now_ms.div_euclid(ms_per_day()),
+    };
+    if cfg.include.subscription_status || cfg.include.cost_booked {
+        send_status_and_booked_days(&run, &details, sender, summary).await?;
+    }
+    let mut environments = send_environment_families(&run, sender, summary).await;
+    if cfg.include.forecast {
+        let outcome = send_forecast(&run, sender).await;
+        if outcome.is_ok() {
+            summary.events.forecast += 1;
+        }
+        record(summary, "forecast", outcome);
+    }
+    if cfg.include.allocation {
+        let outcome = match environments_for_allocation(&run, &mut environments, sender).await {
+            Ok(()) => send_allocation(&run, &environments, sender, summary).await,
+            Err(e) => Err(e),
+        };
+        record(summary, "allocation", outcome);
+    }
+    Ok(())
+}
 
-    // The two seed-003 kinds: the subscription snapshot and the booked days (cost-to-date over
-    // the whole history; events for the window unless a backfill is asked for). The daily cost
-    // comes first: the snapshot carries its reconciliation with `budget.used`; a failure to
-    // fetch it, or the deadline passed before it, still sends the snapshot, then ends the run.
-    let costs = match deadline.check(clock, "the daily cost was fetched") {
+impl<C: HttpClient> AccountRun<'_, C> {
+    /// The first day of the window, in epoch ms.
+    fn window_start_ms(&self) -> i64 {
+        (self.today - i64::from(self.cfg.window_days)) * ms_per_day()
+    }
+}
+
+/// The two seed-003 kinds: the subscription snapshot and the booked days (cost-to-date over the
+/// whole history; events for the window unless a backfill is asked for). The daily cost comes
+/// first: the snapshot carries its reconciliation with `budget.used`; a failure to fetch it, or
+/// the deadline passed before it, still sends the snapshot, then ends the account's run.
+async fn send_status_and_booked_days<C: HttpClient>(
+    run: &AccountRun<'_, C>,
+    details: &SubscriptionDetails,
+    sender: &mut BatchSender<'_, C, dyn Clock + '_>,
+    summary: &mut AccountSummary,
+) -> Result<()> {
+    let costs = match run.deadline.check(run.clock, "the daily cost was fetched") {
         Err(e) => Err(e),
-        Ok(()) => api.daily_cost(&sub_uuid, &cfg.filter).await,
+        Ok(()) => run.api.daily_cost(run.sub_uuid, &run.cfg.filter).await,
     }
     .and_then(|daily| {
         cost_to_date(daily).map_err(|e| match e {
@@ -433,146 +501,193 @@ async fn account_events<C: HttpClient>(
         })
     });
     summary.reconciliation = match &costs {
-        Ok(costs) => reconcile_period(&details, costs),
+        Ok(costs) => reconcile_period(details, costs),
         Err(_) => None,
     };
-    let mut status = subscription_status_event(&details, &ctx.account_uuid, now_ms);
-    status.reconciliation(summary.reconciliation.as_ref());
-    emit(sender, Bizevent::SubscriptionStatus(status)).await?;
-    summary.events.subscription_status += 1;
+    if run.cfg.include.subscription_status {
+        let mut status = subscription_status_event(details, &run.ctx.account_uuid, run.now_ms);
+        status.reconciliation(summary.reconciliation.as_ref());
+        emit(sender, Bizevent::SubscriptionStatus(status)).await?;
+        summary.events.subscription_status += 1;
+    }
     let costs = costs?;
     let day = |s: &str| parse_timestamp_ms(s).map(|ms| format_date(ms.div_euclid(ms_per_day())));
     summary.cost_days = costs.len();
     summary.first_day = costs.first().and_then(|c| day(&c.record.start_time));
     summary.last_day = costs.last().and_then(|c| day(&c.record.start_time));
     summary.cost_to_date = costs.last().map_or(0.0, |c| c.cost_to_date);
+    let window_start_ms = run.window_start_ms();
     for c in &costs {
         let in_window =
             parse_timestamp_ms(&c.record.start_time).is_some_and(|ms| ms >= window_start_ms);
-        if cfg.full_history || in_window {
+        if run.cfg.include.cost_booked && (run.cfg.full_history || in_window) {
             emit(
                 sender,
                 Bizevent::CostBooked(cost_booked_event(
                     c,
-                    &ctx.subscription_uuid,
-                    &ctx.account_uuid,
-                    name,
+                    &run.ctx.subscription_uuid,
+                    &run.ctx.account_uuid,
+                    &run.ctx.account_name,
                 )),
             )
             .await?;
             summary.events.cost_booked += 1;
         }
     }
-    drop(costs);
+    Ok(())
+}
 
-    // Per environment, capability and day, page by page (v3).
-    let mut environments: Vec<String> = Vec::new();
-    let query = EnvQuery {
-        start_ms: window_start_ms,
-        end_ms: window_end_ms,
-        filter: cfg.filter.clone(),
+/// The window's v3 query: every page at the largest page size.
+fn env_query<C: HttpClient>(run: &AccountRun<'_, C>) -> EnvQuery {
+    EnvQuery {
+        start_ms: run.window_start_ms(),
+        end_ms: run.today * ms_per_day(),
+        filter: run.cfg.filter.clone(),
         page_size: MAX_V3_PAGE_SIZE,
-    };
-    if cfg.include.environment_cost {
+    }
+}
+
+/// Per environment, capability and day, page by page (v3): cost, then usage. A failing family
+/// is recorded and the other still sent. Returns the environments seen (for allocation).
+async fn send_environment_families<C: HttpClient>(
+    run: &AccountRun<'_, C>,
+    sender: &mut BatchSender<'_, C, dyn Clock + '_>,
+    summary: &mut AccountSummary,
+) -> Vec<String> {
+    let mut environments: Vec<String> = Vec::new();
+    let query = env_query(run);
+    let ctx = run.ctx;
+    if run.cfg.include.environment_cost {
         let outcome = env_pages::<_, EnvCostRecord>(
-            &api,
+            run.api,
             EnvMetric::Cost,
-            &sub_uuid,
+            run.sub_uuid,
             &query,
             |env, cluster, r, lm| {
                 if !environments.iter().any(|e| e == env) {
                     environments.push(env.to_string());
                 }
-                Bizevent::Environment(environment_cost_event(&ctx, env, cluster, r, lm))
+                Some(Bizevent::Environment(environment_cost_event(
+                    ctx, env, cluster, r, lm,
+                )))
             },
             sender,
             &mut summary.events.environment_cost,
-            deadline,
+            run.deadline,
         )
         .await;
         record(summary, "environmentCost", outcome);
     }
-    if cfg.include.environment_usage {
+    if run.cfg.include.environment_usage {
         let outcome = env_pages::<_, UsageRecord>(
-            &api,
+            run.api,
             EnvMetric::Usage,
-            &sub_uuid,
+            run.sub_uuid,
             &query,
             |env, cluster, r, lm| {
                 if !environments.iter().any(|e| e == env) {
                     environments.push(env.to_string());
                 }
-                Bizevent::Environment(environment_usage_event(&ctx, env, cluster, r, lm))
+                Some(Bizevent::Environment(environment_usage_event(
+                    ctx, env, cluster, r, lm,
+                )))
             },
             sender,
             &mut summary.events.environment_usage,
-            deadline,
+            run.deadline,
         )
         .await;
         record(summary, "environmentUsage", outcome);
     }
-    if cfg.include.forecast {
-        let outcome = async {
-            deadline.check(clock, "the forecast was fetched")?;
-            let f = api.forecast().await?;
-            emit(sender, Bizevent::Forecast(forecast_event(&ctx, &f, now_ms))).await
-        }
-        .await;
-        if outcome.is_ok() {
-            summary.events.forecast += 1;
-        }
-        record(summary, "forecast", outcome);
+    environments
+}
+
+/// The environments whose allocation is fetched when no environment family ran in this run (a
+/// loop shard of allocation alone): those of the window's cost pages, read but not sent. (The
+/// environment list would need another scope, `account-env-read`, and lists environments with
+/// no cost in the window.)
+async fn environments_for_allocation<C: HttpClient>(
+    run: &AccountRun<'_, C>,
+    environments: &mut Vec<String>,
+    sender: &mut BatchSender<'_, C, dyn Clock + '_>,
+) -> Result<()> {
+    if run.cfg.include.environment_cost || run.cfg.include.environment_usage {
+        return Ok(());
     }
-    if cfg.include.allocation {
-        // Past the deadline, allocation is incomplete even when no environment was seen yet.
-        if let Err(e) = deadline.check(clock, "cost allocation was fetched") {
-            record(summary, "allocation", Err(e));
-            return Ok(());
-        }
-    }
-    if cfg.include.allocation && !environments.is_empty() {
-        let (from, to) = (
-            format_date(today - i64::from(cfg.window_days)),
-            format_date(today - 1),
-        );
-        let outcome = async {
-            for env in &environments {
-                for field in [AllocationField::Costcenter, AllocationField::Product] {
-                    let q = AllocationQuery {
-                        field,
-                        environment_id: env.clone(),
-                        from: Some(from.clone()),
-                        to: Some(to.clone()),
-                        page_size: None,
-                    };
-                    let mut cursor = Cursor::new();
-                    while !cursor.is_done() {
-                        deadline.check(clock, "every allocation page was fetched")?;
-                        let page = api
-                            .cost_allocation_page(&sub_uuid, &q, cursor.key())
-                            .await?;
-                        let empty = page.records.is_empty();
-                        for r in &page.records {
-                            emit(
-                                sender,
-                                Bizevent::Allocation(allocation_event(
-                                    &ctx,
-                                    env,
-                                    field.as_str(),
-                                    r,
-                                )),
-                            )
-                            .await?;
-                            summary.events.allocation += 1;
-                        }
-                        cursor.advance(if empty { None } else { page.next_page_key });
-                    }
+    let mut read = 0;
+    env_pages::<_, EnvCostRecord>(
+        run.api,
+        EnvMetric::Cost,
+        run.sub_uuid,
+        &env_query(run),
+        |env, _, _, _| {
+            if !environments.iter().any(|e| e == env) {
+                environments.push(env.to_string());
+            }
+            None
+        },
+        sender,
+        &mut read,
+        run.deadline,
+    )
+    .await
+}
+
+/// The subscription's forecast, as one event.
+async fn send_forecast<C: HttpClient>(
+    run: &AccountRun<'_, C>,
+    sender: &mut BatchSender<'_, C, dyn Clock + '_>,
+) -> Result<()> {
+    run.deadline.check(run.clock, "the forecast was fetched")?;
+    let f = run.api.forecast().await?;
+    emit(
+        sender,
+        Bizevent::Forecast(forecast_event(run.ctx, &f, run.now_ms)),
+    )
+    .await
+}
+
+/// Cost per cost center and product of every environment seen, for the window, all pages.
+/// Past the deadline, allocation is incomplete even when no environment was seen yet.
+async fn send_allocation<C: HttpClient>(
+    run: &AccountRun<'_, C>,
+    environments: &[String],
+    sender: &mut BatchSender<'_, C, dyn Clock + '_>,
+    summary: &mut AccountSummary,
+) -> Result<()> {
+    let (deadline, clock) = (run.deadline, run.clock);
+    deadline.check(clock, "cost allocation was fetched")?;
+    let (from, to) = (
+        format_date(run.today - i64::from(run.cfg.window_days)),
+        format_date(run.today - 1),
+    );
+    for env in environments {
+        for field in [AllocationField::Costcenter, AllocationField::Product] {
+            let q = &AllocationQuery {
+                field,
+                environment_id: env.clone(),
+                from: Some(from.clone()),
+                to: Some(to.clone()),
+                page_size: None,
+            };
+            let (api, sub_uuid) = (run.api, run.sub_uuid);
+            let mut cursor = Cursor::new();
+            while let Some(page) = next_page(&mut cursor, |key| async move {
+                deadline.check(clock, "every allocation page was fetched")?;
+                api.cost_allocation_page(sub_uuid, q, key.as_deref()).await
+            })
+            .await?
+            {
+                for r in &page.records {
+                    emit(
+                        sender,
+                        Bizevent::Allocation(allocation_event(run.ctx, env, field.as_str(), r)),
+                    )
+                    .await?;
+                    summary.events.allocation += 1;
                 }
             }
-            Ok(())
         }
-        .await;
-        record(summary, "allocation", outcome);
     }
     Ok(())
 }
@@ -589,6 +704,8 @@ fn first_code(summary: &AccountSummary) -> Option<String> {
 /// The families of an account that a run did not (completely) fetch.
 fn incomplete_families(summary: &AccountSummary, cfg: &SyncConfig) -> Vec<&'static str> {
     let wanted = |f: &&&str| match **f {
+        "subscriptionStatus" => cfg.include.subscription_status,
+        "costBooked" => cfg.include.cost_booked,
         "environmentCost" => cfg.include.environment_cost,
         "environmentUsage" => cfg.include.environment_usage,
         "forecast" => cfg.include.forecast,
@@ -613,41 +730,41 @@ fn record(summary: &mut AccountSummary, family: &'static str, outcome: Result<()
     }
 }
 
-/// Follows every page of a v3 listing, turning each record into an event as it arrives.
+/// Follows every page of a v3 listing, turning each record into an event as it arrives (`None`:
+/// the record is only read).
 #[allow(clippy::too_many_arguments)]
 async fn env_pages<C: HttpClient, T: serde::de::DeserializeOwned>(
     api: &AccountApi<&C, &dyn Clock>,
     metric: EnvMetric,
     sub_uuid: &str,
     query: &EnvQuery,
-    mut to_event: impl FnMut(&str, Option<&str>, &T, Option<&str>) -> Bizevent,
+    mut to_event: impl FnMut(&str, Option<&str>, &T, Option<&str>) -> Option<Bizevent>,
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
     count: &mut usize,
     deadline: Deadline,
 ) -> Result<()> {
     let mut cursor = Cursor::new();
-    while !cursor.is_done() {
+    while let Some(page) = next_page(&mut cursor, |key| async move {
         deadline.check(*api.clock(), "every environment page was fetched")?;
-        let page = api
-            .environment_page::<T>(metric, sub_uuid, query, cursor.key())
-            .await?;
-        let empty = page.environments.iter().all(|e| e.records.is_empty());
+        api.environment_page::<T>(metric, sub_uuid, query, key.as_deref())
+            .await
+    })
+    .await?
+    {
         for env in &page.environments {
             for r in &env.records {
-                emit(
-                    sender,
-                    to_event(
-                        &env.environment_id,
-                        env.cluster_id.as_deref(),
-                        r,
-                        page.last_modified_time.as_deref(),
-                    ),
-                )
-                .await?;
-                *count += 1;
+                let event = to_event(
+                    &env.environment_id,
+                    env.cluster_id.as_deref(),
+                    r,
+                    page.last_modified_time.as_deref(),
+                );
+                if let Some(event) = event {
+                    emit(sender, event).await?;
+                    *count += 1;
+                }
             }
         }
-        cursor.advance(if empty { None } else { page.next_page_key });
     }
     Ok(())
 }

@@ -95,8 +95,49 @@ pub enum Error {
     Internal { message: String },
 }
 
+/// Declares [`CODES`] and [`TS_CODE_UNION`] from one list of codes.
+macro_rules! error_codes {
+    ($($code:ident),+ $(,)?) => {
+        /// Every code [`Error::code`] returns, and nothing else: the one list the TypeScript
+        /// `DpsCostErrorCode` union ([`TS_CODE_UNION`]) and the JS `isDpsCostError` guard come
+        /// from. A test checks it against `code()` both ways.
+        pub const CODES: &[&str] = &[$(stringify!($code)),+];
+
+        /// The TypeScript declaration of the codes, generated from [`CODES`]: the bindings put it
+        /// in the shipped `.d.ts`. Closed, not `| (string & {})`: README "Types" says why.
+        pub const TS_CODE_UNION: &str = concat!(
+            "/** Stable error codes of dps-cost: every value `DpsCostError.code` takes (generated from `CODES` in crates/core/src/error.rs). */\n",
+            "export type DpsCostErrorCode =",
+            $("\n  | \"", stringify!($code), "\""),+,
+            ";\n",
+        );
+    };
+}
+
+error_codes!(
+    INVALID_INPUT,
+    DECODE,
+    AUTH_INVALID_CLIENT,
+    AUTH_MISSING_SCOPE,
+    AUTH_FAILED,
+    UNAUTHORIZED,
+    FORBIDDEN,
+    NOT_FOUND,
+    GONE,
+    RATE_LIMITED,
+    HTTP_STATUS,
+    NETWORK,
+    TIMEOUT,
+    NO_ACTIVE_SUBSCRIPTION,
+    INGEST_FAILED,
+    INGEST_PARTIAL,
+    RULE_INVALID,
+    DEADLINE,
+    INTERNAL,
+);
+
 impl Error {
-    /// The stable, documented code callers branch on.
+    /// The stable, documented code callers branch on; always one of [`CODES`].
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidInput { .. } => "INVALID_INPUT",
@@ -250,6 +291,120 @@ mod tests {
         assert!(e(503).is_retryable());
         assert!(!e(400).is_retryable());
         assert_eq!(e(418).status(), Some(418));
+    }
+
+    /// One error of every variant (and of every `Http` status with its own code).
+    fn one_of_each() -> Vec<Error> {
+        let s = String::new;
+        let http = |status| Error::Http {
+            status,
+            method: "GET",
+            endpoint: s(),
+            message: s(),
+            retry_after_secs: None,
+        };
+        let all = vec![
+            Error::invalid("f", "m"),
+            Error::decode("w", "p", "m", None),
+            Error::AuthInvalidClient {
+                status: 400,
+                error: s(),
+                description: s(),
+            },
+            Error::AuthMissingScope {
+                status: 403,
+                missing: s(),
+                description: s(),
+            },
+            Error::AuthFailed {
+                status: 500,
+                message: s(),
+            },
+            http(401),
+            http(403),
+            http(404),
+            http(410),
+            http(429),
+            http(500),
+            Error::Timeout {
+                endpoint: s(),
+                ms: 1,
+            },
+            Error::Network {
+                endpoint: s(),
+                message: s(),
+            },
+            Error::NoActiveSubscription {
+                account_uuid: s(),
+                seen: s(),
+            },
+            Error::IngestFailed {
+                status: 400,
+                message: s(),
+            },
+            Error::IngestPartial {
+                sent: 1,
+                rejected: 1,
+                message: s(),
+            },
+            Error::RuleInvalid {
+                rule: s(),
+                field: s(),
+                message: s(),
+            },
+            Error::Deadline {
+                after_ms: 1,
+                what: s(),
+            },
+            Error::Internal { message: s() },
+        ];
+        // No wildcard on purpose: a new variant does not compile until it has a sample above.
+        for e in &all {
+            match e {
+                Error::InvalidInput { .. }
+                | Error::Decode { .. }
+                | Error::AuthInvalidClient { .. }
+                | Error::AuthMissingScope { .. }
+                | Error::AuthFailed { .. }
+                | Error::Http { .. }
+                | Error::Timeout { .. }
+                | Error::Network { .. }
+                | Error::NoActiveSubscription { .. }
+                | Error::IngestFailed { .. }
+                | Error::IngestPartial { .. }
+                | Error::RuleInvalid { .. }
+                | Error::Deadline { .. }
+                | Error::Internal { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn codes_list_equals_what_code_returns() {
+        let returned: std::collections::BTreeSet<&str> =
+            one_of_each().iter().map(Error::code).collect();
+        let listed: std::collections::BTreeSet<&str> = CODES.iter().copied().collect();
+        assert_eq!(listed.len(), CODES.len(), "CODES has a duplicate");
+        assert_eq!(
+            returned, listed,
+            "Error::code() and CODES differ (the TypeScript union comes from CODES)"
+        );
+    }
+
+    #[test]
+    fn typescript_union_lists_every_code_once() {
+        let members: Vec<&str> = TS_CODE_UNION
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("| \""))
+            .map(|l| l.trim_end_matches(';').trim_end_matches('"'))
+            .collect();
+        assert_eq!(members, CODES);
+        assert!(TS_CODE_UNION.contains("export type DpsCostErrorCode ="));
+        assert!(
+            !TS_CODE_UNION.contains("string &"),
+            "the union is closed (README \"Types\")"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use wasm_bindgen_futures::future_to_promise;
 use dps_cost_client::api::allocation::{AllocationField, AllocationQuery};
 use dps_cost_client::api::cost::CostFilter;
 use dps_cost_client::api::forecast::EventQuery;
-use dps_cost_client::api::paging::Cursor;
+use dps_cost_client::api::paging::{Cursor, Page};
 use dps_cost_client::api::settings::AllowList;
 use dps_cost_client::api::usage::{EnvMetric, EnvQuery};
 use dps_cost_client::api::AccountApi;
@@ -542,7 +542,8 @@ impl Pages {
                 st.busy = true;
                 st.cursor.key().map(str::to_string)
             };
-            let outcome: Result<(JsValue, Option<String>, bool), Error> = async {
+            // `None`: the page ended the listing (the cursor decides; see `Cursor::advance`).
+            let outcome: Result<Option<JsValue>, Error> = async {
                 match &*kind {
                     PagesKind::Env(EnvMetric::Cost, sub, q) => {
                         let p = api
@@ -553,17 +554,10 @@ impl Pages {
                                 key.as_deref(),
                             )
                             .await?;
-                        let empty = p.environments.iter().all(|e| e.records.is_empty());
-                        let next = p.next_page_key.clone();
-                        Ok((
-                            to_js(&EnvPageOut {
-                                environments: p.environments,
-                                next_page_key: next.clone(),
-                            })
-                            .map_err(|_| internal())?,
-                            next,
-                            empty,
-                        ))
+                        listed(&state, p, |p| EnvPageOut {
+                            environments: p.environments,
+                            next_page_key: p.next_page_key,
+                        })
                     }
                     PagesKind::Env(EnvMetric::Usage, sub, q) => {
                         let p = api
@@ -574,45 +568,25 @@ impl Pages {
                                 key.as_deref(),
                             )
                             .await?;
-                        let empty = p.environments.iter().all(|e| e.records.is_empty());
-                        let next = p.next_page_key.clone();
-                        Ok((
-                            to_js(&EnvPageOut {
-                                environments: p.environments,
-                                next_page_key: next.clone(),
-                            })
-                            .map_err(|_| internal())?,
-                            next,
-                            empty,
-                        ))
+                        listed(&state, p, |p| EnvPageOut {
+                            environments: p.environments,
+                            next_page_key: p.next_page_key,
+                        })
                     }
                     PagesKind::Allocation(sub, q) => {
                         let p = api.cost_allocation_page(sub, q, key.as_deref()).await?;
-                        let empty = p.records.is_empty();
-                        let next = p.next_page_key.clone();
-                        Ok((
-                            to_js(&AllocationPageOut {
-                                records: p.records,
-                                next_page_key: next.clone(),
-                            })
-                            .map_err(|_| internal())?,
-                            next,
-                            empty,
-                        ))
+                        listed(&state, p, |p| AllocationPageOut {
+                            records: p.records,
+                            next_page_key: p.next_page_key,
+                        })
                     }
                 }
             }
             .await;
-            let mut st = state.borrow_mut();
-            st.busy = false;
+            state.borrow_mut().busy = false;
             match outcome {
-                Ok((value, next, empty)) => {
-                    st.cursor.advance(if empty { None } else { next });
-                    if empty {
-                        return iter_result(true, JsValue::UNDEFINED);
-                    }
-                    iter_result(false, value)
-                }
+                Ok(Some(value)) => iter_result(false, value),
+                Ok(None) => iter_result(true, JsValue::UNDEFINED),
                 Err(e) => Err(js_err(e)),
             }
         })
@@ -620,9 +594,21 @@ impl Pages {
 
     /// Stops the iteration (`for await … break` calls it).
     fn finish(&self) -> Promise {
-        self.state.borrow_mut().cursor.advance(None);
+        self.state.borrow_mut().cursor.stop();
         Promise::resolve(&iter_result(true, JsValue::UNDEFINED).unwrap_or(JsValue::UNDEFINED))
     }
+}
+
+/// Hands `page` to the cursor; the JS value of the page unless it ended the listing.
+fn listed<P: Page, O: Serialize>(
+    state: &RefCell<PagesState>,
+    page: P,
+    out: impl FnOnce(P) -> O,
+) -> Result<Option<JsValue>, Error> {
+    if !state.borrow_mut().cursor.advance(&page) {
+        return Ok(None);
+    }
+    to_js(&out(page)).map(Some).map_err(|_| internal())
 }
 
 fn internal() -> Error {

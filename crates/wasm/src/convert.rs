@@ -114,6 +114,27 @@ pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     JSON::parse(&text)
 }
 
+/// The codes, from the one list in Rust (`dps_cost_core::error::CODES`).
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ERROR_CODES: &str = dps_cost_core::error::TS_CODE_UNION;
+
+/// The object [`error_to_js`] builds. It exists only in JS (the Rust side is the `Error` enum and
+/// its `code()`, `status()`, `field()`), so it is declared here, next to the code that builds it,
+/// and only here.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_DPS_COST_ERROR: &str = r#"
+/** Every failure of dps-cost: a real `Error`. Its message never contains a secret or token. */
+export interface DpsCostError extends Error {
+  readonly name: "DpsCostError";
+  /** Stable code to branch on. */
+  readonly code: DpsCostErrorCode;
+  /** HTTP status of the failed response, when there was one. */
+  readonly status?: number;
+  /** The option, field or JSON path the error is about, when there is one. */
+  readonly field?: string;
+}
+"#;
+
 /// A real `Error` with `name = "DpsCostError"`, `code`, `status` and `field`.
 pub fn error_to_js(e: &Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());

@@ -44,31 +44,9 @@ use transport::{JsClock, Transport};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
-/** A fetch-compatible function; the global `fetch` fits. */
+/** A fetch-compatible function; the global `fetch` fits. (JS only.) */
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) =>
   Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
-
-/** Every error thrown by dps-cost. */
-export interface DpsCostError extends Error {
-  name: "DpsCostError";
-  /** Stable code: INVALID_INPUT, DECODE, AUTH_INVALID_CLIENT, AUTH_MISSING_SCOPE, AUTH_FAILED, UNAUTHORIZED,
-   *  FORBIDDEN, NOT_FOUND, RATE_LIMITED, HTTP_STATUS, NETWORK, NO_ACTIVE_SUBSCRIPTION, INGEST_FAILED,
-   *  INGEST_PARTIAL, DEADLINE, INTERNAL. */
-  code: string;
-  /** HTTP status, when there was one. */
-  status?: number;
-  /** The option, field or JSON path concerned, when there is one. */
-  field?: string;
-}
-
-/** Retries (429/503 always; 502/504, network errors and timeouts for reads) and timeouts. */
-export interface RetryOptions {
-  /** Attempts in all, 1..10 (default 4). */ maxAttempts?: number;
-  /** First backoff bound, doubled each time, full jitter (default 1000). */ baseDelayMs?: number;
-  /** Longest single wait, Retry-After included (default 20000). */ maxDelayMs?: number;
-  /** No retry starts after this long (default 60000). */ budgetMs?: number;
-  /** Each attempt is aborted after this long (default 30000). */ timeoutMs?: number;
-}
 
 export interface TokenOptions {
   accountUuid: string; clientId: string; clientSecret: string;
@@ -126,70 +104,9 @@ export interface IngestOptions {
   retry?: RetryOptions;
   fetch?: FetchLike;
 }
-export interface IngestReport {
-  sent: number; accepted: number;
-  /** Events the server refused (not retried). `index`: order handed over (per account in a sync). */
-  rejected: { index: number; accountUuid?: string; eventId: string | null; message: string }[];
-  /** Events not delivered after retries. */
-  failed: { firstIndex: number; accountUuid?: string; count: number; code: string; status?: number; message: string }[];
-  batches: number; retries: number;
-}
 
-export interface SyncAccount { accountUuid: string; clientId: string; clientSecret: string; name?: string; subscriptionUuid?: string }
-export interface SyncIngest {
-  url: string; accessToken?: string; apiToken?: string;
-  /** An OAuth client for ingest (token fetched with scope storage:events:write). */
-  clientId?: string; clientSecret?: string; accountUuid?: string; scope?: string;
-}
-export interface SyncConfig {
-  accounts: SyncAccount[];
-  ssoUrl?: string; apiUrl?: string;
-  /** null or absent: dry run (events are built, not sent). */
-  ingest?: SyncIngest | null;
-  environmentIds?: string[]; capabilityKeys?: string[];
-  /** ISO-8601 override of "now". */
-  now?: string;
-  /** Accounts fetched at the same time, 1..16 (default 4). */
-  concurrency?: number;
-  /** Days re-read and re-sent every run, 1..400 (default 35). */
-  windowDays?: number;
-  /** Send dps.cost2.booked for every booked day, not only the window (first run / backfill). */
-  fullHistory?: boolean;
-  /** Event families beyond the two seed-003 kinds (all true by default). */
-  include?: { environmentCost?: boolean; environmentUsage?: boolean; forecast?: boolean; allocation?: boolean };
-  retry?: RetryOptions;
-  /** Run deadline in ms from the start, 1..3600000 (none by default): no new request after it;
-   *  what was built is still sent; the summary says `code: "DEADLINE"` and what is incomplete. */
-  deadlineMs?: number;
-  fetch?: FetchLike;
-}
-export interface ErrorInfo { code: string; message: string; status?: number }
-/** budget.used (authoritative) against the daily records of the current period, when they differ by more than 1.00 or 0.5 % of used (the larger); difference = used − recordsSum. */
-export interface Reconciliation {
-  used: number; recordsSum: number; difference: number; firstDayCovered: string | null;
-}
-export interface SyncSummary {
-  ok: boolean;
-  /** "DEADLINE" when the run deadline stopped the run. */
-  code?: "DEADLINE";
-  /** Per account, the event families not (completely) fetched, and why. */
-  incomplete?: { accountUuid: string; families: string[]; code: string }[];
-  dryRun: boolean; now: string;
-  accounts: {
-    accountUuid: string; name: string; ok: boolean; error?: ErrorInfo;
-    subscription?: { uuid: string; name: string | null; currency: string; budget: number | null; used: number | null;
-      percentUsed: number | null; periodStart: string | null; periodEnd: string | null; daysRemaining: number | null };
-    costDays: number; firstDay: string | null; lastDay: string | null; costToDate: number;
-    /** budget.used and the current period's daily records differ beyond the tolerance (absent when they agree). */
-    reconciliation?: Reconciliation;
-    /** Events built per family. */
-    events: { subscriptionStatus: number; costBooked: number; environmentCost: number; environmentUsage: number;
-      forecast: number; allocation: number; syncRun: number };
-    /** Families that failed (the rest was still sent). */
-    errors?: ({ family: string } & ErrorInfo)[];
-  }[];
-  events: IngestReport & { built: number; error?: ErrorInfo };
-}
+/** The `fetch` option (JS only; merged into the interface generated from the Rust SyncOptions). */
+export interface SyncConfig { fetch?: FetchLike }
 "#;
 
 pub(crate) fn js_err(e: Error) -> JsValue {
@@ -218,9 +135,14 @@ pub fn version() -> String {
     dps_cost_core::VERSION.to_string()
 }
 
-/// Whether `value` is an error thrown by dps-cost.
-#[wasm_bindgen(js_name = isDpsCostError, unchecked_return_type = "boolean")]
-pub fn is_dps_cost_error(value: &JsValue) -> bool {
+/// Whether `value` is an error thrown by dps-cost: an `Error` named "DpsCostError" with a string
+/// `code`. Only `error_to_js` builds those, and its codes are `Error::code()`'s, which a native
+/// test keeps equal to `CODES` (the `DpsCostErrorCode` union); so the guard does not look the code
+/// up (that would cost the Workflow module bytes for no behaviour).
+#[wasm_bindgen(js_name = isDpsCostError, unchecked_return_type = "value is DpsCostError")]
+pub fn is_dps_cost_error(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] value: &JsValue,
+) -> bool {
     value.is_instance_of::<js_sys::Error>()
         && Reflect::get(value, &JsValue::from_str("name"))
             .ok()

@@ -10,7 +10,46 @@ import {
   sync,
   version,
   type DpsCostError,
+  type DpsCostErrorCode,
 } from "dps-cost";
+import { checkReportData, renderReportHtml } from "dps-cost/report";
+
+/** An exhaustive switch over the codes: a code added in Rust fails here until handled. */
+function describe(code: DpsCostErrorCode): string {
+  switch (code) {
+    case "INVALID_INPUT":
+    case "DECODE":
+    case "RULE_INVALID":
+      return "fix the input";
+    case "AUTH_INVALID_CLIENT":
+    case "AUTH_MISSING_SCOPE":
+    case "AUTH_FAILED":
+    case "UNAUTHORIZED":
+    case "FORBIDDEN":
+      return "fix the credentials";
+    case "NOT_FOUND":
+    case "GONE":
+    case "HTTP_STATUS":
+    case "RATE_LIMITED":
+    case "NETWORK":
+    case "TIMEOUT":
+    case "DEADLINE":
+      return "try again";
+    case "NO_ACTIVE_SUBSCRIPTION":
+    case "INGEST_PARTIAL":
+    case "INGEST_FAILED":
+    case "INTERNAL":
+      return "see the message";
+    default: {
+      const unhandled: never = code;
+      return unhandled;
+    }
+  }
+}
+
+export function reportHtml(data: unknown): string {
+  return renderReportHtml(checkReportData(data));
+}
 import * as inline from "dps-cost/inline";
 import * as node from "dps-cost/node";
 import * as web from "dps-cost/web";
@@ -70,10 +109,14 @@ export async function consumer(): Promise<void> {
   } catch (e) {
     if (isDpsCostError(e)) {
       const narrowed: DpsCostError = e;
-      const code: string = narrowed.code;
+      const code: DpsCostErrorCode = narrowed.code;
+      // The union is closed (README "Types"): a misspelt code is a compile error.
+      // @ts-expect-error "TIMEOUT_TYPO" is not a DpsCostErrorCode
+      if (narrowed.code === "TIMEOUT_TYPO") console.log("never");
+      const retryable = code === "TIMEOUT" || code === "GONE" || code === "RULE_INVALID" || code === "AUTH_MISSING_SCOPE";
       const status: number | undefined = narrowed.status;
       const field: string | undefined = narrowed.field;
-      console.log(code, status, field, narrowed.message);
+      console.log(code, retryable, status, field, narrowed.message, describe(code));
     }
   }
 }

@@ -9,7 +9,7 @@ use crate::model::allocation::{AllocationPage, AllocationRecord, RawAllocationRe
 use crate::time::parse_date;
 use crate::validate::check_id;
 
-use super::paging::Cursor;
+use super::paging::{next_page, Cursor, Page};
 use super::{require, AccountApi};
 
 pub use crate::model::allocation::AllocationField;
@@ -67,6 +67,15 @@ pub struct AllocationRecords {
     pub next_page_key: Option<String>,
 }
 
+impl Page for AllocationRecords {
+    fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+    fn next_page_key(&self) -> Option<&str> {
+        self.next_page_key.as_deref()
+    }
+}
+
 fn records_of(page: AllocationPage) -> Result<AllocationRecords> {
     let mut records = Vec::new();
     for (i, r) in page.records.unwrap_or_default().into_iter().enumerate() {
@@ -116,13 +125,13 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         query.params()?;
         let mut cursor = Cursor::new();
         let mut out = Vec::new();
-        while !cursor.is_done() {
-            let page = self
-                .cost_allocation_page(subscription_uuid, query, cursor.key())
-                .await?;
-            let empty = page.records.is_empty();
+        while let Some(page) = next_page(&mut cursor, |key| async move {
+            self.cost_allocation_page(subscription_uuid, query, key.as_deref())
+                .await
+        })
+        .await?
+        {
             out.extend(page.records);
-            cursor.advance(if empty { None } else { page.next_page_key });
         }
         Ok(out)
     }

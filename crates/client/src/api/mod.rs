@@ -21,9 +21,10 @@ use crate::auth::{
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::http::{
-    send_counting, status_error, BaseUrl, HttpClient, HttpRequest, HttpResponse, Method,
+    send_with_retry, status_error, BaseUrl, HttpClient, HttpRequest, HttpResponse, Method,
     RetryPolicy,
 };
+use crate::protocol::refresh::{Refresh, RefreshStep};
 
 pub const DEFAULT_API_URL: &str = "https://api.dynatrace.com";
 /// Reads environments.
@@ -58,8 +59,7 @@ pub async fn fetch_token<C: HttpClient, K: Clock + ?Sized>(
     retry: RetryPolicy,
 ) -> Result<AccessToken> {
     let request = token_request(sso, creds, scope);
-    let mut attempts = 0;
-    let response = send_counting(http, clock, &request, retry, &mut attempts).await?;
+    let response = send_with_retry(http, clock, &request, retry).await?;
     parse_token_response(&response, clock.now_ms())
 }
 
@@ -140,34 +140,25 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
     }
 
     /// Sends `request` with a token of `scope`; a 401 drops that token and tries once more with
-    /// a new one. Returns the request sent and the final response (any status). Not generic, so
+    /// a new one ([`Refresh`]). Returns the request sent and the final response (any status). Not generic, so
     /// the retry and token logic exist once in the wasm, whatever the endpoint.
     pub async fn send(
         &self,
         scope: &str,
         request: &HttpRequest,
     ) -> Result<(HttpRequest, HttpResponse)> {
-        let mut refreshed = false;
+        let mut refresh = Refresh::new();
         loop {
             let token = self.token_for(scope).await?;
             let authorized = request
                 .clone()
                 .header("Authorization", token.authorization());
-            let mut attempts = 0;
-            let response = send_counting(
-                &self.http,
-                &self.clock,
-                &authorized,
-                self.retry,
-                &mut attempts,
-            )
-            .await?;
-            if response.status == 401 && !refreshed {
-                self.tokens.invalidate(scope);
-                refreshed = true;
-                continue;
+            let response =
+                send_with_retry(&self.http, &self.clock, &authorized, self.retry).await?;
+            match refresh.after(&response) {
+                RefreshStep::Refresh => self.tokens.invalidate(scope),
+                RefreshStep::Done => return Ok((authorized, response)),
             }
-            return Ok((authorized, response));
         }
     }
 

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::http::{HttpClient, Method};
 use crate::model::allocation::{KeyPage, KeyRecord};
 
+use super::paging::{next_page, Cursor, Page};
 use super::{AccountApi, SCOPE_ACCOUNT_WRITE};
 
 /// Values per allow list.
@@ -20,6 +21,22 @@ pub const MAX_KEY_LEN: usize = 256;
 const LIST_PAGE_SIZE: u32 = 100;
 /// A list longer than this many pages is a server bug, not data.
 const MAX_LIST_PAGES: u32 = 1_000;
+
+/// One page of an allow list. The listing is paged by number: the next page's number is its
+/// key while `hasNextPage` is true.
+struct KeysPage {
+    keys: Vec<String>,
+    next: Option<String>,
+}
+
+impl Page for KeysPage {
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+    fn next_page_key(&self) -> Option<&str> {
+        self.next.as_deref()
+    }
+}
 
 /// Which allow list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,35 +113,55 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
         ["v1", "accounts", account, "settings", list.segment()]
     }
 
-    /// Every key of the list (all pages).
+    /// Every key of the list (all pages; [`Cursor`] decides where the listing ends).
     pub async fn list_keys(&self, list: AllowList) -> Result<Vec<String>> {
         let account = self.account_uuid().to_string();
+        let mut cursor = Cursor::new();
         let mut out = Vec::new();
-        for page in 1..=MAX_LIST_PAGES {
-            let reply: KeyPage = self
-                .get_json(
+        while let Some(page) =
+            next_page(&mut cursor, |key| self.keys_page(list, &account, key)).await?
+        {
+            out.extend(page.keys);
+            if !cursor.is_done() && cursor.pages() >= MAX_LIST_PAGES {
+                return Err(Error::decode(
                     "allow list",
-                    SCOPE_ACCOUNT_READ,
-                    &self.settings_segments(list, &account),
-                    &[
-                        ("page", page.to_string()),
-                        ("page-size", LIST_PAGE_SIZE.to_string()),
-                    ],
-                )
-                .await?;
-            let records = reply.records.unwrap_or_default();
-            let empty = records.is_empty();
-            out.extend(records.into_iter().map(|r| r.key));
-            if empty || reply.has_next_page != Some(true) {
-                return Ok(out);
+                    "hasNextPage",
+                    format!("still true after {MAX_LIST_PAGES} pages"),
+                    None,
+                ));
             }
         }
-        Err(Error::decode(
-            "allow list",
-            "hasNextPage",
-            format!("still true after {MAX_LIST_PAGES} pages"),
-            None,
-        ))
+        Ok(out)
+    }
+
+    /// Page `number` (1 when `None`) of the list.
+    async fn keys_page(
+        &self,
+        list: AllowList,
+        account: &str,
+        number: Option<String>,
+    ) -> Result<KeysPage> {
+        let number: u32 = number.and_then(|n| n.parse().ok()).unwrap_or(1);
+        let reply: KeyPage = self
+            .get_json(
+                "allow list",
+                SCOPE_ACCOUNT_READ,
+                &self.settings_segments(list, account),
+                &[
+                    ("page", number.to_string()),
+                    ("page-size", LIST_PAGE_SIZE.to_string()),
+                ],
+            )
+            .await?;
+        Ok(KeysPage {
+            keys: reply
+                .records
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| r.key)
+                .collect(),
+            next: (reply.has_next_page == Some(true)).then(|| (number + 1).to_string()),
+        })
     }
 
     /// Adds keys (the list is read first, so duplicates and the limit are caught here).

@@ -11,7 +11,7 @@ use crate::model::usage::{EnvCostRecord, EnvironmentPage, EnvironmentRecords, Us
 use crate::time::{format_iso_ms, parse_timestamp_ms};
 
 use super::cost::CostFilter;
-use super::paging::Cursor;
+use super::paging::{next_page, Cursor, Page};
 use super::{require, AccountApi};
 
 pub use crate::model::usage::UsageRecord as SubscriptionUsageRecord;
@@ -96,6 +96,16 @@ pub struct EnvPage<T> {
     pub last_modified_time: Option<String>,
 }
 
+impl<T> Page for EnvPage<T> {
+    /// No environment on the page has a record.
+    fn is_empty(&self) -> bool {
+        self.environments.iter().all(|e| e.records.is_empty())
+    }
+    fn next_page_key(&self) -> Option<&str> {
+        self.next_page_key.as_deref()
+    }
+}
+
 /// Appends `page` to `merged`, joining an environment that continues from an earlier page.
 pub fn merge_environments<T>(
     merged: &mut Vec<EnvironmentRecords<T>>,
@@ -170,13 +180,13 @@ impl<C: HttpClient, K: Clock> AccountApi<C, K> {
     ) -> Result<Vec<EnvironmentRecords<T>>> {
         let mut cursor = Cursor::new();
         let mut merged = Vec::new();
-        while !cursor.is_done() {
-            let page: EnvPage<T> = self
-                .environment_page(metric, subscription_uuid, query, cursor.key())
-                .await?;
-            let empty = page.environments.iter().all(|e| e.records.is_empty());
+        while let Some(page) = next_page(&mut cursor, |key| async move {
+            self.environment_page::<T>(metric, subscription_uuid, query, key.as_deref())
+                .await
+        })
+        .await?
+        {
             merge_environments(&mut merged, page.environments);
-            cursor.advance(if empty { None } else { page.next_page_key });
         }
         Ok(merged)
     }

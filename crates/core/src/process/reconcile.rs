@@ -22,6 +22,7 @@ const ONE: i128 = 1_000_000_000_000;
 
 /// A difference between `budget.used` and the records' sum beyond [`tolerance`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Reconciliation {
     /// `budget.used`.
