@@ -340,11 +340,25 @@ pub fn retry_after_ms(response: &HttpResponse, now_ms: i64) -> Option<u64> {
     Some(u64::try_from(at.saturating_sub(now_ms)).unwrap_or(0))
 }
 
-/// `Retry-After` given in seconds, for errors.
+/// `Retry-After` given in seconds, else Datadog's `X-RateLimit-Reset` (rounded up), for errors.
 pub fn retry_after_secs(response: &HttpResponse) -> Option<u64> {
     response
         .header("retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok())
+        .or_else(|| rate_limit_reset_ms(response).map(|ms| ms.div_ceil(1000)))
+}
+
+/// Datadog's rate-limit answer: `X-RateLimit-Reset`, the seconds until the current window
+/// ends (an integer; a decimal is read too), in ms. Datadog sends it with `X-RateLimit-Limit`,
+/// `-Period` and `-Remaining` on every reply of a limited endpoint, and no `Retry-After`.
+pub fn rate_limit_reset_ms(response: &HttpResponse) -> Option<u64> {
+    let v = response.header("x-ratelimit-reset")?.trim();
+    let secs: f64 = v
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
+    // A window longer than a day is no answer to wait for: treat it as absent.
+    (secs <= 86_400.0).then(|| (secs * 1000.0).ceil() as u64)
 }
 
 /// Sends `request`, retrying per `policy` (the decision: [`Retry`]). Returns the last response,
