@@ -13,8 +13,8 @@ use wasm_bindgen::prelude::*;
 use dps_cost_core::allocate::compact::{CompactLines, Tag};
 use dps_cost_core::error::Error;
 
-/// `(lines, start, end, map)` → `{u, f, news, ids}` or `null`. `map` (string → id) is the
-/// caller's, kept across chunks; `news` the JSON array of strings added to it (ids in order),
+/// `(lines, start, end, map, st)` → `{u, f, news, ids}` or `null`. `map` (string → id) and `st`
+/// (the last string and id per slot) are the caller's, kept across chunks; `news` the JSON array of strings added to it (ids in order),
 /// `ids` the JSON array of the chunk's line ids; `u` per line: has-id flag, date id, currency
 /// id, tag count, (key id, value id)…; `f` per line: the cost (−0 as 0, as JSON has it).
 const READ_LINES: &str = r#""use strict";
@@ -23,6 +23,9 @@ const news = [];
 const ids = [];
 const wellFormed = typeof "".isWellFormed === "function" ? (s) => s.isWellFormed() : (s) => !/[\uD800-\uDFFF]/.test(s);
 let bad = false;
+// The last string per slot (date, currency, each tag key's value): lines of one environment or
+// day repeat most values, and a comparison is cheaper than a hash lookup of a fresh string.
+const lastS = st.lastS, lastI = st.lastI;
 const id = (s) => {
   let i = map.get(s);
   if (i === undefined) {
@@ -33,7 +36,7 @@ const id = (s) => {
   }
   return i;
 };
-const fail = () => { for (const s of news) map.delete(s); return null; };
+const fail = () => { for (const s of news) map.delete(s); lastS.length = 0; lastI.length = 0; return null; };
 const plain = (o) => o !== null && typeof o === "object" && Object.getPrototypeOf(o) === proto && typeof o.toJSON !== "function";
 let u = new Uint32Array((end - start) * 20 + 16);
 const f = new Float64Array(end - start);
@@ -50,7 +53,9 @@ for (let i = start; i < end; i++) {
     flags = 1;
     ids.push(lid);
   }
-  u[p] = flags; u[p + 1] = id(d); u[p + 2] = id(c);
+  u[p] = flags;
+  u[p + 1] = d === lastS[0] ? lastI[0] : (lastS[0] = d, lastI[0] = id(d));
+  u[p + 2] = c === lastS[1] ? lastI[1] : (lastS[1] = c, lastI[1] = id(c));
   const at = p + 3;
   p += 4;
   let nt = 0;
@@ -60,7 +65,9 @@ for (let i = start; i < end; i++) {
       const v = t[k];
       if (typeof v !== "string") return fail();
       if (p + 2 > u.length) { const g = new Uint32Array(u.length * 2); g.set(u); u = g; }
-      u[p++] = id(k); u[p++] = id(v);
+      const slot = 2 + nt;
+      u[p++] = id(k);
+      u[p++] = v === lastS[slot] ? lastI[slot] : (lastS[slot] = v, lastI[slot] = id(v));
       nt++;
     }
   }
@@ -71,6 +78,10 @@ if (bad) return fail();
 return { u: u.subarray(0, p), f, news: JSON.stringify(news), ids: JSON.stringify(ids) };
 "#;
 
+/// A chunk's line ids, borrowed from their JSON text where they need no unescaping.
+#[derive(serde::Deserialize)]
+struct LineIds<'a>(#[serde(borrow)] Vec<std::borrow::Cow<'a, str>>);
+
 thread_local! {
     static READER: Option<Function> = make_reader();
 }
@@ -79,7 +90,7 @@ fn make_reader() -> Option<Function> {
     let ctor = Reflect::get(&js_sys::global(), &JsValue::from_str("Function")).ok()?;
     let ctor: Function = ctor.dyn_into().ok()?;
     let args = Array::of2(
-        &JsValue::from_str("lines, start, end, map"),
+        &JsValue::from_str("lines, start, end, map, st"),
         &JsValue::from_str(READ_LINES),
     );
     Reflect::construct(&ctor, &args).ok()?.dyn_into().ok()
@@ -88,6 +99,7 @@ fn make_reader() -> Option<Function> {
 /// The reader's state for one input: the JS string map and, per JS string id, the engine's.
 pub(crate) struct InputReader {
     map: JsValue,
+    last: JsValue,
     ids: Vec<u32>,
 }
 
@@ -96,6 +108,12 @@ impl InputReader {
     pub(crate) fn new() -> Option<InputReader> {
         READER.with(Option::is_some).then(|| InputReader {
             map: js_sys::Map::new().into(),
+            last: {
+                let o = js_sys::Object::new();
+                let _ = Reflect::set(&o, &"lastS".into(), &Array::new());
+                let _ = Reflect::set(&o, &"lastI".into(), &Array::new());
+                o.into()
+            },
             ids: Vec::new(),
         })
     }
@@ -113,7 +131,7 @@ impl InputReader {
             Some(f) => f
                 .apply(
                     &JsValue::NULL,
-                    &Array::of4(lines, &start.into(), &end.into(), &self.map),
+                    &Array::of5(lines, &start.into(), &end.into(), &self.map, &self.last),
                 )
                 .ok(),
             None => None,
@@ -128,8 +146,8 @@ impl InputReader {
         };
         let news: Vec<String> =
             serde_json::from_str(&text("news")).map_err(|_| internal("new strings"))?;
-        let ids: Vec<String> =
-            serde_json::from_str(&text("ids")).map_err(|_| internal("line ids"))?;
+        let ids_text = text("ids");
+        let ids: LineIds<'_> = serde_json::from_str(&ids_text).map_err(|_| internal("line ids"))?;
         let u = get("u")
             .dyn_into::<Uint32Array>()
             .map_err(|_| internal("records"))?
@@ -148,7 +166,7 @@ impl InputReader {
                 .ok_or_else(|| internal("string id"))
         };
         let mut tags: Vec<Tag> = Vec::new();
-        let mut ids = ids.iter();
+        let mut ids = ids.0.iter();
         let mut p = 0;
         for cost in f {
             let (flags, date, currency, n) = match u.get(p..p + 4) {
@@ -166,7 +184,7 @@ impl InputReader {
             }
             p += 2 * n;
             let id = if flags & 1 == 1 {
-                Some(ids.next().ok_or_else(|| internal("line ids"))?.as_str())
+                Some(ids.next().ok_or_else(|| internal("line ids"))?.as_ref())
             } else {
                 None
             };
