@@ -353,12 +353,31 @@ pub fn retry_after_secs(response: &HttpResponse) -> Option<u64> {
 /// `-Period` and `-Remaining` on every reply of a limited endpoint, and no `Retry-After`.
 pub fn rate_limit_reset_ms(response: &HttpResponse) -> Option<u64> {
     let v = response.header("x-ratelimit-reset")?.trim();
-    let secs: f64 = v
-        .parse()
-        .ok()
-        .filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
+    // Digits, optionally `.` and digits, read by hand: `str::parse::<f64>` would bring core's
+    // float parser (~20 KB) into the Workflow module.
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || !(frac.is_empty() || digits(frac)) {
+        return None;
+    }
+    let secs: u64 = int.parse().ok()?;
+    // Milliseconds from the first three fractional digits, rounded up by any further one.
+    let mut ms = 0u64;
+    for (i, b) in frac.bytes().enumerate() {
+        let d = u64::from(b - b'0');
+        if i < 3 {
+            ms = ms * 10 + d;
+        } else if d > 0 {
+            ms += 1;
+            break;
+        }
+    }
+    for _ in frac.len()..3 {
+        ms *= 10;
+    }
+    let total = secs.checked_mul(1000)?.checked_add(ms)?;
     // A window longer than a day is no answer to wait for: treat it as absent.
-    (secs <= 86_400.0).then(|| (secs * 1000.0).ceil() as u64)
+    (total <= 86_400_000).then_some(total)
 }
 
 /// Sends `request`, retrying per `policy` (the decision: [`Retry`]). Returns the last response,
