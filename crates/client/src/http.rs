@@ -148,6 +148,12 @@ impl HttpResponse {
         "deprecation",
         "sunset",
         "link",
+        // Datadog's rate limits (the retry decision reads `-reset`; the others are kept for
+        // errors and logs).
+        "x-ratelimit-limit",
+        "x-ratelimit-period",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
     ];
 
     pub fn new(status: u16, body: impl Into<String>) -> Self {
