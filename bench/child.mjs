@@ -45,21 +45,34 @@ if (task === "pipeline") {
   };
   const inputMicros = {};
   for (const l of input.lines) inputMicros[l.currency] = (inputMicros[l.currency] ?? 0) + Math.round(l.cost * 1e6);
+  // Memory growth while streaming: wasm memory + V8 heap in use, from just before the call
+  // (the caller's input array is in the baseline), sampled after the call and every chunk.
+  const { initSync } = await import(pathToFileURL(join(pkgDir, "dps_cost.js")).href);
+  const wasmMemory = initSync({ module: readFileSync(join(pkgDir, "dps_cost_bg.wasm")) }).memory;
+  const inUse = () => process.memoryUsage().heapUsed + wasmMemory.buffer.byteLength;
   globalThis.gc?.();
   const rssBeforeKb = rssKb();
+  const base = inUse();
+  const wasmBefore = wasmMemory.buffer.byteLength;
+  let growth = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let outLines = 0;
   let focusRows = 0;
   let chunks = 0;
+  let firstMs = 0;
   const outMicros = {};
   let summary;
   try {
     const stream = pkg.allocateStream(input, { chunkLines: 10_000 });
+    firstMs = performance.now() - t0;
+    growth = Math.max(growth, inUse() - base);
     for (const chunk of stream) {
       chunks++;
       outLines += chunk.lines.length;
       for (const l of chunk.lines) outMicros[l.currency] = (outMicros[l.currency] ?? 0) + l.costMicros;
       if (focus) focusRows += chunk.focus.length;
+      growth = Math.max(growth, inUse() - base);
     }
     summary = stream.summary();
     stream.free();
@@ -83,6 +96,13 @@ if (task === "pipeline") {
     focusRows: focus ? focusRows : null,
     conserved,
     ...(conserved ? {} : { error: `totals differ: in ${JSON.stringify(inputMicros)}, out ${JSON.stringify(outMicros)}` }),
+    firstMs,
+    cpuMs: (() => {
+      const c = process.cpuUsage(cpu0);
+      return (c.user + c.system) / 1000;
+    })(),
+    growthMiB: growth / 2 ** 20,
+    wasmGrowthMiB: (wasmMemory.buffer.byteLength - wasmBefore) / 2 ** 20,
     rssBeforeKb,
     maxRssKb: kb(),
   });

@@ -373,14 +373,17 @@ function report({ m, checks, timing, rss, cross, bound, cold, dt, alloc, profile
   p();
   p("Input like examples/bench_allocate.rs (bench/alloc-data.mjs): Dynatrace-tagged lines, 3 accounts, 50 environments, 40 capabilities, 12 cost centres, 35 days; rules mixing percent, even, proportional (daily, monthly, grouped). One fresh child process each (`--max-old-space-size=12288`); time = the call plus consuming every chunk (10,000 output lines / rows each: output lines counted, `costMicros` summed per currency and checked equal to the input's micro-units and to the summary's totals; FOCUS rows and characters counted). The streaming forms are used at every N: the one-value `allocate()` refuses a result whose JSON text passes V8's maximum string length (~536 M characters) with `INVALID_INPUT`, and 1,000,000 × 20 gives ~3.8 M output lines (~2 GB of JSON).");
   p();
-  p("| lines × rules | output | ms | lines/s | output lines | peak RSS | result |");
-  p("|---|---|---:|---:|---:|---:|---|");
+  p("Memory growth = the most wasm memory + V8 heap in use (`heapUsed`, garbage not yet collected included) at any point from just before the call to the last chunk, minus the same just before the call (the caller's input array is in that baseline); sampled after the call and after every chunk. First pass = the `allocateStream()` call itself (input crossing, checks, owners, splits). CPU = the process's user + system time over the same span (GC threads included), for reading wall times taken on a loaded machine.");
+  p();
+  p("| lines × rules | output | ms | first pass | CPU ms | lines/s | output lines | memory growth (wasm) | peak RSS | result |");
+  p("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const a of alloc) {
     const what = a.task === "focus"
       ? `\`focusExportStream\` plain CSV${a.rules ? " (allocated, + FOCUS 1.3 Allocated* columns)" : " (no rules)"}${a.ok ? `, ${fmtN(a.rows)} rows, ${a.textMB.toFixed(0)} MB in ${fmtN(a.chunks)} chunks` : ""}`
       : `${a.focus ? "`allocateStream` + FOCUS rows (`output.focus`)" : "`allocateStream`: lines, then rules, totals, destinations"}${a.ok ? `, ${fmtN(a.chunks)} chunks, totals conserved` : ""}`;
     if (a.task === "focus") a.outLines = a.rows;
-    p(`| ${fmtN(a.lines)} × ${a.rules} | ${what} | ${a.ms ? fmtMs(a.ms) : "–"} | ${a.ok ? fmtN(Math.round(a.lines / (a.ms / 1000))) : "–"} | ${a.ok ? fmtN(a.outLines) : "–"} | ${a.maxRssKb ? mib(a.maxRssKb) : "–"} | ${a.ok ? "ok" : `failed: ${a.error}`} |`);
+    const growth = a.growthMiB === undefined ? "–" : `${a.growthMiB.toFixed(0)} MiB (${a.wasmGrowthMiB.toFixed(0)})`;
+    p(`| ${fmtN(a.lines)} × ${a.rules} | ${what} | ${a.ms ? fmtMs(a.ms) : "–"} | ${a.firstMs ? fmtMs(a.firstMs) : "–"} | ${a.cpuMs ? fmtMs(a.cpuMs) : "–"} | ${a.ok ? fmtN(Math.round(a.lines / (a.ms / 1000))) : "–"} | ${a.ok ? fmtN(a.outLines) : "–"} | ${growth} | ${a.maxRssKb ? mib(a.maxRssKb) : "–"} | ${a.ok ? "ok" : `failed: ${a.error}`} |`);
   }
   p();
   p("## Cold start");

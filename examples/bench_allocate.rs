@@ -1,18 +1,30 @@
 //! Allocation benchmark on realistic Dynatrace-tagged cost lines.
 //!
-//! `cargo run --release --example bench_allocate -- [lines] [rules]` (default 1,000,000 × 20).
+//! `cargo run --release --example bench_allocate -- [lines] [rules] [mode…]` (default
+//! 1,000,000 × 20, modes `lean`). Modes, each timed from the input lines to the last chunk:
+//!
+//! - `lean`: [`CompactLines`] → [`AllocationStream::from_compact`] → output lines written
+//!   straight into JSON text chunks of 10,000 lines (`LinesJson`, what `allocateStream` does);
+//! - `chunks`: [`AllocationStream::new`] → `next_source` into [`AllocatedLine`]s → `write_lines`
+//!   (serde) into the same chunks (the path before the lean engine);
+//! - `vec`: `allocate()` (every output line as an [`AllocatedLine`] in one `Vec`).
 //!
 //! Lines: `provider=dynatrace`, 3 accounts (one subscription each), 50 environments,
 //! 40 capabilities, 12 cost centers (absent on ~1 line in 5), 35 days from 2025-01-10 (two
 //! calendar months). Rules mix `percent`, `even`, `proportional` (with `based_on_costs`),
-//! partitioned by environment, daily and monthly. Prints sizes, wall times of `allocate`, of the
-//! JSON parse of the input and of the JSON serialization of the result, and the peak RSS.
+//! partitioned by environment, daily and monthly. Prints wall times, output lines and bytes, and
+//! the peak RSS (run one mode per process for its own peak).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::time::Instant;
 
-use dps_cost::allocate::{allocate, AllocationInput, ArbitraryRule, CostLine, LineStatus};
+use dps_cost::allocate::compact::CompactLines;
+use dps_cost::allocate::{
+    allocate, AllocatedLine, AllocationInput, AllocationStream, ArbitraryRule, CostLine,
+};
+use dps_cost::export::allocation_json::{write_lines, AllocateOutput, JsText, LinesJson};
 use serde_json::json;
 
 const ENVS: u64 = 50;
@@ -113,57 +125,103 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+const CHUNK: usize = 10_000;
+
+/// (output lines, output bytes, seconds; for `lean` the seconds exclude freeing the caller's
+/// `CostLine`s once they are compact, and the compaction's own seconds are printed).
+fn run(mode: &str, input: AllocationInput) -> Result<(usize, usize, f64), Box<dyn Error>> {
+    let mut lines_out = 0;
+    let mut bytes = 0;
+    let t = Instant::now();
+    let mut excluded = 0.0;
+    match mode {
+        "lean" => {
+            let compact = CompactLines::from_lines(&input.lines);
+            let compact_secs = t.elapsed().as_secs_f64();
+            let AllocationInput {
+                rules,
+                drivers,
+                lines,
+            } = input;
+            let t_drop = Instant::now();
+            drop(lines);
+            excluded = t_drop.elapsed().as_secs_f64();
+            println!(
+                "        compact form: {compact_secs:.3} s, {} MB",
+                compact.heap_bytes() / 1_000_000
+            );
+            let t_first = Instant::now();
+            let mut s = AllocationStream::from_compact(compact, rules, &drivers)?;
+            println!(
+                "        first pass (checks, owners, splits): {:.3} s",
+                t_first.elapsed().as_secs_f64()
+            );
+            let mut sink = LinesJson::default();
+            while s.next_into(&mut sink)? {
+                if sink.count >= CHUNK {
+                    lines_out += sink.count;
+                    bytes += sink.take().0.len();
+                }
+            }
+            lines_out += sink.count;
+            bytes += sink.take().0.len();
+            s.finish()?;
+        }
+        "chunks" => {
+            let mut s = AllocationStream::new(Cow::Owned(input))?;
+            let mut buf: Vec<AllocatedLine> = Vec::new();
+            let mut more = true;
+            while more {
+                while buf.len() < CHUNK {
+                    more = s.next_source(&mut buf)?;
+                    if !more {
+                        break;
+                    }
+                }
+                let mut texts: [JsText; 3] = Default::default();
+                let mut counts = [0usize; 3];
+                write_lines(
+                    &buf,
+                    lines_out,
+                    AllocateOutput::default(),
+                    &mut texts,
+                    &mut counts,
+                )?;
+                lines_out += buf.len();
+                bytes += texts[0].text.len();
+                buf.clear();
+            }
+            s.finish()?;
+        }
+        "vec" => {
+            let r = allocate(&input)?;
+            lines_out = r.lines.len();
+        }
+        m => return Err(format!("unknown mode {m}").into()),
+    }
+    Ok((lines_out, bytes, t.elapsed().as_secs_f64() - excluded))
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let n_lines: usize = args.next().map_or(Ok(1_000_000), |a| a.parse())?;
     let n_rules: usize = args.next().map_or(Ok(20), |a| a.parse())?;
-
-    let input = AllocationInput {
-        lines: lines(n_lines),
-        rules: rules(n_rules)?,
-        drivers: BTreeMap::new(),
-    };
-    let text = serde_json::to_string(&input)?;
-    drop(input);
-
-    let t = Instant::now();
-    let input: AllocationInput = serde_json::from_str(&text)?;
-    let parse = t.elapsed();
-    let input_bytes = text.len();
-    drop(text);
-
-    let t = Instant::now();
-    let result = allocate(&input)?;
-    let alloc = t.elapsed();
-
-    let t = Instant::now();
-    let out = serde_json::to_string(&result)?;
-    let ser = t.elapsed();
-
-    let count = |s: LineStatus| result.lines.iter().filter(|l| l.status == s).count();
-    println!("lines            {}", input.lines.len());
-    println!("rules            {}", input.rules.len());
-    println!(
-        "output lines     {} (unchanged {}, allocated {}, unallocated {})",
-        result.lines.len(),
-        count(LineStatus::Unchanged),
-        count(LineStatus::Allocated),
-        count(LineStatus::Unallocated)
-    );
-    println!("allocate         {:.3} s", alloc.as_secs_f64());
-    println!(
-        "JSON parse       {:.3} s ({} MB in)",
-        parse.as_secs_f64(),
-        input_bytes / 1_000_000
-    );
-    println!(
-        "JSON serialize   {:.3} s ({} MB out)",
-        ser.as_secs_f64(),
-        out.len() / 1_000_000
-    );
-    match peak_rss_kib() {
-        Some(k) => println!("peak RSS         {} MiB", k / 1024),
-        None => println!("peak RSS         n/a"),
+    let mut modes: Vec<String> = args.collect();
+    if modes.is_empty() {
+        modes.push("lean".into());
+    }
+    for mode in modes {
+        let input = AllocationInput {
+            lines: lines(n_lines),
+            rules: rules(n_rules)?,
+            drivers: BTreeMap::new(),
+        };
+        let (out, bytes, secs) = run(&mode, input)?;
+        println!(
+            "{mode:<7} {n_lines} lines × {n_rules} rules: {secs:.3} s, {out} output lines, {} MB of JSON, peak RSS {} MiB",
+            bytes / 1_000_000,
+            peak_rss_kib().map_or(0, |k| k / 1024)
+        );
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use dps_cost::allocate::{
     allocate, parse_rules, AllocationInput, AllocationStream, CostLine, DriverPoint,
 };
+use dps_cost::export::allocation_json::LinesJson;
 use dps_cost::export::focus::{focus_from_allocation, focus_from_lines, FocusContext, FocusStream};
 use dps_cost::report::ExportFormat;
 use proptest::prelude::*;
@@ -110,6 +111,72 @@ fn stream_equals_allocate_on_the_bench_shape() {
             assert_eq!(summary.totals, whole.totals);
             assert_eq!(summary.destinations, whole.destinations);
         }
+    }
+}
+
+/// The lines' JSON text written straight from the engine's views (`LinesJson`, the fast path)
+/// is `serde_json`'s text of `allocate()`'s lines (the oracle), byte for byte.
+fn lines_json_is_serde(input: &AllocationInput) {
+    let whole = allocate(input).unwrap_or_else(|e| panic!("{e}"));
+    let want = whole
+        .lines
+        .iter()
+        .map(|l| serde_json::to_string(l).unwrap_or_else(|e| panic!("{e}")))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut s = AllocationStream::new(Cow::Borrowed(input)).unwrap_or_else(|e| panic!("{e}"));
+    let mut sink = LinesJson::default();
+    while s.next_into(&mut sink).unwrap_or_else(|e| panic!("{e}")) {}
+    assert_eq!(sink.count, whole.lines.len());
+    let (text, units) = sink.take();
+    assert_eq!(text, want);
+    assert_eq!(units, want.encode_utf16().count());
+    assert_eq!(
+        s.finish().ok().map(|f| f.destinations),
+        Some(whole.destinations)
+    );
+}
+
+#[test]
+fn lines_json_fast_path_equals_serde_on_the_bench_shape() {
+    for (n, rules) in [(3000, 20), (500, 5), (0, 3), (40, 0)] {
+        lines_json_is_serde(&bench_input(n, rules));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any tag text (quotes, backslashes, control and non-ASCII characters, a tag the rule's
+    /// destination overrides) and any cost: the fast path's text is serde's.
+    #[test]
+    fn lines_json_fast_path_equals_serde_on_any_text(
+        values in proptest::collection::vec("[a-c\"\\\\\u{1}\n é😀]{0,6}", 1..6),
+        costs in proptest::collection::vec(-1e6f64..1e6, 1..6),
+        id in proptest::option::of("[a-z\"\u{7f}😀]{0,4}"),
+    ) {
+        let lines: Vec<CostLine> = costs.iter().enumerate().map(|(i, c)| CostLine {
+            id: id.clone(),
+            date: "2026-11-01".into(),
+            cost: *c,
+            currency: "EU\"R".into(),
+            tags: BTreeMap::from([
+                ("provider".to_string(), "dynatrace".to_string()),
+                ("team".to_string(), values[i % values.len()].clone()),
+                (values[(i + 1) % values.len()].clone(), "x\ty".to_string()),
+            ]),
+        }).collect();
+        let rules = parse_rules(&json!([
+            {"id": "1", "attributes": {"rule_name": "p\"1", "provider": ["dynatrace"], "order_id": 1,
+              "costs_to_allocate": [{"condition": "is", "tag": "team", "value": values[0]}],
+              "strategy": {"method": "percent", "allocated_by": [
+                {"allocated_tags": [{"key": "team", "value": "ä"}], "percentage": 0.3},
+                {"allocated_tags": [{"key": "zz", "value": "\u{1}"}], "percentage": 0.3}]}}},
+            {"id": "2", "attributes": {"rule_name": "even", "provider": ["dynatrace"], "order_id": 2,
+              "costs_to_allocate": [{"condition": "is not", "tag": "team", "value": values[0]}],
+              "strategy": {"method": "even", "granularity": "daily", "allocated_by_tag_keys": ["team"]}}}
+        ]).to_string()).unwrap_or_else(|e| panic!("{e}"));
+        lines_json_is_serde(&AllocationInput { lines, rules, drivers: Default::default() });
     }
 }
 

@@ -65,14 +65,47 @@ function authorized(ctx) {
   return false;
 }
 
+/**
+ * Datadog's rate limits when the emulator has `datadogRateLimit`: fixed windows of `periodMs`,
+ * `limit` requests each; every reply carries X-RateLimit-Limit, -Period, -Remaining and -Reset
+ * (whole seconds until the window resets, rounded up), and a spent window answers 429 with
+ * Datadog's body and no Retry-After. Returns the headers to send, or null after sending the 429.
+ */
+function rateLimited(ctx) {
+  const rl = ctx.state.datadog.rateLimit;
+  if (!rl) return JSON_API;
+  rl.requests++;
+  const now = rl.elapsed();
+  const window = Math.floor(now / rl.periodMs);
+  if (window !== rl.window) {
+    rl.window = window;
+    rl.used = 0;
+  }
+  const ok = rl.used < rl.limit;
+  if (ok) rl.used++;
+  const headers = {
+    ...JSON_API,
+    "X-RateLimit-Limit": String(rl.limit),
+    "X-RateLimit-Period": String(rl.periodMs / 1000),
+    "X-RateLimit-Remaining": String(rl.limit - rl.used),
+    "X-RateLimit-Reset": String(Math.ceil(((window + 1) * rl.periodMs - now) / 1000)),
+  };
+  if (ok) return headers;
+  sendJson(ctx.res, 429, { errors: ["Too many requests"] }, headers);
+  return null;
+}
+
 export function handleDatadogList(ctx) {
   if (!authorized(ctx)) return;
+  const headers = rateLimited(ctx);
+  if (!headers) return;
   const rules = ctx.state.datadog.rules;
-  sendJson(ctx.res, 200, rules, JSON_API);
+  sendJson(ctx.res, 200, rules, headers);
 }
 
 export function handleDatadogGet(ctx, [id]) {
   if (!authorized(ctx)) return;
+  if (!rateLimited(ctx)) return;
   const found = (ctx.state.datadog.rules.data ?? []).find((r) => r.id === id);
   if (!found) {
     return sendJson(ctx.res, 404, { errors: [{ status: "404", title: "Not found", detail: "The requested resource was not found" }] }, JSON_API);

@@ -28,7 +28,8 @@ export { createRequestHandler } from "./server.js";
  *
  * @param {{ now?: string|number|Date, tokenTtlSeconds?: number, seed?: string, baseUrl?: string,
  *           logger?: (line: string) => void, profile?: "default"|"large",
- *           v2EnvironmentEndpoints?: "removed"|"deprecated", storeEvents?: "full"|"ids" }} [options]
+ *           v2EnvironmentEndpoints?: "removed"|"deprecated", storeEvents?: "full"|"ids",
+ *           datadogRules?: object, datadogRateLimit?: { limit: number, periodSeconds: number, spent?: boolean } }} [options]
  */
 export function createEmulatorState(options = {}) {
   const profileName = options.profile ?? "default";
@@ -55,6 +56,13 @@ export function createEmulatorState(options = {}) {
   const datadogRules = options.datadogRules ?? defaultDatadogRules();
   if (!datadogRules || typeof datadogRules !== "object" || !Array.isArray(datadogRules.data)) {
     throw new TypeError("emulator: datadogRules must be an ArbitraryRuleResponseArray ({data: [...]})");
+  }
+  const rateLimit = options.datadogRateLimit;
+  if (rateLimit !== undefined) {
+    const { limit, periodSeconds, spent, ...rest } = rateLimit ?? {};
+    if (!(Number.isInteger(limit) && limit > 0 && Number.isInteger(periodSeconds) && periodSeconds > 0) || Object.keys(rest).length) {
+      throw new TypeError("emulator: datadogRateLimit must be {limit, periodSeconds, spent?} with positive integers");
+    }
   }
   const clients = profile.clients;
   let faultCounter = 0;
@@ -87,6 +95,16 @@ export function createEmulatorState(options = {}) {
       apiKey: "ddemulatorapikey00000000000000000",
       applicationKey: "ddemulatorappkey000000000000000000000000",
       rules: datadogRules,
+      // Datadog's fixed rate-limit windows (X-RateLimit-* on every reply, 429 when spent),
+      // counted from the emulator's start; `spent`: another client used up the first window.
+      rateLimit: rateLimit && {
+        limit: rateLimit.limit,
+        periodMs: rateLimit.periodSeconds * 1000,
+        elapsed: () => Date.now() - startReal,
+        window: 0,
+        used: rateLimit.spent ? rateLimit.limit : 0,
+        requests: 0,
+      },
     },
     apiToken: API_TOKEN,
     credentials,
@@ -153,7 +171,8 @@ function buildConfig(state) {
  * Start the emulator.
  * @param {{ port?: number, host?: string, now?: string|number|Date, tokenTtlSeconds?: number,
  *           seed?: string, logger?: (line: string) => void, profile?: "default"|"large",
- *           v2EnvironmentEndpoints?: "removed"|"deprecated", storeEvents?: "full"|"ids" }} [options]
+ *           v2EnvironmentEndpoints?: "removed"|"deprecated", storeEvents?: "full"|"ids",
+ *           datadogRules?: object, datadogRateLimit?: { limit: number, periodSeconds: number, spent?: boolean } }} [options]
  * @returns {Promise<{ url: string, port: number, config: object, state: object, close(): Promise<void> }>}
  */
 export async function startEmulator(options = {}) {

@@ -47,6 +47,34 @@ describe("allocateStream", () => {
     }
   });
 
+  test("lines only (the fast paths: input read by the JS reader, chunks built from numbers) equal allocate()'s objects, key order included", () => {
+    const i = input(3000, 20);
+    const whole = allocate(i);
+    for (const chunkLines of [1, 777, 100_000]) {
+      const lines = [...allocateStream(i, { chunkLines })].flatMap((c) => c.lines);
+      assert.equal(JSON.stringify(lines), JSON.stringify(whole.lines), `chunkLines ${chunkLines}`);
+      assert.deepEqual(lines, whole.lines);
+    }
+    // The same with a line the reader does not take (a numeric tag value): that chunk crosses
+    // as JSON text, with the same error as before; and lines the reader does take whose tags
+    // need care: `__proto__` (an own key, as JSON.parse makes it), integer-like keys, quotes,
+    // non-ASCII, −0, an id of null.
+    const odd = [
+      { date: "2025-01-10", cost: -0, currency: "EUR", tags: JSON.parse('{"provider":"dynatrace","__proto__":"p","10":"n","q\\"k":"ä😀","capability":"cap-00"}') },
+      { id: null, date: "2025-01-11", cost: 2.5, currency: "EUR", tags: { provider: "dynatrace", capability: "cap-01", costcenter: "cc-01" } },
+    ];
+    const oddInput = { lines: [...odd, ...allocationLines(200)], rules: allocationRules(5) };
+    const a = allocate(oddInput).lines;
+    const b = [...allocateStream(oddInput, { chunkLines: 7 })].flatMap((c) => c.lines);
+    assert.equal(JSON.stringify(b), JSON.stringify(a));
+    assert.ok(Object.hasOwn(b[0].tags, "__proto__") && Object.getPrototypeOf(b[0].tags) === Object.prototype);
+    const bad = { lines: [...allocationLines(10), { date: "2025-01-10", cost: 1, currency: "EUR", tags: { team: 5 } }], rules: allocationRules(2) };
+    const errA = (() => { try { allocate(bad); } catch (e) { return [e.code, e.field]; } })();
+    const errB = (() => { try { allocateStream(bad); } catch (e) { return [e.code, e.field]; } })();
+    assert.deepEqual(errB, errA);
+    assert.equal(errA?.[1], "lines[10].tags.team");
+  });
+
   test("without output options a chunk holds lines only", () => {
     const s = allocateStream(input(50, 5), { chunkLines: 40 });
     const first = s.next().value;

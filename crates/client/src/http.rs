@@ -148,6 +148,12 @@ impl HttpResponse {
         "deprecation",
         "sunset",
         "link",
+        // Datadog's rate limits (the retry decision reads `-reset`; the others are kept for
+        // errors and logs).
+        "x-ratelimit-limit",
+        "x-ratelimit-period",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
     ];
 
     pub fn new(status: u16, body: impl Into<String>) -> Self {
@@ -340,11 +346,44 @@ pub fn retry_after_ms(response: &HttpResponse, now_ms: i64) -> Option<u64> {
     Some(u64::try_from(at.saturating_sub(now_ms)).unwrap_or(0))
 }
 
-/// `Retry-After` given in seconds, for errors.
+/// `Retry-After` given in seconds, else Datadog's `X-RateLimit-Reset` (rounded up), for errors.
 pub fn retry_after_secs(response: &HttpResponse) -> Option<u64> {
     response
         .header("retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok())
+        .or_else(|| rate_limit_reset_ms(response).map(|ms| ms.div_ceil(1000)))
+}
+
+/// Datadog's rate-limit answer: `X-RateLimit-Reset`, the seconds until the current window
+/// ends (an integer; a decimal is read too), in ms. Datadog sends it with `X-RateLimit-Limit`,
+/// `-Period` and `-Remaining` on every reply of a limited endpoint, and no `Retry-After`.
+pub fn rate_limit_reset_ms(response: &HttpResponse) -> Option<u64> {
+    let v = response.header("x-ratelimit-reset")?.trim();
+    // Digits, optionally `.` and digits, read by hand: `str::parse::<f64>` would bring core's
+    // float parser (~20 KB) into the Workflow module.
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || !(frac.is_empty() || digits(frac)) {
+        return None;
+    }
+    let secs: u64 = int.parse().ok()?;
+    // Milliseconds from the first three fractional digits, rounded up by any further one.
+    let mut ms = 0u64;
+    for (i, b) in frac.bytes().enumerate() {
+        let d = u64::from(b - b'0');
+        if i < 3 {
+            ms = ms * 10 + d;
+        } else if d > 0 {
+            ms += 1;
+            break;
+        }
+    }
+    for _ in frac.len()..3 {
+        ms *= 10;
+    }
+    let total = secs.checked_mul(1000)?.checked_add(ms)?;
+    // A window longer than a day is no answer to wait for: treat it as absent.
+    (total <= 86_400_000).then_some(total)
 }
 
 /// Sends `request`, retrying per `policy` (the decision: [`Retry`]). Returns the last response,

@@ -5,15 +5,20 @@
 //! `allocateStream` gives the same lines in chunks over [`AllocationStream`], so any number of
 //! output lines fits: memory is the input, the rules' weights and one chunk.
 
-use std::borrow::Cow;
-
 use js_sys::{Reflect, JSON};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use dps_cost_core::allocate::engine::{AllocatedLine, AllocationInput, AllocationStream, CostLine};
+use dps_cost_core::allocate::compact::CompactLines;
+use dps_cost_core::allocate::engine::{AllocatedLine, AllocationStream, CostLine, Drivers};
+use dps_cost_core::allocate::ArbitraryRule;
 use dps_cost_core::error::Error;
-use dps_cost_core::export::allocation_json::{envelope, write_lines, AllocateOutput, JsText};
+use dps_cost_core::export::allocation_json::{
+    envelope, write_lines, AllocateOutput, JsText, LinesJson,
+};
+
+use super::allocate_input_js::InputReader;
+use super::allocate_lines_js::{self as lines_js, ChunkEncoder};
 
 use super::convert::{from_js, to_js};
 use super::js_err;
@@ -119,14 +124,69 @@ fn decode_lines(text: &str) -> Result<Vec<CostLine>, Error> {
     dps_cost_core::model::decode_input("lines", text).map_err(|e| e.under("lines"))
 }
 
+/// Lines per crossing of the input: `JSON.stringify` of this many lines at a time, decoded and
+/// appended to the compact form, so neither the whole input's JSON text nor its decoded
+/// `CostLine`s are ever held (a million lines were 209 MB of text twice, in JS and in wasm
+/// memory, plus ~600 MB of `CostLine`s).
+const INPUT_CHUNK: u32 = 8192;
+
+/// The lines in compact form, read `INPUT_CHUNK` at a time from a JS array (by the JS reader
+/// of [`InputReader`] where it takes the chunk, else as JSON text). Errors are those
+/// of decoding the whole array at once: on the first error in a chunk the whole array is
+/// decoded for it (the path names the line's index in the input).
+fn compact_lines(lines: &JsValue) -> Result<CompactLines, Error> {
+    let chunked = js_sys::Array::is_array(lines)
+        && !Reflect::has(lines, &JsValue::from_str("toJSON")).unwrap_or(true);
+    let stringify = |v: &JsValue| {
+        JSON::stringify(v)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| not_json("input"))
+    };
+    if chunked {
+        let array: &js_sys::Array = lines.unchecked_ref();
+        let n = array.length();
+        let mut c = CompactLines::new();
+        c.reserve(n as usize);
+        let mut reader = InputReader::new();
+        let mut start = 0;
+        while start < n {
+            let end = n.min(start + INPUT_CHUNK);
+            if let Some(r) = reader.as_mut() {
+                if r.read(array, start, end, &mut c)? {
+                    start = end;
+                    continue;
+                }
+            }
+            let text = stringify(&array.slice(start, end))?;
+            match decode_lines(&text) {
+                Ok(ls) => {
+                    for l in &ls {
+                        c.push(l.id.as_deref(), &l.date, l.cost, &l.currency, &l.tags);
+                    }
+                }
+                Err(e) => {
+                    drop(c);
+                    return decode_lines(&stringify(lines)?)
+                        .map(|ls| CompactLines::from_lines(&ls))
+                        .and(Err(e));
+                }
+            }
+            start = end;
+        }
+        return Ok(c);
+    }
+    Ok(CompactLines::from_lines(&decode_lines(&stringify(lines)?)?))
+}
+
 /// The checked input of `allocate` / `allocateStream`, with the same errors in the same order
 /// as decoding it whole: the options (unknown names, `output`), then the rules, the lines, the
-/// drivers.
-fn allocation_input(input: &JsValue) -> Result<(AllocationInput, AllocateOutput), Error> {
+/// drivers. The lines cross in chunks into their compact form ([`compact_lines`]).
+fn allocation_input(input: &JsValue) -> Result<(AllocationParts, AllocateOutput), Error> {
     let plain_object = input.is_object()
         && !js_sys::Array::is_array(input)
         && !Reflect::has(input, &JsValue::from_str("toJSON")).unwrap_or(true);
-    let (lines_text, rules, drivers, output) = if plain_object {
+    if plain_object {
         let lines =
             Reflect::get(input, &JsValue::from_str("lines")).map_err(|_| not_json("input"))?;
         let rest =
@@ -139,30 +199,31 @@ fn allocation_input(input: &JsValue) -> Result<(AllocationInput, AllocateOutput)
         let Some(rules) = o.rules else {
             return Err(Error::invalid("rules", "is required"));
         };
-        let text = JSON::stringify(&lines)
-            .ok()
-            .and_then(|s| s.as_string())
-            .ok_or_else(|| not_json("input"))?;
-        (text, rules, o.drivers, o.output)
-    } else {
-        let o: AllocateOptions = from_js("input", input)?;
-        (o.lines.to_string(), o.rules, o.drivers, o.output)
-    };
-    let rules = dps_cost_core::allocate::parse_rules(&rules.to_string())?;
-    let lines = decode_lines(&lines_text)?;
-    drop(lines_text);
-    let drivers: dps_cost_core::allocate::Drivers = match drivers {
-        Some(d) => dps_cost_core::model::decode_input("drivers", &d.to_string())?,
-        None => Default::default(),
-    };
-    Ok((
-        AllocationInput {
-            lines,
-            rules,
-            drivers,
-        },
-        output.unwrap_or_default(),
-    ))
+        let rules = dps_cost_core::allocate::parse_rules(&rules.to_string())?;
+        let lines = compact_lines(&lines)?;
+        let drivers = decode_drivers(o.drivers)?;
+        return Ok(((lines, rules, drivers), o.output.unwrap_or_default()));
+    }
+    let o: AllocateOptions = from_js("input", input)?;
+    let rules = dps_cost_core::allocate::parse_rules(&o.rules.to_string())?;
+    let lines = CompactLines::from_lines(&decode_lines(&o.lines.to_string())?);
+    let drivers = decode_drivers(o.drivers)?;
+    Ok(((lines, rules, drivers), o.output.unwrap_or_default()))
+}
+
+/// Compact lines, rules, drivers.
+type AllocationParts = (CompactLines, Vec<ArbitraryRule>, Drivers);
+
+fn decode_drivers(d: Option<serde_json::Value>) -> Result<Drivers, Error> {
+    match d {
+        Some(d) => dps_cost_core::model::decode_input("drivers", &d.to_string()),
+        None => Ok(Default::default()),
+    }
+}
+
+fn stream_of(parts: AllocationParts) -> Result<AllocationStream<'static>, Error> {
+    let (lines, rules, drivers) = parts;
+    AllocationStream::from_compact(lines, rules, &drivers)
 }
 
 /// Splits cost lines with Datadog custom allocation rules (reference/allocation.md §2): exact to
@@ -174,15 +235,30 @@ pub fn allocate_js(
     #[wasm_bindgen(unchecked_param_type = "AllocationInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
     let run = || -> Result<String, Error> {
-        let (input, output) = allocation_input(&input)?;
-        let mut stream = AllocationStream::new(Cow::Owned(input))?;
+        let (parts, output) = allocation_input(&input)?;
+        let mut stream = stream_of(parts)?;
         let mut texts: [JsText; 3] = Default::default();
         let mut counts = [0usize; 3];
         let mut buf = Vec::new();
-        while stream.next_source(&mut buf)? {
-            write_lines(&buf, counts[0], output, &mut texts, &mut counts)?;
-            buf.clear();
-            let units: usize = texts.iter().map(|t| t.units).sum();
+        // Lines only: written straight from the engine (the fast path); with events or FOCUS
+        // rows, through `AllocatedLine`s.
+        let mut fast = (output == AllocateOutput::default()).then(LinesJson::default);
+        loop {
+            let more = match fast.as_mut() {
+                Some(sink) => stream.next_into(sink)?,
+                None => stream.next_source(&mut buf)?,
+            };
+            if !more {
+                break;
+            }
+            let units: usize = match &fast {
+                Some(sink) => sink.units,
+                None => {
+                    write_lines(&buf, counts[0], output, &mut texts, &mut counts)?;
+                    buf.clear();
+                    texts.iter().map(|t| t.units).sum()
+                }
+            };
             if units > MAX_JS_STRING {
                 return Err(Error::invalid(
                     "lines",
@@ -193,10 +269,14 @@ pub fn allocate_js(
                          for inputs this large",
                         stream.position(),
                         stream.source_lines(),
-                        counts[0]
+                        fast.as_ref().map_or(counts[0], |s| s.count)
                     ),
                 ));
             }
+        }
+        if let Some(mut sink) = fast {
+            let (text, units) = sink.take();
+            texts[0] = JsText { text, units };
         }
         let summary = stream.finish()?;
         let out = envelope(texts, output, |out| {
@@ -284,6 +364,16 @@ pub(crate) fn closed_error() -> JsValue {
     ))
 }
 
+/// The fast path's state (see [`lines_js`]): lines not yet given, the JS string table and how
+/// many of the engine's strings it holds.
+struct FastLines {
+    lines: ChunkEncoder,
+    carry: ChunkEncoder,
+    /// The JS string table, tag map factories and their key counts.
+    tables: [js_sys::Array; 3],
+    sent: usize,
+}
+
 enum StreamState {
     Running {
         stream: Box<AllocationStream<'static>>,
@@ -293,6 +383,8 @@ enum StreamState {
         carry: Vec<AllocatedLine>,
         /// Output lines given so far.
         given: usize,
+        /// Lines only, where the JS builder is available: the fast path.
+        fast: Option<FastLines>,
     },
     /// Every line given; the summary's JSON text.
     Done(String),
@@ -318,6 +410,40 @@ impl AllocationStreamJs {
         unchecked_return_type = "IteratorResult<AllocationChunk, AllocationSummary>"
     )]
     pub fn next_chunk(&mut self) -> Result<JsValue, JsValue> {
+        if let StreamState::Running {
+            stream,
+            chunk,
+            given,
+            fast: Some(fast),
+            ..
+        } = &mut self.state
+        {
+            let FastLines {
+                lines,
+                carry,
+                tables,
+                sent,
+            } = fast;
+            lines.clear();
+            lines.take_lines(carry);
+            let mut more = true;
+            let r = (|| -> Result<(), Error> {
+                while lines.len() < *chunk && more {
+                    more = stream.next_into(lines)?;
+                }
+                Ok(())
+            })();
+            if let Err(e) = r {
+                self.state = StreamState::Closed;
+                return Err(js_err(e));
+            }
+            lines.split_off(*chunk, carry);
+            if lines.len() > 0 {
+                *given += lines.len();
+                return lines.build(stream.strings(), tables, sent);
+            }
+            // Every line given: the summary, as on the general path.
+        }
         let text = match self.next_text() {
             Ok(t) => t,
             Err(e) => {
@@ -384,6 +510,7 @@ impl AllocationStreamJs {
             chunk,
             carry,
             given,
+            ..
         } = &mut self.state
         else {
             return Ok(match &self.state {
@@ -425,8 +552,19 @@ pub fn allocate_stream(
     let run = || -> Result<AllocationStreamJs, Error> {
         let o: StreamOptions = stream_options(Some(&options))?;
         let chunk = chunk_size("options.chunkLines", o.chunk_lines, DEFAULT_CHUNK_LINES)?;
-        let (input, output) = allocation_input(&input)?;
-        let stream = AllocationStream::new(Cow::Owned(input))?;
+        let (parts, output) = allocation_input(&input)?;
+        let stream = stream_of(parts)?;
+        let fast =
+            (output == AllocateOutput::default() && lines_js::available()).then(|| FastLines {
+                lines: ChunkEncoder::default(),
+                carry: ChunkEncoder::default(),
+                tables: [
+                    js_sys::Array::new(),
+                    js_sys::Array::new(),
+                    js_sys::Array::new(),
+                ],
+                sent: 0,
+            });
         Ok(AllocationStreamJs {
             state: StreamState::Running {
                 stream: Box::new(stream),
@@ -434,6 +572,7 @@ pub fn allocate_stream(
                 chunk,
                 carry: Vec::new(),
                 given: 0,
+                fast,
             },
         })
     };

@@ -7,6 +7,10 @@
 
 #[cfg(feature = "full")]
 mod allocate;
+#[cfg(feature = "full")]
+mod allocate_input_js;
+#[cfg(feature = "full")]
+mod allocate_lines_js;
 #[cfg(feature = "bench-boundary")]
 mod boundary;
 #[cfg(feature = "contract")]

@@ -2,7 +2,7 @@
 //! when the attempts or the time budget are spent.
 
 use crate::error::Result;
-use crate::http::{retry_after_ms, HttpRequest, HttpResponse, RetryPolicy};
+use crate::http::{rate_limit_reset_ms, retry_after_ms, HttpRequest, HttpResponse, RetryPolicy};
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,11 @@ pub enum RetryStep {
 /// The retry state of one request. 429 and 503 are always repeated (the server did not process
 /// the request); for an idempotent request also 502, 504, network errors and timeouts, and 500
 /// when [`Retry::repeating_500`] says so.
+///
+/// How long to wait: the backoff, or the server's `Retry-After` (capped at the policy's longest
+/// delay). A 429 with Datadog's `X-RateLimit-Reset` and no `Retry-After` waits exactly until the
+/// window resets, however long, when that still fits the time budget; when it does not, the
+/// 429 stands at once (no attempt is spent on a window that is certain to still be closed).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Retry {
     policy: RetryPolicy,
@@ -70,7 +75,14 @@ impl Retry {
         let Some(retry_after) = self.worth_repeating(request, outcome, now_ms) else {
             return RetryStep::Done;
         };
-        let delay = self.policy.delay_ms(self.attempts, retry_after, jitter);
+        let reset = match outcome {
+            Ok(r) if r.status == 429 && retry_after.is_none() => rate_limit_reset_ms(r),
+            _ => None,
+        };
+        let delay = match reset {
+            Some(ms) => ms,
+            None => self.policy.delay_ms(self.attempts, retry_after, jitter),
+        };
         let elapsed = u64::try_from(now_ms.saturating_sub(self.started_ms)).unwrap_or(0);
         if self.attempts >= self.policy.max_attempts
             || elapsed.saturating_add(delay) > self.policy.budget_ms
@@ -140,6 +152,75 @@ mod tests {
             .iter()
             .map(|o| retry.after(request, o, 0, 1.0))
             .collect()
+    }
+
+    /// A Datadog 429: `X-RateLimit-*` headers, no `Retry-After`.
+    fn datadog_429(reset_secs: &str) -> Result<HttpResponse> {
+        let mut r = HttpResponse::new(429, r#"{"errors":["Too many requests"]}"#);
+        for (k, v) in [
+            ("X-RateLimit-Limit", "60"),
+            ("X-RateLimit-Period", "60"),
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", reset_secs),
+        ] {
+            r.headers.push((k.to_string(), v.to_string()));
+        }
+        Ok(r)
+    }
+
+    #[test]
+    fn a_datadog_429_waits_until_the_window_resets_within_the_budget() {
+        // A few seconds: exactly the reset, not the backoff (1 s here).
+        let mut r = Retry::new(POLICY, 0);
+        assert_eq!(
+            r.after(&get(), &datadog_429("6"), 0, 1.0),
+            RetryStep::After(6_000)
+        );
+        // Tens of seconds: past the longest single delay (20 s), still inside the 60 s budget.
+        let mut r = Retry::new(POLICY, 0);
+        assert_eq!(
+            r.after(&get(), &datadog_429("30"), 0, 1.0),
+            RetryStep::After(30_000)
+        );
+        // After 40 s already spent, a 30 s window no longer fits: the 429 stands at once.
+        let mut r = Retry::new(POLICY, 0);
+        assert_eq!(
+            r.after(&get(), &datadog_429("30"), 40_000, 1.0),
+            RetryStep::GiveUp
+        );
+        // A decimal reset is rounded up to the ms; a reset of 0 retries at once.
+        let mut r = Retry::new(POLICY, 0);
+        assert_eq!(
+            r.after(&get(), &datadog_429("1.2345"), 0, 1.0),
+            RetryStep::After(1_235)
+        );
+        let mut r = Retry::new(POLICY, 0);
+        assert_eq!(
+            r.after(&get(), &datadog_429("0"), 0, 1.0),
+            RetryStep::After(0)
+        );
+        // Unreadable or absurd resets: the ordinary backoff.
+        for bad in ["soon", "-3", "1e9", "NaN"] {
+            let mut r = Retry::new(POLICY, 0);
+            assert_eq!(
+                r.after(&get(), &datadog_429(bad), 0, 1.0),
+                RetryStep::After(1_000),
+                "{bad}"
+            );
+        }
+        // A Retry-After wins over the reset (and keeps its cap).
+        let mut with_both = datadog_429("30");
+        if let Ok(resp) = with_both.as_mut() {
+            resp.headers.push(("Retry-After".into(), "2".into()));
+        }
+        let mut r = Retry::new(POLICY, 0);
+        assert_eq!(r.after(&get(), &with_both, 0, 1.0), RetryStep::After(2_000));
+        // The attempt limit still holds.
+        let mut r = Retry::new(POLICY, 0);
+        let steps: Vec<RetryStep> = (0..4)
+            .map(|i| r.after(&get(), &datadog_429("1"), i * 1_000, 1.0))
+            .collect();
+        assert_eq!(steps.last(), Some(&RetryStep::GiveUp));
     }
 
     #[test]

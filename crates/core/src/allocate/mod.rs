@@ -5,14 +5,18 @@
 //! - [`validate`]: per-method validation (`RULE_INVALID`, naming rule and field);
 //! - [`filter`]: filter conditions;
 //! - [`money`]: micro-units and the largest-remainder split;
-//! - [`engine`]: the engine, [`allocate()`].
+//! - [`compact`]: the input lines in compact form (interned tags, columns);
+//! - [`engine`]: the engine, [`allocate()`], and [`AllocationStream`];
+//! - [`sink`]: where output lines go, one borrowed view at a time.
 
+pub mod compact;
 pub mod engine;
 pub mod filter;
 pub mod focus;
 pub mod lines;
 pub mod money;
 pub mod rules;
+pub mod sink;
 pub mod summary;
 pub mod validate;
 

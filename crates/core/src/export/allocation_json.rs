@@ -5,8 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::allocate::engine::AllocatedLine;
+use crate::allocate::compact::{Strings, Tag};
+use crate::allocate::engine::{AllocatedLine, LineStatus};
 use crate::allocate::focus::focus_allocation_row;
+use crate::allocate::sink::{LineSink, OutLine};
 use crate::error::Error;
 use crate::events::allocation::cost_allocated_event;
 
@@ -114,6 +116,174 @@ pub fn write_lines(
         }
     }
     Ok(())
+}
+
+/// Fast path: the JSON text of output lines written straight from the engine's [`OutLine`]
+/// views, byte for byte what `serde_json` writes for the same [`AllocatedLine`]s (the oracle
+/// test in tests/allocate_stream.rs), without building them: items of a JSON array, comma
+/// separated, with a running count of UTF-16 code units.
+#[derive(Default)]
+pub struct LinesJson {
+    pub text: Vec<u8>,
+    /// The text's length in UTF-16 code units.
+    pub units: usize,
+    /// Lines written.
+    pub count: usize,
+    /// The JSON literal of each string id seen (an id's text never changes in one stream).
+    literals: Vec<Option<Box<[u8]>>>,
+}
+
+impl LinesJson {
+    /// Takes the text written so far (a valid UTF-8 string) and starts again.
+    pub fn take(&mut self) -> (String, usize) {
+        let text = std::mem::take(&mut self.text);
+        let units = std::mem::take(&mut self.units);
+        self.count = 0;
+        (
+            String::from_utf8(text)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into()),
+            units,
+        )
+    }
+}
+
+/// UTF-16 code units of UTF-8 bytes.
+fn utf16_units(bytes: &[u8]) -> usize {
+    if bytes.is_ascii() {
+        return bytes.len();
+    }
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x00..=0x7f | 0xc0..=0xef => 1,
+            0xf0..=0xff => 2,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// A JSON string literal, escaped as `serde_json` escapes (`"`, `\\`, control characters).
+pub fn push_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else if let Ok(t) = serde_json::to_string(s) {
+        out.extend_from_slice(t.as_bytes());
+    }
+}
+
+fn push_f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+fn push_int(out: &mut Vec<u8>, v: i128) {
+    let mut buf = [0u8; 40];
+    let mut i = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// The JSON literal of string `id`, from the cache.
+fn push_id(out: &mut Vec<u8>, literals: &mut Vec<Option<Box<[u8]>>>, s: &Strings, id: u32) {
+    let i = id as usize;
+    if i >= literals.len() {
+        literals.resize(s.len().max(i + 1), None);
+    }
+    match &literals[i] {
+        Some(l) => out.extend_from_slice(l),
+        None => {
+            let mut l = Vec::new();
+            push_str(&mut l, s.str(id));
+            out.extend_from_slice(&l);
+            literals[i] = Some(l.into_boxed_slice());
+        }
+    }
+}
+
+fn push_tags(out: &mut Vec<u8>, literals: &mut Vec<Option<Box<[u8]>>>, s: &Strings, tags: &[Tag]) {
+    out.push(b'{');
+    for (n, &(k, v)) in tags.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        push_id(out, literals, s, k);
+        out.push(b':');
+        push_id(out, literals, s, v);
+    }
+    out.push(b'}');
+}
+
+impl LineSink for LinesJson {
+    fn line(&mut self, s: &Strings, l: &OutLine<'_>) -> Result<(), Error> {
+        let start = self.text.len();
+        let out = &mut self.text;
+        let lit = &mut self.literals;
+        if self.count > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"sourceIndex\":");
+        push_int(out, l.source_index as i128);
+        if let Some(id) = l.source_id {
+            out.extend_from_slice(b",\"sourceId\":");
+            push_str(out, id);
+        }
+        out.extend_from_slice(b",\"date\":");
+        push_id(out, lit, s, l.date);
+        out.extend_from_slice(b",\"cost\":");
+        push_f64(out, l.cost);
+        out.extend_from_slice(b",\"costMicros\":");
+        push_int(out, i128::from(l.cost_micros));
+        out.extend_from_slice(b",\"currency\":");
+        push_id(out, lit, s, l.currency);
+        out.extend_from_slice(b",\"tags\":");
+        push_tags(out, lit, s, l.tags);
+        out.extend_from_slice(match l.status {
+            LineStatus::Unchanged => b",\"status\":\"unchanged\"",
+            LineStatus::Allocated => b",\"status\":\"allocated\"",
+            LineStatus::Unallocated => b",\"status\":\"unallocated\"",
+        });
+        if let Some(r) = l.rule {
+            out.extend_from_slice(b",\"ruleId\":");
+            push_id(out, lit, s, r.id);
+            out.extend_from_slice(b",\"ruleName\":");
+            push_id(out, lit, s, r.name);
+            out.extend_from_slice(b",\"method\":");
+            push_id(out, lit, s, r.method);
+        }
+        if let Some(r) = l.ratio {
+            out.extend_from_slice(b",\"ratio\":");
+            push_f64(out, r);
+        }
+        if let Some(r) = l.reason {
+            out.extend_from_slice(b",\"reason\":");
+            push_id(out, lit, s, r);
+        }
+        if !l.destination_tags.is_empty() {
+            out.extend_from_slice(b",\"destinationTags\":");
+            push_tags(out, lit, s, l.destination_tags);
+        }
+        out.push(b'}');
+        self.units += utf16_units(&out[start..]);
+        self.count += 1;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
