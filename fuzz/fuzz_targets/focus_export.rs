@@ -1,10 +1,11 @@
-//! FOCUS 1.2 export of arbitrary cost lines (`export::focus::focus_from_lines`) and of
-//! allocation output (`focus_from_allocation`), with CSV and JSON rendering.
+//! FOCUS export (1.2, 1.3 and 1.4) of arbitrary cost lines (`export::focus::focus_from_lines`)
+//! and of allocation output (`focus_from_allocation`), with CSV and JSON rendering.
 //!
-//! Input: a structured `arbitrary` value: cost lines (dates incl. invalid ones, amounts,
+//! Input: a structured `arbitrary` value: the FOCUS version, cost lines (dates incl. invalid ones, amounts,
 //! currencies incl. invalid codes, the tag model's tags, extra tags), usage per
 //! environment × capability × day, names, and optional `percent` shares for one rule.
-//! Invariants: one row per line with every column; BilledCost = EffectiveCost = ListCost =
+//! Invariants: one row per line with the version's columns in order (then the custom ones, then
+//! in 1.2 the Allocated* ones for allocation output); BilledCost = EffectiveCost = ListCost =
 //! ContractedCost = the line's cost exact to the micro-unit; split usage adds back up; the JSON
 //! rendering parses with one object per row and every column; the CSV has the header first;
 //! allocation rows sum per currency to the engine's totals; errors are INVALID_INPUT with a field.
@@ -16,14 +17,15 @@ use dps_cost::hash::HashMap;
 
 use arbitrary::Arbitrary;
 use dps_cost::allocate::engine::{allocate, AllocationInput, CostLine};
-use dps_cost::allocate::focus::ALLOCATED_COLUMNS;
 use dps_cost::allocate::money::micros_from_f64;
 use dps_cost::allocate::rules::{
     AllocatedBy, AllocatedTag, ArbitraryRule, Filter, RuleAttributes, Strategy,
 };
 use dps_cost::export::focus::{
-    focus_from_allocation, focus_from_lines, Cell, FocusContext, FocusTable, FOCUS_COLUMNS,
+    allocation_columns, focus_from_allocation, focus_from_lines, line_columns, Cell, FocusContext,
+    FocusTable,
 };
+use dps_cost::export::focus_columns::FocusVersion;
 use dps_cost_fuzz::check_error;
 use libfuzzer_sys::fuzz_target;
 
@@ -73,6 +75,7 @@ struct Line {
 
 #[derive(Arbitrary, Debug)]
 struct Input {
+    version: u8,
     lines: Vec<Line>,
     usage: Vec<(u8, u8, u8, Amount, u8)>,
     names: Vec<(u8, u8)>,
@@ -93,35 +96,39 @@ fn micros_of(cell: &Cell) -> Option<i128> {
     Some(if neg { -v } else { v })
 }
 
-fn col(name: &str) -> usize {
-    FOCUS_COLUMNS
+fn col(t: &FocusTable, name: &str) -> usize {
+    t.columns
         .iter()
         .position(|c| *c == name)
         .expect("a FOCUS column")
 }
 
 /// Checks shape and renderings; returns each row's BilledCost in micro-units.
-fn check_table(t: &FocusTable, allocation: bool) -> Vec<i128> {
+fn check_table(t: &FocusTable, version: FocusVersion, allocation: bool) -> Vec<i128> {
+    let expected = if allocation {
+        allocation_columns(version)
+    } else {
+        line_columns(version)
+    };
     assert_eq!(
-        &t.columns[..FOCUS_COLUMNS.len()],
-        &FOCUS_COLUMNS[..],
-        "the 57 FOCUS columns first"
+        t.columns,
+        expected,
+        "the columns of FOCUS {}",
+        version.name()
     );
-    if allocation {
-        assert_eq!(
-            &t.columns[t.columns.len() - 5..],
-            &ALLOCATED_COLUMNS[..],
-            "Allocated* last"
-        );
-    }
+    assert_eq!(
+        &t.columns[..version.cost_columns().len()],
+        version.cost_columns(),
+        "the version's columns first"
+    );
     let columns = t.columns.len();
-    let billed = col("BilledCost");
+    let billed = col(t, "BilledCost");
     let mut costs = Vec::with_capacity(t.rows.len());
     for r in &t.rows {
         assert_eq!(r.len(), columns, "a row without every column");
         let m = micros_of(&r[billed]).unwrap_or_else(|| panic!("BilledCost {:?}", r[billed]));
         for same in ["EffectiveCost", "ListCost", "ContractedCost"] {
-            assert_eq!(r[col(same)], r[billed], "{same} != BilledCost");
+            assert_eq!(r[col(t, same)], r[billed], "{same} != BilledCost");
         }
         costs.push(m);
     }
@@ -180,7 +187,12 @@ fuzz_target!(|input: Input| {
             }
         })
         .collect();
-    let mut ctx = FocusContext::default();
+    let version = [FocusVersion::V1_2, FocusVersion::V1_3, FocusVersion::V1_4]
+        [usize::from(input.version) % 3];
+    let mut ctx = FocusContext {
+        version,
+        ..FocusContext::default()
+    };
     for (e, c, d, q, u) in &input.usage {
         ctx.usage.insert(
             (
@@ -205,7 +217,7 @@ fuzz_target!(|input: Input| {
     match focus_from_lines(&lines, &ctx) {
         Ok(t) => {
             assert_eq!(t.rows.len(), lines.len());
-            let costs = check_table(&t, false);
+            let costs = check_table(&t, version, false);
             for (m, l) in costs.iter().zip(&lines) {
                 assert_eq!(
                     Some(*m),
@@ -220,7 +232,7 @@ fuzz_target!(|input: Input| {
                 if let (Some(e), Some(c)) = (l.tags.get("environment"), l.tags.get("capability")) {
                     let key = (e.clone(), c.clone(), l.date.clone());
                     let g = groups.entry(key).or_default();
-                    match &r[col("PricingQuantity")] {
+                    match &r[col(&t, "PricingQuantity")] {
                         Cell::Decimal(s) => {
                             let v = s.parse::<f64>().expect("a number");
                             g.0 += v;
@@ -245,7 +257,7 @@ fuzz_target!(|input: Input| {
         }
     }
 
-    // Through the engine: one percent rule over the lines, then the FOCUS 1.3 allocation export.
+    // Through the engine: one percent rule over the lines, then the allocation export.
     let rules = input.shares.as_ref().map(|shares| {
         vec![ArbitraryRule {
             id: "1".into(),
@@ -285,7 +297,7 @@ fuzz_target!(|input: Input| {
     match focus_from_allocation(&result, &ctx) {
         Ok(t) => {
             assert_eq!(t.rows.len(), result.lines.len());
-            let costs = check_table(&t, true);
+            let costs = check_table(&t, version, true);
             let mut per_currency: BTreeMap<&str, i128> = BTreeMap::new();
             for (m, l) in costs.iter().zip(&result.lines) {
                 assert_eq!(*m, i128::from(l.cost_micros));
