@@ -364,6 +364,17 @@ pub fn duration_type(start_day: i64, end_day: i64) -> String {
     plural(end_day - start_day, "Day")
 }
 
+/// The term's `ContractCommitmentType` and the word the description uses for it: "annual" only
+/// for a term of one year (365 or 366 days), since a DPS period can be longer or cut short.
+pub fn term_labels(start_day: i64, end_day: i64) -> (&'static str, String) {
+    let days = end_day - start_day;
+    if days == 365 || days == 366 {
+        ("DPS annual commitment", "annual".to_string())
+    } else {
+        ("DPS spend commitment", format!("{days}-day"))
+    }
+}
+
 /// The 1.4 lifecycle status at `today` from the period and the budget used.
 pub fn lifecycle_status(t: &CommitmentTerm, consumed: i128, today: i64) -> &'static str {
     if today < t.start_day {
@@ -417,8 +428,9 @@ pub fn commitment_table(
         let text = |s: &str| Cell::Text(s.to_string());
         let dec = |m: i128| Cell::Decimal(decimal_text(m));
         let budget = t.budget_micros.map_or(Cell::Null, dec);
+        let (kind, term) = term_labels(t.start_day, t.end_day);
         let description = format!(
-            "Dynatrace Platform Subscription{}: annual spend commitment, {} to {}",
+            "Dynatrace Platform Subscription{}: {term} spend commitment, {} to {}",
             t.subscription_name
                 .as_deref()
                 .map(|n| format!(" {n}"))
@@ -454,7 +466,7 @@ pub fn commitment_table(
                 "ContractCommitmentPaymentUpfrontPercentage" => dec(1_000_000),
                 "ContractCommitmentPeriodEnd" => Cell::Text(instant(t.end_day)),
                 "ContractCommitmentPeriodStart" => Cell::Text(instant(t.start_day)),
-                "ContractCommitmentType" => text("DPS annual commitment"),
+                "ContractCommitmentType" => text(kind),
                 "ContractId" => text(&t.contract_id),
                 "ContractPeriodEnd" => Cell::Text(instant(t.contract_end_day)),
                 "ContractPeriodStart" => Cell::Text(instant(t.contract_start_day)),
@@ -540,6 +552,14 @@ mod tests {
         assert_eq!(duration_type(t.start_day, t.end_day), "1 Year");
         assert_eq!(duration_type(t.start_day, t.start_day + 45), "45 Days");
         assert_eq!(duration_type(t.start_day, t.start_day + 90), "3 Months");
+        assert_eq!(
+            term_labels(t.start_day, t.end_day),
+            ("DPS annual commitment", "annual".to_string())
+        );
+        assert_eq!(
+            term_labels(t.start_day, t.start_day + 730),
+            ("DPS spend commitment", "730-day".to_string())
+        );
         let day = |s| parse_date(s).unwrap_or(0);
         assert_eq!(lifecycle_status(&t, 0, day("2025-12-31")), "Pending");
         assert_eq!(lifecycle_status(&t, 10, day("2026-06-01")), "Active");
