@@ -34,13 +34,14 @@ pub use crate::config::{
 };
 
 /// The event families of one account, as the summary and `dps.sync.run` name them.
-pub const FAMILIES: [&str; 6] = [
+pub const FAMILIES: [&str; 7] = [
     "subscriptionStatus",
     "costBooked",
     "environmentCost",
     "environmentUsage",
     "forecast",
     "allocation",
+    "costAllocated",
 ];
 
 /// When the run stops starting requests.
@@ -164,6 +165,11 @@ pub struct AccountSummary {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub errors: Vec<FamilyError>,
+    /// What the `allocation` rules did (absent without rules, or when they could not run).
+    #[cfg(feature = "allocation-rules")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub cost_allocated: Option<crate::rule_allocation::RuleAllocationSummary>,
 }
 
 /// Events built per family for one account.
@@ -177,6 +183,8 @@ pub struct EventCounts {
     pub environment_usage: usize,
     pub forecast: usize,
     pub allocation: usize,
+    /// `dps.cost.allocated`: the lines the `allocation` rules produced.
+    pub cost_allocated: usize,
     /// The account's `dps.sync.run` event (1), sent after the others.
     pub sync_run: usize,
 }
@@ -190,6 +198,7 @@ impl EventCounts {
             + self.environment_usage
             + self.forecast
             + self.allocation
+            + self.cost_allocated
     }
 }
 
@@ -301,6 +310,7 @@ async fn sync_account<C: HttpClient>(
     now_ms: i64,
     target: Option<&IngestTarget>,
     deadline: Deadline,
+    rules: RulesForRun<'_>,
 ) -> (AccountSummary, IngestReport) {
     let name = account
         .name
@@ -319,6 +329,8 @@ async fn sync_account<C: HttpClient>(
         reconciliation: None,
         events: EventCounts::default(),
         errors: Vec::new(),
+        #[cfg(feature = "allocation-rules")]
+        cost_allocated: None,
     };
     let mut sender = BatchSender::new(http, clock, target, cfg.retry);
     if let Err(e) = account_events(
@@ -329,6 +341,7 @@ async fn sync_account<C: HttpClient>(
         &name,
         now_ms,
         deadline,
+        rules,
         &mut sender,
         &mut summary,
     )
@@ -417,6 +430,7 @@ async fn account_events<C: HttpClient>(
     name: &str,
     now_ms: i64,
     deadline: Deadline,
+    rules: RulesForRun<'_>,
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
     summary: &mut AccountSummary,
 ) -> Result<()> {
@@ -453,7 +467,10 @@ async fn account_events<C: HttpClient>(
     if cfg.include.subscription_status || cfg.include.cost_booked {
         send_status_and_booked_days(&run, &details, sender, summary).await?;
     }
-    let mut environments = send_environment_families(&run, sender, summary).await;
+    // The rule allocation's lines, collected from the cost pages (and split by the breakdown
+    // that the allocation family reads); `None` without rules.
+    let mut lines = rule_lines(&run, rules, name);
+    let mut environments = send_environment_families(&run, sender, summary, &mut lines).await;
     if cfg.include.forecast {
         let outcome = send_forecast(&run, sender).await;
         if outcome.is_ok() {
@@ -461,14 +478,118 @@ async fn account_events<C: HttpClient>(
         }
         record(summary, "forecast", outcome);
     }
-    if cfg.include.allocation {
-        let outcome = match environments_for_allocation(&run, &mut environments, sender).await {
-            Ok(()) => send_allocation(&run, &environments, sender, summary).await,
-            Err(e) => Err(e),
-        };
-        record(summary, "allocation", outcome);
+    let mut breakdown_error = None;
+    if cfg.include.allocation || lines.is_some() {
+        let outcome =
+            match environments_for_allocation(&run, &mut environments, sender, &mut lines).await {
+                Ok(()) if cfg.include.allocation => {
+                    send_allocation(&run, &environments, sender, summary, &mut lines).await
+                }
+                other => other,
+            };
+        if let Err(e) = &outcome {
+            breakdown_error = Some(e.clone());
+        }
+        if cfg.include.allocation {
+            record(summary, "allocation", outcome);
+        }
     }
+    send_rule_allocation(&run, rules, lines, breakdown_error, sender, summary).await;
     Ok(())
+}
+
+/// The rules of this run for the accounts: `None` without an `allocation` option (or with the
+/// `costAllocated` family off), else the rules or why there are none (Datadog refused the keys,
+/// a rule is invalid: the family's error, the account's other families are still synced).
+#[cfg(feature = "allocation-rules")]
+type RulesForRun<'a> = Option<&'a Result<Vec<crate::allocate::ArbitraryRule>>>;
+#[cfg(not(feature = "allocation-rules"))]
+type RulesForRun<'a> = Option<&'a std::convert::Infallible>;
+
+#[cfg(feature = "allocation-rules")]
+type Lines = Option<crate::rule_allocation::LineCollector>;
+#[cfg(not(feature = "allocation-rules"))]
+type Lines = Option<std::convert::Infallible>;
+
+/// The line collector of an account whose rules are there.
+#[cfg(feature = "allocation-rules")]
+fn rule_lines<C: HttpClient>(run: &AccountRun<'_, C>, rules: RulesForRun<'_>, name: &str) -> Lines {
+    let cfg = run.cfg.allocation.as_ref()?;
+    rules?.as_ref().ok()?;
+    let breakdown = if run.cfg.include.allocation {
+        cfg.breakdown
+    } else {
+        None
+    };
+    Some(crate::rule_allocation::LineCollector::new(
+        &run.ctx.account_uuid,
+        name,
+        &run.ctx.subscription_uuid,
+        breakdown,
+    ))
+}
+
+#[cfg(not(feature = "allocation-rules"))]
+fn rule_lines<C: HttpClient>(_: &AccountRun<'_, C>, _: RulesForRun<'_>, _: &str) -> Lines {
+    None
+}
+
+/// Allocates the collected lines by the rules and sends a `dps.cost.allocated` event per
+/// allocated and unallocated line as the engine produces it; the summary gets the totals.
+#[cfg(feature = "allocation-rules")]
+async fn send_rule_allocation<C: HttpClient>(
+    run: &AccountRun<'_, C>,
+    rules: RulesForRun<'_>,
+    lines: Lines,
+    breakdown_error: Option<Error>,
+    sender: &mut BatchSender<'_, C, dyn Clock + '_>,
+    summary: &mut AccountSummary,
+) {
+    use crate::allocate::{AllocationStream, Drivers};
+    use crate::rule_allocation::{EventSink, RuleAllocationSummary};
+    let (Some(cfg), Some(rules)) = (run.cfg.allocation.as_ref(), rules) else {
+        return;
+    };
+    let outcome = async {
+        let rules = rules.as_ref().map_err(Clone::clone)?;
+        if let Some(e) = breakdown_error {
+            return Err(e);
+        }
+        let lines = lines
+            .ok_or_else(|| Error::Internal {
+                message: "rule allocation without its lines".into(),
+            })?
+            .finish()?;
+        let n = lines.len();
+        run.deadline
+            .check(run.clock, "the cost was allocated by the rules")?;
+        let mut stream = AllocationStream::from_compact(lines, rules.clone(), &Drivers::new())?;
+        let mut sink = EventSink::default();
+        while stream.next_into(&mut sink)? {
+            for e in sink.events.drain(..) {
+                sender.push(e).await;
+                summary.events.cost_allocated += 1;
+            }
+        }
+        let s = stream.finish()?;
+        Ok::<_, Error>(RuleAllocationSummary::of(cfg, rules, n, &s))
+    }
+    .await;
+    match outcome {
+        Ok(s) => summary.cost_allocated = Some(s),
+        Err(e) => record(summary, "costAllocated", Err(e)),
+    }
+}
+
+#[cfg(not(feature = "allocation-rules"))]
+async fn send_rule_allocation<C: HttpClient>(
+    _: &AccountRun<'_, C>,
+    _: RulesForRun<'_>,
+    _: Lines,
+    _: Option<Error>,
+    _: &mut BatchSender<'_, C, dyn Clock + '_>,
+    _: &mut AccountSummary,
+) {
 }
 
 impl<C: HttpClient> AccountRun<'_, C> {
@@ -553,6 +674,7 @@ async fn send_environment_families<C: HttpClient>(
     run: &AccountRun<'_, C>,
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
     summary: &mut AccountSummary,
+    lines: &mut Lines,
 ) -> Vec<String> {
     let mut environments: Vec<String> = Vec::new();
     let query = env_query(run);
@@ -567,6 +689,7 @@ async fn send_environment_families<C: HttpClient>(
                 if !environments.iter().any(|e| e == env) {
                     environments.push(env.to_string());
                 }
+                collect(lines, env, cluster, r);
                 Some(Bizevent::Environment(environment_cost_event(
                     ctx, env, cluster, r, lm,
                 )))
@@ -602,16 +725,29 @@ async fn send_environment_families<C: HttpClient>(
     environments
 }
 
+/// A cost record for the rule allocation's lines.
+#[cfg(feature = "allocation-rules")]
+fn collect(lines: &mut Lines, env: &str, cluster: Option<&str>, r: &EnvCostRecord) {
+    if let Some(l) = lines {
+        l.push(env, cluster, r);
+    }
+}
+
+#[cfg(not(feature = "allocation-rules"))]
+fn collect(_: &mut Lines, _: &str, _: Option<&str>, _: &EnvCostRecord) {}
+
 /// The environments whose allocation is fetched when no environment family ran in this run (a
 /// loop shard of allocation alone): those of the window's cost pages, read but not sent. (The
 /// environment list would need another scope, `account-env-read`, and lists environments with
-/// no cost in the window.)
+/// no cost in the window.) The rule allocation's lines are collected from the same pages when
+/// the cost family did not run.
 async fn environments_for_allocation<C: HttpClient>(
     run: &AccountRun<'_, C>,
     environments: &mut Vec<String>,
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
+    lines: &mut Lines,
 ) -> Result<()> {
-    if run.cfg.include.environment_cost || run.cfg.include.environment_usage {
+    if run.cfg.include.environment_cost || (run.cfg.include.environment_usage && lines.is_none()) {
         return Ok(());
     }
     let mut read = 0;
@@ -620,10 +756,11 @@ async fn environments_for_allocation<C: HttpClient>(
         EnvMetric::Cost,
         run.sub_uuid,
         &env_query(run),
-        |env, _, _, _| {
+        |env, cluster, r, _| {
             if !environments.iter().any(|e| e == env) {
                 environments.push(env.to_string());
             }
+            collect(lines, env, cluster, r);
             None
         },
         sender,
@@ -654,6 +791,7 @@ async fn send_allocation<C: HttpClient>(
     environments: &[String],
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
     summary: &mut AccountSummary,
+    lines: &mut Lines,
 ) -> Result<()> {
     let (deadline, clock) = (run.deadline, run.clock);
     deadline.check(clock, "cost allocation was fetched")?;
@@ -662,7 +800,9 @@ async fn send_allocation<C: HttpClient>(
         format_date(run.today - 1),
     );
     for env in environments {
+        let mut kept = Vec::new();
         for field in [AllocationField::Costcenter, AllocationField::Product] {
+            let keep = wants_breakdown(lines, field);
             let q = &AllocationQuery {
                 field,
                 environment_id: env.clone(),
@@ -686,9 +826,49 @@ async fn send_allocation<C: HttpClient>(
                     .await?;
                     summary.events.allocation += 1;
                 }
+                if keep {
+                    kept.extend(page.records);
+                }
             }
         }
+        add_environment(lines, env, kept)?;
     }
+    Ok(())
+}
+
+/// Whether the rule allocation's lines are split by `field`.
+#[cfg(feature = "allocation-rules")]
+fn wants_breakdown(lines: &Lines, field: AllocationField) -> bool {
+    lines.as_ref().and_then(|l| l.breakdown()) == Some(field)
+}
+
+#[cfg(not(feature = "allocation-rules"))]
+fn wants_breakdown(_: &Lines, _: AllocationField) -> bool {
+    false
+}
+
+/// One environment's lines, split by its breakdown records.
+#[cfg(feature = "allocation-rules")]
+fn add_environment(
+    lines: &mut Lines,
+    env: &str,
+    kept: Vec<crate::model::allocation::AllocationRecord>,
+) -> Result<()> {
+    match lines {
+        Some(l) => {
+            let split = l.breakdown().is_some();
+            l.add_environment(env, split.then_some(kept))
+        }
+        None => Ok(()),
+    }
+}
+
+#[cfg(not(feature = "allocation-rules"))]
+fn add_environment(
+    _: &mut Lines,
+    _: &str,
+    _: Vec<crate::model::allocation::AllocationRecord>,
+) -> Result<()> {
     Ok(())
 }
 
@@ -710,6 +890,7 @@ fn incomplete_families(summary: &AccountSummary, cfg: &SyncConfig) -> Vec<&'stat
         "environmentUsage" => cfg.include.environment_usage,
         "forecast" => cfg.include.forecast,
         "allocation" => cfg.include.allocation,
+        "costAllocated" => cfg.include.cost_allocated && has_rules(cfg),
         _ => true,
     };
     if summary.error.is_some() {
@@ -719,6 +900,16 @@ fn incomplete_families(summary: &AccountSummary, cfg: &SyncConfig) -> Vec<&'stat
         return FAMILIES[from..].iter().filter(wanted).copied().collect();
     }
     summary.errors.iter().map(|e| e.family).collect()
+}
+
+#[cfg(feature = "allocation-rules")]
+fn has_rules(cfg: &SyncConfig) -> bool {
+    cfg.allocation.is_some()
+}
+
+#[cfg(not(feature = "allocation-rules"))]
+fn has_rules(_: &SyncConfig) -> bool {
+    false
 }
 
 fn record(summary: &mut AccountSummary, family: &'static str, outcome: Result<()>) {
@@ -769,6 +960,35 @@ async fn env_pages<C: HttpClient, T: serde::de::DeserializeOwned>(
     Ok(())
 }
 
+#[cfg(feature = "allocation-rules")]
+async fn resolve_rules_for_run<C: HttpClient>(
+    http: &C,
+    clock: &dyn Clock,
+    cfg: &SyncConfig,
+    deadline: Deadline,
+) -> Option<Result<Vec<crate::allocate::ArbitraryRule>>> {
+    let a = cfg
+        .allocation
+        .as_ref()
+        .filter(|_| cfg.include.cost_allocated)?;
+    Some(
+        match deadline.check(clock, "the allocation rules were fetched") {
+            Err(e) => Err(e),
+            Ok(()) => crate::rule_allocation::resolve_rules(http, clock, a, cfg.retry).await,
+        },
+    )
+}
+
+#[cfg(not(feature = "allocation-rules"))]
+async fn resolve_rules_for_run<C: HttpClient>(
+    _: &C,
+    _: &dyn Clock,
+    _: &SyncConfig,
+    _: Deadline,
+) -> Option<std::convert::Infallible> {
+    None
+}
+
 /// Runs the whole pipeline. Errors are returned only for an invalid configuration; everything
 /// that goes wrong later is in the summary (`ok: false`).
 pub async fn run_sync<C: HttpClient>(
@@ -806,8 +1026,23 @@ pub async fn run_sync<C: HttpClient>(
             }
         }
     };
+    // The rules, once per run and before any account's events (a Datadog fetch is checked
+    // against the deadline like every other request).
+    let rules = resolve_rules_for_run(http, clock, cfg, deadline).await;
+    let rules = rules.as_ref();
     let results: Vec<(AccountSummary, IngestReport)> = stream::iter(cfg.accounts.iter())
-        .map(|account| sync_account(http, clock, cfg, account, now_ms, target.as_ref(), deadline))
+        .map(|account| {
+            sync_account(
+                http,
+                clock,
+                cfg,
+                account,
+                now_ms,
+                target.as_ref(),
+                deadline,
+                rules,
+            )
+        })
         .buffered(cfg.concurrency)
         .collect()
         .await;
