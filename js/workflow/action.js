@@ -3,6 +3,8 @@
 // Paste this whole file into a Run JavaScript task. It reads each account's OAuth client from
 // the credential vault, fetches the active DPS subscription and its daily cost, builds business
 // events (dps.subscription.status, dps.cost2.booked) and ingests them into this environment.
+// With an `allocation` block it also splits the per-environment cost of the days it syncs by Datadog custom
+// allocation rules and ingests dps.cost.allocated events (chargeback by team, product, …).
 // The task result is a small JSON summary (no secrets, no tokens).
 // As a loop task (withItems), each iteration syncs only its item: an account UUID of CONFIG, or
 // {account, families: [...]} for a slice of its event families (the slices of one account name
@@ -50,7 +52,19 @@ const CONFIG = {
   // Set to true for the first run only: send dps.cost2.booked for every booked day (backfill).
   fullHistory: false,
   // Event families beyond the two dashboard kinds (dps.subscription.status, dps.cost2.booked).
-  include: { environmentCost: true, environmentUsage: true, forecast: true, allocation: true },
+  include: { environmentCost: true, environmentUsage: true, forecast: true, allocation: true, costAllocated: true },
+
+  // Optional chargeback: split the per-environment cost of the synced days (by cost center first, when
+  // include.allocation is on) with Datadog custom allocation rules; one dps.cost.allocated event
+  // per allocated or unallocated line. Either the rules inline, in Datadog's JSON
+  // (GET /api/v2/cost/arbitrary_rule's reply, or the array of its `data`):
+  //   allocation: { rules: { data: [{ id: "1", type: "arbitrary_rule", attributes: { … } }] } },
+  // or fetched from Datadog, the keys in the credential vault as "Username and password"
+  // (username = API key, password = application key with cloud_cost_management_read; allow the
+  // outbound host api.<site>):
+  //   allocation: { credentialId: "CREDENTIALS_VAULT-…", site: "datadoghq.eu" },
+  // `breakdown: "PRODUCT"` (or "NONE") instead of the default "COSTCENTER".
+  allocation: null,
 
   // Fail the task when any account fails or any event is rejected (the summary goes to the log).
   failOnError: true,
@@ -79,12 +93,13 @@ function dpsActionSettings(payload) {
     fullHistory: pick("fullHistory") === true,
     include: pick("include"),
     deadlineMs: pick("deadlineMs"),
+    allocation: pick("allocation"),
     now: p.now,
     credentialsPath: p.credentialsPath || DPS_ACTION_CREDENTIALS_PATH,
   };
 }
 
-const DPS_ACTION_FAMILIES = ["subscriptionStatus", "costBooked", "environmentCost", "environmentUsage", "forecast", "allocation"];
+const DPS_ACTION_FAMILIES = ["subscriptionStatus", "costBooked", "environmentCost", "environmentUsage", "forecast", "allocation", "costAllocated"];
 
 /** This iteration's loop item: the `loopItemValue` parameter, else the action execution's. */
 async function dpsActionLoopItem(p) {
@@ -167,11 +182,24 @@ async function dpsActionIngest(ingest, settings) {
   throw new Error(`dps-cost: ingest credential ${credentialId} must be a token or username/password`);
 }
 
+/** CONFIG.allocation for sync(): inline rules as they are; a vault entry becomes the Datadog keys. */
+async function dpsActionAllocation(allocation, settings) {
+  if (allocation === undefined || allocation === null) return undefined;
+  const { credentialId, site, baseUrl, ...rest } = allocation;
+  if (credentialId === undefined) return allocation; // sync() checks the rules (RULE_INVALID) before any request
+  const c = await dpsActionCredential(credentialId, settings);
+  if (typeof c.username !== "string" || typeof c.password !== "string") {
+    throw new Error(`dps-cost: Datadog credential ${credentialId} must be of type "Username and password" (username = API key, password = application key)`);
+  }
+  return { ...rest, datadog: { apiKey: c.username, applicationKey: c.password, site, baseUrl } };
+}
+
 /** The task result: counts and totals only, built field by field so nothing secret can leak. */
 function dpsActionResult(summary) {
   const events = summary.events || {};
   const rejected = Array.isArray(events.rejected) ? events.rejected : [];
   const failed = Array.isArray(events.failed) ? events.failed : [];
+  const warnings = (summary.accounts || []).flatMap((a) => (a.costAllocated?.warnings || []).map((w) => `${a.name}: ${w}`));
   return {
     ok: summary.ok === true,
     ...(summary.code ? { code: summary.code } : {}),
@@ -209,8 +237,22 @@ function dpsActionResult(summary) {
         ...(a.errors?.length
           ? { errors: a.errors.map((f) => ({ family: f.family, code: f.code, message: f.message, status: f.status })) }
           : {}),
+        ...(a.costAllocated
+          ? {
+              costAllocated: {
+                source: a.costAllocated.source,
+                rules: a.costAllocated.rules,
+                lines: a.costAllocated.lines,
+                linesAllocated: a.costAllocated.linesAllocated,
+                linesUnallocated: a.costAllocated.linesUnallocated,
+                totals: a.costAllocated.totals, // per currency: input, output (exact decimals, micro-units), equal
+                ...(a.costAllocated.warnings ? { warnings: a.costAllocated.warnings } : {}),
+              },
+            }
+          : {}),
       };
     }),
+    ...(warnings.length ? { warnings } : {}),
     events: {
       built: events.built,
       sent: events.sent,
@@ -235,6 +277,7 @@ export default async function (payload) {
   const accounts = [];
   for (const account of settings.accounts) accounts.push(await dpsActionAccount(account, settings));
   const ingest = await dpsActionIngest(settings.ingest, settings);
+  const allocation = await dpsActionAllocation(settings.allocation, settings);
   const summary = await sync({
     accounts,
     apiUrl: settings.apiUrl,
@@ -244,6 +287,7 @@ export default async function (payload) {
     fullHistory: settings.fullHistory,
     ...(settings.include ? { include: settings.include } : {}),
     ...(settings.deadlineMs ? { deadlineMs: settings.deadlineMs } : {}),
+    ...(allocation ? { allocation } : {}),
     ...(settings.now ? { now: settings.now } : {}),
   });
   const result = dpsActionResult(summary);
@@ -252,6 +296,7 @@ export default async function (payload) {
     `dps-cost: events built ${result.events.built}, sent ${result.events.sent}, ` +
       `accepted ${result.events.accepted}, rejected ${result.events.rejected}`,
   );
+  for (const w of result.warnings || []) console.log(`dps-cost: WARNING ${w}`);
   if (result.code === "DEADLINE") {
     // Not killed silently: what was built is stored; the next run (same ids) completes the rest.
     // A loop iteration fails, so that the task's retry (failed iterations only) runs it again.
@@ -264,7 +309,9 @@ export default async function (payload) {
     return result;
   }
   if (!result.ok && settings.failOnError) {
-    const failed = result.accounts.filter((a) => !a.ok).map((a) => `${a.name || a.accountUuid}: ${a.error?.code}`);
+    const failed = result.accounts
+      .filter((a) => !a.ok)
+      .map((a) => `${a.name || a.accountUuid}: ${[a.error?.code, ...(a.errors || []).map((f) => `${f.family} ${f.code}`)].filter(Boolean).join(", ")}`);
     console.log(JSON.stringify(result));
     const lost = `${result.events.rejected} event(s) rejected, ${result.events.notDelivered} not delivered`;
     throw new Error(`dps-cost sync failed (${[...failed, lost].join("; ")})`);

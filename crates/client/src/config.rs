@@ -101,7 +101,7 @@ pub struct SyncOptions {
     /// fetched from Datadog) and send `dps.cost.allocated` events (`crate::rule_allocation`).
     #[cfg(feature = "allocation-rules")]
     #[serde(default)]
-    #[cfg_attr(feature = "tsify", tsify(optional))]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "SyncAllocation"))]
     pub allocation: Option<crate::rule_allocation::RuleAllocationOptions>,
 }
 

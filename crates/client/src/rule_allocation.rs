@@ -50,7 +50,7 @@ pub struct RuleAllocationOptions {
     pub rules: Option<serde_json::Value>,
     /// Fetch the rules from Datadog instead.
     #[serde(default)]
-    #[cfg_attr(feature = "tsify", tsify(optional))]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "SyncAllocationDatadog"))]
     pub datadog: Option<DatadogRuleSource>,
     /// `COSTCENTER` (default), `PRODUCT` or `NONE`: the cost-allocation breakdown that tags the
     /// lines (`costcenter` / `product`) when the `allocation` family is on.
