@@ -38,16 +38,21 @@ let emu; // { url, config }
 let work;
 const report = (line) => process.stderr.write(`[workflow-chargeback-large] ${line}\n`);
 
-/** A decimal number's text (at most 6 decimals, as the API sends cost) → exact micro-units. */
+/** A cost as JS prints it (its shortest decimal) → micro-units, rounded half to even as the
+ * engine rounds (BigInt, exact). */
 function micros(value) {
-  const m = /^(-?)(\d+)(?:\.(\d{1,6}))?$/.exec(String(value));
-  assert.ok(m, `cost ${value} has at most 6 decimals`);
-  const v = BigInt(m[2]) * 1_000_000n + BigInt((m[3] ?? "").padEnd(6, "0"));
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(String(value));
+  assert.ok(m, `${value}: a plain decimal`);
+  const frac = m[3] ?? "";
+  let v = BigInt(m[2] + frac.slice(0, 6).padEnd(6, "0"));
+  const [first = "0", ...tail] = frac.slice(6);
+  const above = tail.some((d) => d !== "0");
+  if (first > "5" || (first === "5" && (above || v % 2n === 1n))) v += 1n;
   return m[1] ? -v : v;
 }
 
-/** "1234.567890" → micro-units. */
-const decimalMicros = (s) => micros(s.replace(/(\.\d{6})\d*$/, "$1"));
+/** The result's exact decimals ("1234.56789") → micro-units. */
+const decimalMicros = micros;
 
 before(async () => {
   assert.ok(existsSync(WORKFLOW), `${WORKFLOW} is missing: run \`npm run build\``);

@@ -97,11 +97,16 @@ const vaultAccounts = () =>
 
 const requests = async () => (await fetch(`${emu.url}/__emulator/requests`)).json();
 
-/** "123.45" → micro-units (BigInt). */
-function micros(s) {
-  const m = /^(-?)(\d+)(?:\.(\d{1,6}))?$/.exec(String(s));
-  assert.ok(m, `${s}: at most 6 decimals`);
-  const v = BigInt(m[2]) * 1_000_000n + BigInt((m[3] ?? "").padEnd(6, "0"));
+/** A cost as JS prints it (its shortest decimal) → micro-units, rounded half to even as the
+ * engine rounds (BigInt, exact). */
+function micros(value) {
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(String(value));
+  assert.ok(m, `${value}: a plain decimal`);
+  const frac = m[3] ?? "";
+  let v = BigInt(m[2] + frac.slice(0, 6).padEnd(6, "0"));
+  const [first = "0", ...tail] = frac.slice(6);
+  const above = tail.some((d) => d !== "0");
+  if (first > "5" || (first === "5" && (above || v % 2n === 1n))) v += 1n;
   return m[1] ? -v : v;
 }
 

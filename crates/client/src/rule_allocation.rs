@@ -386,10 +386,8 @@ impl RuleAllocationSummary {
                 *unallocated.entry(cur).or_default() += c.unallocated_micros;
             }
         }
-        let totals: BTreeMap<String, ConservedTotals> = s
-            .totals
-            .iter()
-            .map(|(cur, t)| {
+        let totals: BTreeMap<String, ConservedTotals> =
+            crate::allocate::order::map_of(s.totals.iter().map(|(cur, t)| {
                 let a = allocated.get(cur.as_str()).copied().unwrap_or(0);
                 let u = unallocated.get(cur.as_str()).copied().unwrap_or(0);
                 (
@@ -404,8 +402,7 @@ impl RuleAllocationSummary {
                         equal: t.input_micros == t.output_micros,
                     },
                 )
-            })
-            .collect();
+            }));
         let enabled = rules.iter().filter(|r| r.enabled()).count();
         let lines_allocated = s.rules.iter().map(|r| r.lines_allocated).sum();
         let mut warnings = Vec::new();
