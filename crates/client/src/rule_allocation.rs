@@ -378,18 +378,27 @@ impl RuleAllocationSummary {
         lines: usize,
         s: &AllocationSummary,
     ) -> Self {
-        let mut allocated: BTreeMap<&str, i128> = BTreeMap::new();
-        let mut unallocated: BTreeMap<&str, i128> = BTreeMap::new();
+        // (currency, allocated, unallocated): a handful of currencies at most.
+        let mut split: Vec<(&str, i128, i128)> = Vec::new();
         for r in &s.rules {
             for (cur, c) in &r.costs {
-                *allocated.entry(cur).or_default() += c.allocated_micros;
-                *unallocated.entry(cur).or_default() += c.unallocated_micros;
+                let i = match split.iter().position(|e| e.0 == cur) {
+                    Some(i) => i,
+                    None => {
+                        split.push((cur, 0, 0));
+                        split.len() - 1
+                    }
+                };
+                split[i].1 += c.allocated_micros;
+                split[i].2 += c.unallocated_micros;
             }
         }
         let totals: BTreeMap<String, ConservedTotals> =
             crate::allocate::order::map_of(s.totals.iter().map(|(cur, t)| {
-                let a = allocated.get(cur.as_str()).copied().unwrap_or(0);
-                let u = unallocated.get(cur.as_str()).copied().unwrap_or(0);
+                let (a, u) = split
+                    .iter()
+                    .find(|e| e.0 == cur)
+                    .map_or((0, 0), |e| (e.1, e.2));
                 (
                     cur.clone(),
                     ConservedTotals {
@@ -406,7 +415,7 @@ impl RuleAllocationSummary {
         let enabled = rules.iter().filter(|r| r.enabled()).count();
         let lines_allocated = s.rules.iter().map(|r| r.lines_allocated).sum();
         let mut warnings = Vec::new();
-        if allocated.values().all(|m| *m == 0) {
+        if split.iter().all(|e| e.1 == 0) {
             let matched: usize = s.rules.iter().map(|r| r.lines_matched).sum();
             warnings.push(if enabled == 0 {
                 "the rule set has no enabled rule: nothing was allocated".to_string()

@@ -571,7 +571,7 @@ async fn send_rule_allocation<C: HttpClient>(
                 summary.events.cost_allocated += 1;
             }
         }
-        let s = stream.finish()?;
+        let s = stream.finish_totals()?;
         Ok::<_, Error>(RuleAllocationSummary::of(cfg, rules, n, &s))
     }
     .await;

@@ -752,6 +752,15 @@ impl<'a> AllocationStream<'a> {
     /// micro-unit (`INTERNAL` if not) and returns the summaries. `INTERNAL` before the end or
     /// when called twice.
     pub fn finish(&mut self) -> Result<AllocationSummary> {
+        let mut summary = self.finish_totals()?;
+        summary.destinations = self.destinations();
+        Ok(summary)
+    }
+
+    /// [`AllocationStream::finish`] without the destination summaries (`destinations` empty):
+    /// for a caller that reports totals only (`sync`'s rule allocation), so that its module
+    /// need not carry the destination roll-up.
+    pub fn finish_totals(&mut self) -> Result<AllocationSummary> {
         if !self.is_done() || self.finished {
             return Err(Error::Internal {
                 message: format!(
@@ -786,6 +795,16 @@ impl<'a> AllocationStream<'a> {
                 summary.costs = map_of(costs.into_iter().map(|(c, t)| (s.str(c).to_string(), t)));
             }
         }
+        Ok(AllocationSummary {
+            rules: summaries,
+            totals,
+            destinations: Vec::new(),
+        })
+    }
+
+    /// What each destination received, per rule (execution order) and destination tags.
+    fn destinations(&self) -> Vec<DestinationSummary> {
+        let s = &self.lines.strings;
         let mut destinations = Vec::new();
         for (pos, plan) in self.plans.iter().enumerate() {
             let Some(plan) = plan else { continue };
@@ -814,11 +833,7 @@ impl<'a> AllocationStream<'a> {
                 }
             }));
         }
-        Ok(AllocationSummary {
-            rules: summaries,
-            totals,
-            destinations,
-        })
+        destinations
     }
 
     /// The plan of the rule at position `ri` (see [`RulePlan`]).
