@@ -122,6 +122,7 @@ pub struct IncludeOptions {
     /// breakdown); with rules, it also tags the lines the rules split.
     pub allocation: bool,
     /// `dps.cost.allocated`: the lines split by the `allocation` rules (nothing without them).
+    #[cfg(feature = "allocation-rules")]
     pub cost_allocated: bool,
 }
 
@@ -134,6 +135,7 @@ impl Default for IncludeOptions {
             environment_usage: true,
             forecast: true,
             allocation: true,
+            #[cfg(feature = "allocation-rules")]
             cost_allocated: true,
         }
     }

@@ -33,7 +33,9 @@ pub use crate::config::{
     SyncOptions, DEFAULT_CONCURRENCY, DEFAULT_WINDOW_DAYS, MAX_DEADLINE_MS,
 };
 
-/// The event families of one account, as the summary and `dps.sync.run` name them.
+/// The event families of one account, as the summary and `dps.sync.run` name them
+/// (`costAllocated` only where the rule allocation is built in: not in inline.js's module).
+#[cfg(feature = "allocation-rules")]
 pub const FAMILIES: [&str; 7] = [
     "subscriptionStatus",
     "costBooked",
@@ -42,6 +44,15 @@ pub const FAMILIES: [&str; 7] = [
     "forecast",
     "allocation",
     "costAllocated",
+];
+#[cfg(not(feature = "allocation-rules"))]
+pub const FAMILIES: [&str; 6] = [
+    "subscriptionStatus",
+    "costBooked",
+    "environmentCost",
+    "environmentUsage",
+    "forecast",
+    "allocation",
 ];
 
 /// When the run stops starting requests.
@@ -184,6 +195,7 @@ pub struct EventCounts {
     pub forecast: usize,
     pub allocation: usize,
     /// `dps.cost.allocated`: the lines the `allocation` rules produced.
+    #[cfg(feature = "allocation-rules")]
     pub cost_allocated: usize,
     /// The account's `dps.sync.run` event (1), sent after the others.
     pub sync_run: usize,
@@ -192,13 +204,17 @@ pub struct EventCounts {
 impl EventCounts {
     /// Every event of the account but its `dps.sync.run`.
     pub fn data_events(&self) -> usize {
+        #[cfg(feature = "allocation-rules")]
+        let rules = self.cost_allocated;
+        #[cfg(not(feature = "allocation-rules"))]
+        let rules = 0;
         self.subscription_status
             + self.cost_booked
             + self.environment_cost
             + self.environment_usage
             + self.forecast
             + self.allocation
-            + self.cost_allocated
+            + rules
     }
 }
 
@@ -302,6 +318,7 @@ async fn emit<C: HttpClient, K: Clock + ?Sized>(
 
 /// Everything one account contributes: fetched page by page and sent as it comes, so memory
 /// holds one page and one batch, whatever the account's size.
+#[allow(clippy::too_many_arguments)]
 async fn sync_account<C: HttpClient>(
     http: &C,
     clock: &dyn Clock,
@@ -890,7 +907,8 @@ fn incomplete_families(summary: &AccountSummary, cfg: &SyncConfig) -> Vec<&'stat
         "environmentUsage" => cfg.include.environment_usage,
         "forecast" => cfg.include.forecast,
         "allocation" => cfg.include.allocation,
-        "costAllocated" => cfg.include.cost_allocated && has_rules(cfg),
+        #[cfg(feature = "allocation-rules")]
+        "costAllocated" => cfg.include.cost_allocated && cfg.allocation.is_some(),
         _ => true,
     };
     if summary.error.is_some() {
@@ -900,16 +918,6 @@ fn incomplete_families(summary: &AccountSummary, cfg: &SyncConfig) -> Vec<&'stat
         return FAMILIES[from..].iter().filter(wanted).copied().collect();
     }
     summary.errors.iter().map(|e| e.family).collect()
-}
-
-#[cfg(feature = "allocation-rules")]
-fn has_rules(cfg: &SyncConfig) -> bool {
-    cfg.allocation.is_some()
-}
-
-#[cfg(not(feature = "allocation-rules"))]
-fn has_rules(_: &SyncConfig) -> bool {
-    false
 }
 
 fn record(summary: &mut AccountSummary, family: &'static str, outcome: Result<()>) {

@@ -40,7 +40,7 @@ mod tests {
     fn the_same_as_the_standard_sort_and_collect() {
         let items: Vec<(u8, u32)> = (0..500u32).map(|i| (((i * 7919) % 13) as u8, i)).collect();
         let mut want = items.clone();
-        want.sort_by(|a, b| a.0.cmp(&b.0));
+        want.sort_by_key(|a| a.0);
         let mut have = items.clone();
         sort_by(&mut have, |a, b| a.0.cmp(&b.0));
         assert_eq!(have, want, "stable: ties keep their order");
