@@ -495,6 +495,7 @@ async fn account_events<C: HttpClient>(
         }
         record(summary, "forecast", outcome);
     }
+    #[cfg(feature = "allocation-rules")]
     let mut breakdown_error = None;
     if cfg.include.allocation || lines.is_some() {
         let outcome =
@@ -504,6 +505,7 @@ async fn account_events<C: HttpClient>(
                 }
                 other => other,
             };
+        #[cfg(feature = "allocation-rules")]
         if let Err(e) = &outcome {
             breakdown_error = Some(e.clone());
         }
@@ -511,6 +513,7 @@ async fn account_events<C: HttpClient>(
             record(summary, "allocation", outcome);
         }
     }
+    #[cfg(feature = "allocation-rules")]
     send_rule_allocation(&run, rules, lines, breakdown_error, sender, summary).await;
     Ok(())
 }
@@ -596,17 +599,6 @@ async fn send_rule_allocation<C: HttpClient>(
         Ok(s) => summary.cost_allocated = Some(s),
         Err(e) => record(summary, "costAllocated", Err(e)),
     }
-}
-
-#[cfg(not(feature = "allocation-rules"))]
-async fn send_rule_allocation<C: HttpClient>(
-    _: &AccountRun<'_, C>,
-    _: RulesForRun<'_>,
-    _: Lines,
-    _: Option<Error>,
-    _: &mut BatchSender<'_, C, dyn Clock + '_>,
-    _: &mut AccountSummary,
-) {
 }
 
 impl<C: HttpClient> AccountRun<'_, C> {
@@ -802,7 +794,9 @@ async fn send_forecast<C: HttpClient>(
 }
 
 /// Cost per cost center and product of every environment seen, for the window, all pages.
+/// With rules, the breakdown field's records of each environment split its lines (`lines`).
 /// Past the deadline, allocation is incomplete even when no environment was seen yet.
+#[cfg_attr(not(feature = "allocation-rules"), allow(unused_variables))]
 async fn send_allocation<C: HttpClient>(
     run: &AccountRun<'_, C>,
     environments: &[String],
@@ -817,8 +811,10 @@ async fn send_allocation<C: HttpClient>(
         format_date(run.today - 1),
     );
     for env in environments {
+        #[cfg(feature = "allocation-rules")]
         let mut kept = Vec::new();
         for field in [AllocationField::Costcenter, AllocationField::Product] {
+            #[cfg(feature = "allocation-rules")]
             let keep = wants_breakdown(lines, field);
             let q = &AllocationQuery {
                 field,
@@ -843,11 +839,13 @@ async fn send_allocation<C: HttpClient>(
                     .await?;
                     summary.events.allocation += 1;
                 }
+                #[cfg(feature = "allocation-rules")]
                 if keep {
                     kept.extend(page.records);
                 }
             }
         }
+        #[cfg(feature = "allocation-rules")]
         add_environment(lines, env, kept)?;
     }
     Ok(())
@@ -857,11 +855,6 @@ async fn send_allocation<C: HttpClient>(
 #[cfg(feature = "allocation-rules")]
 fn wants_breakdown(lines: &Lines, field: AllocationField) -> bool {
     lines.as_ref().and_then(|l| l.breakdown()) == Some(field)
-}
-
-#[cfg(not(feature = "allocation-rules"))]
-fn wants_breakdown(_: &Lines, _: AllocationField) -> bool {
-    false
 }
 
 /// One environment's lines, split by its breakdown records.
@@ -878,15 +871,6 @@ fn add_environment(
         }
         None => Ok(()),
     }
-}
-
-#[cfg(not(feature = "allocation-rules"))]
-fn add_environment(
-    _: &mut Lines,
-    _: &str,
-    _: Vec<crate::model::allocation::AllocationRecord>,
-) -> Result<()> {
-    Ok(())
 }
 
 /// The code of an account's first failure (account level, then family level).
@@ -987,16 +971,6 @@ async fn resolve_rules_for_run<C: HttpClient>(
     )
 }
 
-#[cfg(not(feature = "allocation-rules"))]
-async fn resolve_rules_for_run<C: HttpClient>(
-    _: &C,
-    _: &dyn Clock,
-    _: &SyncConfig,
-    _: Deadline,
-) -> Option<std::convert::Infallible> {
-    None
-}
-
 /// Runs the whole pipeline. Errors are returned only for an invalid configuration; everything
 /// that goes wrong later is in the summary (`ok: false`).
 pub async fn run_sync<C: HttpClient>(
@@ -1036,7 +1010,10 @@ pub async fn run_sync<C: HttpClient>(
     };
     // The rules, once per run and before any account's events (a Datadog fetch is checked
     // against the deadline like every other request).
+    #[cfg(feature = "allocation-rules")]
     let rules = resolve_rules_for_run(http, clock, cfg, deadline).await;
+    #[cfg(not(feature = "allocation-rules"))]
+    let rules: Option<std::convert::Infallible> = None;
     let rules = rules.as_ref();
     let results: Vec<(AccountSummary, IngestReport)> = stream::iter(cfg.accounts.iter())
         .map(|account| {
