@@ -448,3 +448,34 @@ fn rules_that_allocate_nothing_warn() {
     let json = serde_json::to_value(&s).unwrap_or_default();
     assert!(json["accounts"][0]["costAllocated"]["warnings"][0].is_string());
 }
+
+#[test]
+fn a_failed_cost_family_fails_the_allocation_instead_of_splitting_part_of_the_window() {
+    let http = replay();
+    let v3 = format!("{API}/sub/v3/accounts/{ACC}/subscriptions/{SUB}/environments");
+    // the first page, then a 500 for the second: the window's lines are incomplete
+    http.on(Method::Get, &format!("{v3}/cost?"), vec![
+        Ok(HttpResponse::new(200, r#"{"data":[{"environmentId":"env-a","cost":[{"startTime":"2024-10-22T00:00:00Z","value":1.25,"currencyCode":"USD","capabilityKey":"LOGS"}]}],"nextPageKey":"K1"}"#)),
+        Ok(HttpResponse::new(500, r#"{"error":{"code":500,"message":"boom"}}"#)),
+    ]);
+    let s = run(
+        &http,
+        serde_json::json!({ "allocation": { "rules": rules() } }),
+    );
+    assert!(!s.ok);
+    let families: Vec<(&str, &str)> = s.accounts[0]
+        .errors
+        .iter()
+        .map(|e| (e.family, e.error.code.as_str()))
+        .collect();
+    assert_eq!(
+        families,
+        vec![
+            ("environmentCost", "HTTP_STATUS"),
+            ("costAllocated", "HTTP_STATUS")
+        ]
+    );
+    assert!(s.accounts[0].cost_allocated.is_none());
+    assert_eq!(of_type(&sent_events(&http), "dps.cost.allocated").len(), 0);
+    assert!(s.incomplete[0].families.contains(&"costAllocated"));
+}

@@ -495,8 +495,14 @@ async fn account_events<C: HttpClient>(
         }
         record(summary, "forecast", outcome);
     }
+    // The rule allocation needs every cost line of the window (and the breakdown): a failed
+    // cost family fails it too, rather than splitting part of the window.
     #[cfg(feature = "allocation-rules")]
-    let mut breakdown_error = None;
+    let mut input_error = summary
+        .errors
+        .iter()
+        .find(|f| f.family == "environmentCost")
+        .map(|f| f.error.clone());
     if cfg.include.allocation || lines.is_some() {
         let outcome =
             match environments_for_allocation(&run, &mut environments, sender, &mut lines).await {
@@ -507,14 +513,14 @@ async fn account_events<C: HttpClient>(
             };
         #[cfg(feature = "allocation-rules")]
         if let Err(e) = &outcome {
-            breakdown_error = Some(e.clone());
+            input_error = input_error.or_else(|| Some(ErrorInfo::from(e)));
         }
         if cfg.include.allocation {
             record(summary, "allocation", outcome);
         }
     }
     #[cfg(feature = "allocation-rules")]
-    send_rule_allocation(&run, rules, lines, breakdown_error, sender, summary).await;
+    send_rule_allocation(&run, rules, lines, input_error, sender, summary).await;
     Ok(())
 }
 
@@ -561,7 +567,7 @@ async fn send_rule_allocation<C: HttpClient>(
     run: &AccountRun<'_, C>,
     rules: RulesForRun<'_>,
     lines: Lines,
-    breakdown_error: Option<Error>,
+    input_error: Option<ErrorInfo>,
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
     summary: &mut AccountSummary,
 ) {
@@ -570,11 +576,15 @@ async fn send_rule_allocation<C: HttpClient>(
     let (Some(cfg), Some(rules)) = (run.cfg.allocation.as_ref(), rules) else {
         return;
     };
+    if let (Ok(_), Some(error)) = (rules, input_error) {
+        summary.errors.push(FamilyError {
+            family: "costAllocated",
+            error,
+        });
+        return;
+    }
     let outcome = async {
         let rules = rules.as_ref().map_err(Clone::clone)?;
-        if let Some(e) = breakdown_error {
-            return Err(e);
-        }
         let lines = lines
             .ok_or_else(|| Error::Internal {
                 message: "rule allocation without its lines".into(),
