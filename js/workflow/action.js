@@ -3,8 +3,8 @@
 // Paste this whole file into a Run JavaScript task. It reads each account's OAuth client from
 // the credential vault, fetches the active DPS subscription and its daily cost, builds business
 // events (dps.subscription.status, dps.cost2.booked) and ingests them into this environment.
-// With an `allocation` block it also splits the per-environment cost of the days it syncs by Datadog custom
-// allocation rules and ingests dps.cost.allocated events (chargeback by team, product, …).
+// With an `allocation` block it also splits the per-environment cost of the days it syncs by
+// Datadog custom allocation rules and ingests dps.cost.allocated events (chargeback by team).
 // The task result is a small JSON summary (no secrets, no tokens).
 // As a loop task (withItems), each iteration syncs only its item: an account UUID of CONFIG, or
 // {account, families: [...]} for a slice of its event families (the slices of one account name
@@ -54,9 +54,10 @@ const CONFIG = {
   // Event families beyond the two dashboard kinds (dps.subscription.status, dps.cost2.booked).
   include: { environmentCost: true, environmentUsage: true, forecast: true, allocation: true, costAllocated: true },
 
-  // Optional chargeback: split the per-environment cost of the synced days (by cost center first, when
-  // include.allocation is on) with Datadog custom allocation rules; one dps.cost.allocated event
-  // per allocated or unallocated line. Either the rules inline, in Datadog's JSON
+  // Optional chargeback: split the per-environment cost of the synced days (by cost center
+  // first, when include.allocation is on) with Datadog custom allocation rules; one
+  // dps.cost.allocated event per allocated or unallocated line. Either the rules inline, in
+  // Datadog's JSON
   // (GET /api/v2/cost/arbitrary_rule's reply, or the array of its `data`):
   //   allocation: { rules: { data: [{ id: "1", type: "arbitrary_rule", attributes: { … } }] } },
   // or fetched from Datadog, the keys in the credential vault as "Username and password"
