@@ -63,7 +63,7 @@ const LAYERS = [
         ["clippy", "-p", "dps-cost-wasm", "--target", "wasm32-unknown-unknown", "--all-targets"],
         wasm,
         [...wasm, "--no-default-features", "--features", "contract"],
-        [...wasm, "--no-default-features"],
+        [...wasm, "--no-default-features", "--features", "rules"],
       ]) {
         const code = await runAsync("cargo", [...args, "--", "-D", "warnings"]);
         if (code) return code;

@@ -22,6 +22,9 @@ export const V2_ENVIRONMENT_MODES = ["removed", "deprecated"];
 
 export { createRequestHandler } from "./server.js";
 
+/** The credential vault entry holding the emulator's Datadog keys (both profiles). */
+export const DATADOG_CREDENTIAL_ID = "CREDENTIALS_VAULT-DD00DA7AD0600001";
+
 /**
  * Create the emulator's in-memory state (dataset, tokens, events, faults, request log) without a
  * server. `startEmulator` uses it; tests may drive it directly.
@@ -87,13 +90,35 @@ export function createEmulatorState(options = {}) {
     };
   });
 
+  // The Datadog keys as a Workflow keeps them: "Username and password", username = API key,
+  // password = application key (README "Dynatrace Workflow"). Not an account's entry: it is in
+  // config.datadog.credentialId, not in config.credentialVault.
+  const datadogKeys = {
+    apiKey: "ddemulatorapikey00000000000000000",
+    applicationKey: "ddemulatorappkey000000000000000000000000",
+  };
+  credentials.push({
+    id: DATADOG_CREDENTIAL_ID,
+    accountUuid: null,
+    details: {
+      id: DATADOG_CREDENTIAL_ID,
+      name: "Datadog API and application key (cloud cost management)",
+      description: "username = API key, password = application key",
+      owner: "emulator",
+      ownerAccessOnly: false,
+      scope: "APP_ENGINE",
+      type: "USERNAME_PASSWORD",
+      username: datadogKeys.apiKey,
+      password: datadogKeys.applicationKey,
+    },
+  });
+
   const state = {
     baseUrl: options.baseUrl ?? "http://127.0.0.1",
     clock,
     dataset,
     datadog: {
-      apiKey: "ddemulatorapikey00000000000000000",
-      applicationKey: "ddemulatorappkey000000000000000000000000",
+      ...datadogKeys,
       rules: datadogRules,
       // Datadog's fixed rate-limit windows (X-RateLimit-* on every reply, 429 when spent),
       // counted from the emulator's start; `spent`: another client used up the first window.
@@ -155,7 +180,12 @@ function buildConfig(state) {
         environments: a.environments.map(({ id, name }) => ({ id, name })),
       };
     }),
-    datadog: { baseUrl: url, apiKey: state.datadog.apiKey, applicationKey: state.datadog.applicationKey },
+    datadog: {
+      baseUrl: url,
+      apiKey: state.datadog.apiKey,
+      applicationKey: state.datadog.applicationKey,
+      credentialId: DATADOG_CREDENTIAL_ID,
+    },
     ingest: {
       accountUuid: ingestClient.accountUuid,
       clientId: ingestClient.clientId,
@@ -163,7 +193,7 @@ function buildConfig(state) {
       scope: ingestClient.scopes.join(" "),
       apiToken: state.apiToken,
     },
-    credentialVault: Object.fromEntries(state.credentials.map((c) => [c.id, c.accountUuid])),
+    credentialVault: Object.fromEntries(state.credentials.filter((c) => c.accountUuid).map((c) => [c.id, c.accountUuid])),
   };
 }
 

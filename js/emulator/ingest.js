@@ -24,6 +24,8 @@ export function createEventStore({ mode = "full" } = {}) {
     /** "ids" mode: an order-independent digest of the distinct ids (two 32-bit sums of hashes). */
     idsDigest: [0, 0],
     types: new Map(),
+    /** "ids" mode: per event.type and currency, the sum of `costMicros` over the distinct ids. */
+    costMicros: new Map(),
     stats: { requests: 0, received: 0, stored: 0, droppedOld: 0, rejected: 0 },
     /** Test rule: events whose event.id or event.type is listed here are rejected (partial 400). */
     reject: { ids: new Set(), types: new Set() },
@@ -32,6 +34,7 @@ export function createEventStore({ mode = "full" } = {}) {
       store.ids = new Set();
       store.idsDigest = [0, 0];
       store.types = new Map();
+      store.costMicros = new Map();
       store.stats = { requests: 0, received: 0, stored: 0, droppedOld: 0, rejected: 0 };
       store.reject = { ids: new Set(), types: new Set() };
     },
@@ -137,6 +140,11 @@ export function ingestParsed(store, parsed, ingestMs) {
         store.ids.add(id);
         const [h1, h2] = idHashes(id);
         store.idsDigest = [(store.idsDigest[0] + h1) >>> 0, (store.idsDigest[1] + h2) >>> 0];
+        // Exact money checks without keeping the events (dps.cost.allocated carries costMicros).
+        if (Number.isSafeInteger(item.costMicros) && typeof item.currency === "string") {
+          const key = `${item["event.type"]}|${item.currency}`;
+          store.costMicros.set(key, (store.costMicros.get(key) ?? 0n) + BigInt(item.costMicros));
+        }
       }
       const type = item["event.type"] ?? null;
       store.types.set(type, (store.types.get(type) ?? 0) + 1);

@@ -178,6 +178,8 @@ function controlEvents(ctx) {
     body.types = Object.fromEntries([...store.types].map(([t, n]) => [String(t), n]));
     // Two stores hold the same set of ids when their counts and digests are equal.
     body.idsDigest = store.idsDigest.map((h) => h.toString(16).padStart(8, "0")).join("");
+    // Σ costMicros per "event.type|currency" over the distinct ids, as exact decimal strings.
+    body.costMicros = Object.fromEntries([...store.costMicros].map(([k, n]) => [k, String(n)]));
   }
   sendJson(ctx.res, 200, body);
 }

@@ -6,7 +6,7 @@
 // `filter`, `dedup` (with `sort:`), `summarize` (sum, min, max, avg, count, collectDistinct,
 // takeFirst, takeLast; `by:`), `fieldsAdd`, `fields`, `sort`, `limit`, `expand`,
 // `makeTimeseries` (`by:`, `time:`, `interval:`); expressions with `and`, `or`, `not`,
-// comparisons, + - * /, `in()`, `toTimestamp()`, `toDouble()`, `coalesce()`, `{a, b}` lists,
+// comparisons, + - * /, `in()`, `toTimestamp()`, `toDouble()`, `coalesce()`, `isNull()`, `isNotNull()`, `{a, b}` lists,
 // `$Variables`. Anything else is a parse error, so a query outside the subset fails the test
 // instead of being half-understood.
 //
@@ -432,6 +432,10 @@ function evalExpr(e, rec, vars) {
           return args[0] === null ? null : Number(args[0]);
         case "coalesce":
           return args.find((x) => x !== null && x !== undefined) ?? null;
+        case "isNull":
+          return args[0] === null || args[0] === undefined;
+        case "isNotNull":
+          return args[0] !== null && args[0] !== undefined;
       }
       throw new Error(`DQL: function ${e.fn} is not in the evaluator's subset`);
     }

@@ -13,6 +13,12 @@
 // module (the retry decision as a value, the Batcher's learned limit), and loop shards of
 // families: inline.js 269.3 / 193.9 KB, the Workflow file 213.7 / 151.4 KB; budgets 271 / 195
 // and 250 / 153 until the payload decoders and the sync state machine are rewritten.
+// Issue 18 (items 2–3) put the allocation engine into the Workflow module (`sync`'s `allocation`
+// option, wasm feature `rules`): the Workflow file 214.2 / 151.8 → 299.6 / 214.7 KB (inline.js
+// 269.9 / 194.3 → 270.1 / 194.5: the engine is not in it). That misses the 250 KB raw target by
+// 50 KB: the engine, its rule model's deserializers and their generic instances (BTreeMap,
+// sort; already compiled once each, allocate/order.rs: −10.5 KB base64) are ~80 KB of the
+// module's base64 (BENCHMARKS.md "Chargeback in one Workflow task"). Budget: that plus 2 KB.
 // KB = 1000 bytes; gzip = node:zlib level 9.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -26,7 +32,7 @@ const KB = 1000;
 const TARGET = { raw: 250 * KB, gzip: 100 * KB };
 const BUDGET = {
   inline: { raw: 271 * KB, gzip: 195 * KB },
-  workflow: { raw: TARGET.raw, gzip: 153 * KB },
+  workflow: { raw: 301 * KB, gzip: 216 * KB },
 };
 
 const pkg = await installedPackage();
@@ -98,7 +104,9 @@ describe("size budget", () => {
     const inlineWasm = inline.decode(inline.packed, inline.size);
     const workflowWasm = workflow.decode(workflow.packed, workflow.size);
     const full = readFileSync(join(pkg.pkgDir, "dps_cost_bg.wasm"));
-    assert.ok(workflowWasm.length < inlineWasm.length && inlineWasm.length < full.length, `workflow ${workflowWasm.length} B < inline ${inlineWasm.length} B < full ${full.length} B`);
+    // Both below the full module; the Workflow module is no longer below inline.js's: it carries
+    // the allocation engine for `sync`'s `allocation` option (inline.js the contract's API instead).
+    assert.ok(workflowWasm.length < full.length && inlineWasm.length < full.length, `workflow ${workflowWasm.length} B, inline ${inlineWasm.length} B < full ${full.length} B`);
     const inlineExports = exportsOf(inlineWasm);
     for (const name of ["sync", "version", "isDpsCostError", "getToken", "ingest", "costToDate", "buildBizevents", "dpsclient_new"]) {
       assert.ok(inlineExports.includes(name), `inline: ${name} exported`);

@@ -97,6 +97,12 @@ pub struct SyncOptions {
     #[serde(default, deserialize_with = "crate::validate::present")]
     #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub deadline_ms: Option<u64>,
+    /// Split the window's per-environment cost with Datadog custom allocation rules (inline or
+    /// fetched from Datadog) and send `dps.cost.allocated` events (`crate::rule_allocation`).
+    #[cfg(feature = "allocation-rules")]
+    #[serde(default)]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "SyncAllocation"))]
+    pub allocation: Option<crate::rule_allocation::RuleAllocationOptions>,
 }
 
 /// Event families to build, all on by default. The two seed-003 kinds are off only in a loop
@@ -112,7 +118,12 @@ pub struct IncludeOptions {
     pub environment_cost: bool,
     pub environment_usage: bool,
     pub forecast: bool,
+    /// `dps.cost.allocation`: cost per cost center and product (the Account Management API's
+    /// breakdown); with rules, it also tags the lines the rules split.
     pub allocation: bool,
+    /// `dps.cost.allocated`: the lines split by the `allocation` rules (nothing without them).
+    #[cfg(feature = "allocation-rules")]
+    pub cost_allocated: bool,
 }
 
 impl Default for IncludeOptions {
@@ -124,6 +135,8 @@ impl Default for IncludeOptions {
             environment_usage: true,
             forecast: true,
             allocation: true,
+            #[cfg(feature = "allocation-rules")]
+            cost_allocated: true,
         }
     }
 }
@@ -165,6 +178,9 @@ pub struct SyncConfig {
     pub full_history: bool,
     pub include: IncludeOptions,
     pub deadline_ms: Option<u64>,
+    /// Rule allocation, validated (inline rules checked already).
+    #[cfg(feature = "allocation-rules")]
+    pub allocation: Option<crate::rule_allocation::RuleAllocationConfig>,
 }
 
 /// Longest run deadline accepted (one hour).
@@ -242,7 +258,14 @@ impl SyncOptions {
                 return Err(Error::invalid("deadlineMs", "must be 1..=3600000"));
             }
         }
+        #[cfg(feature = "allocation-rules")]
+        let allocation = match self.allocation {
+            None => None,
+            Some(a) => Some(a.validate()?),
+        };
         Ok(SyncConfig {
+            #[cfg(feature = "allocation-rules")]
+            allocation,
             deadline_ms: self.deadline_ms,
             window_days,
             full_history: self.full_history.unwrap_or(false),

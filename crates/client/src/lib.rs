@@ -12,6 +12,8 @@ pub mod http;
 pub mod ingest;
 pub mod protocol;
 pub mod report;
+#[cfg(feature = "allocation-rules")]
+pub mod rule_allocation;
 pub mod sync;
 
 // The core's modules under this crate's root, so `crate::model` and friends read the same here

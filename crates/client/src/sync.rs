@@ -33,7 +33,19 @@ pub use crate::config::{
     SyncOptions, DEFAULT_CONCURRENCY, DEFAULT_WINDOW_DAYS, MAX_DEADLINE_MS,
 };
 
-/// The event families of one account, as the summary and `dps.sync.run` name them.
+/// The event families of one account, as the summary and `dps.sync.run` name them
+/// (`costAllocated` only where the rule allocation is built in: not in inline.js's module).
+#[cfg(feature = "allocation-rules")]
+pub const FAMILIES: [&str; 7] = [
+    "subscriptionStatus",
+    "costBooked",
+    "environmentCost",
+    "environmentUsage",
+    "forecast",
+    "allocation",
+    "costAllocated",
+];
+#[cfg(not(feature = "allocation-rules"))]
 pub const FAMILIES: [&str; 6] = [
     "subscriptionStatus",
     "costBooked",
@@ -164,6 +176,11 @@ pub struct AccountSummary {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub errors: Vec<FamilyError>,
+    /// What the `allocation` rules did (absent without rules, or when they could not run).
+    #[cfg(feature = "allocation-rules")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub cost_allocated: Option<crate::rule_allocation::RuleAllocationSummary>,
 }
 
 /// Events built per family for one account.
@@ -177,6 +194,9 @@ pub struct EventCounts {
     pub environment_usage: usize,
     pub forecast: usize,
     pub allocation: usize,
+    /// `dps.cost.allocated`: the lines the `allocation` rules produced.
+    #[cfg(feature = "allocation-rules")]
+    pub cost_allocated: usize,
     /// The account's `dps.sync.run` event (1), sent after the others.
     pub sync_run: usize,
 }
@@ -184,12 +204,17 @@ pub struct EventCounts {
 impl EventCounts {
     /// Every event of the account but its `dps.sync.run`.
     pub fn data_events(&self) -> usize {
+        #[cfg(feature = "allocation-rules")]
+        let rules = self.cost_allocated;
+        #[cfg(not(feature = "allocation-rules"))]
+        let rules = 0;
         self.subscription_status
             + self.cost_booked
             + self.environment_cost
             + self.environment_usage
             + self.forecast
             + self.allocation
+            + rules
     }
 }
 
@@ -293,6 +318,7 @@ async fn emit<C: HttpClient, K: Clock + ?Sized>(
 
 /// Everything one account contributes: fetched page by page and sent as it comes, so memory
 /// holds one page and one batch, whatever the account's size.
+#[allow(clippy::too_many_arguments)]
 async fn sync_account<C: HttpClient>(
     http: &C,
     clock: &dyn Clock,
@@ -301,6 +327,7 @@ async fn sync_account<C: HttpClient>(
     now_ms: i64,
     target: Option<&IngestTarget>,
     deadline: Deadline,
+    rules: RulesForRun<'_>,
 ) -> (AccountSummary, IngestReport) {
     let name = account
         .name
@@ -319,6 +346,8 @@ async fn sync_account<C: HttpClient>(
         reconciliation: None,
         events: EventCounts::default(),
         errors: Vec::new(),
+        #[cfg(feature = "allocation-rules")]
+        cost_allocated: None,
     };
     let mut sender = BatchSender::new(http, clock, target, cfg.retry);
     if let Err(e) = account_events(
@@ -329,6 +358,7 @@ async fn sync_account<C: HttpClient>(
         &name,
         now_ms,
         deadline,
+        rules,
         &mut sender,
         &mut summary,
     )
@@ -417,6 +447,7 @@ async fn account_events<C: HttpClient>(
     name: &str,
     now_ms: i64,
     deadline: Deadline,
+    rules: RulesForRun<'_>,
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
     summary: &mut AccountSummary,
 ) -> Result<()> {
@@ -453,7 +484,10 @@ async fn account_events<C: HttpClient>(
     if cfg.include.subscription_status || cfg.include.cost_booked {
         send_status_and_booked_days(&run, &details, sender, summary).await?;
     }
-    let mut environments = send_environment_families(&run, sender, summary).await;
+    // The rule allocation's lines, collected from the cost pages (and split by the breakdown
+    // that the allocation family reads); `None` without rules.
+    let mut lines = rule_lines(&run, rules, name);
+    let mut environments = send_environment_families(&run, sender, summary, &mut lines).await;
     if cfg.include.forecast {
         let outcome = send_forecast(&run, sender).await;
         if outcome.is_ok() {
@@ -461,14 +495,120 @@ async fn account_events<C: HttpClient>(
         }
         record(summary, "forecast", outcome);
     }
-    if cfg.include.allocation {
-        let outcome = match environments_for_allocation(&run, &mut environments, sender).await {
-            Ok(()) => send_allocation(&run, &environments, sender, summary).await,
-            Err(e) => Err(e),
-        };
-        record(summary, "allocation", outcome);
+    // The rule allocation needs every cost line of the window (and the breakdown): a failed
+    // cost family fails it too, rather than splitting part of the window.
+    #[cfg(feature = "allocation-rules")]
+    let mut input_error = summary
+        .errors
+        .iter()
+        .find(|f| f.family == "environmentCost")
+        .map(|f| f.error.clone());
+    if cfg.include.allocation || lines.is_some() {
+        let outcome =
+            match environments_for_allocation(&run, &mut environments, sender, &mut lines).await {
+                Ok(()) if cfg.include.allocation => {
+                    send_allocation(&run, &environments, sender, summary, &mut lines).await
+                }
+                other => other,
+            };
+        #[cfg(feature = "allocation-rules")]
+        if let Err(e) = &outcome {
+            input_error = input_error.or_else(|| Some(ErrorInfo::from(e)));
+        }
+        if cfg.include.allocation {
+            record(summary, "allocation", outcome);
+        }
     }
+    #[cfg(feature = "allocation-rules")]
+    send_rule_allocation(&run, rules, lines, input_error, sender, summary).await;
     Ok(())
+}
+
+/// The rules of this run for the accounts: `None` without an `allocation` option (or with the
+/// `costAllocated` family off), else the rules or why there are none (Datadog refused the keys,
+/// a rule is invalid: the family's error, the account's other families are still synced).
+#[cfg(feature = "allocation-rules")]
+type RulesForRun<'a> = Option<&'a Result<Vec<crate::allocate::ArbitraryRule>>>;
+#[cfg(not(feature = "allocation-rules"))]
+type RulesForRun<'a> = Option<&'a std::convert::Infallible>;
+
+#[cfg(feature = "allocation-rules")]
+type Lines = Option<crate::rule_allocation::LineCollector>;
+#[cfg(not(feature = "allocation-rules"))]
+type Lines = Option<std::convert::Infallible>;
+
+/// The line collector of an account whose rules are there.
+#[cfg(feature = "allocation-rules")]
+fn rule_lines<C: HttpClient>(run: &AccountRun<'_, C>, rules: RulesForRun<'_>, name: &str) -> Lines {
+    let cfg = run.cfg.allocation.as_ref()?;
+    rules?.as_ref().ok()?;
+    let breakdown = if run.cfg.include.allocation {
+        cfg.breakdown
+    } else {
+        None
+    };
+    Some(crate::rule_allocation::LineCollector::new(
+        &run.ctx.account_uuid,
+        name,
+        &run.ctx.subscription_uuid,
+        breakdown,
+    ))
+}
+
+#[cfg(not(feature = "allocation-rules"))]
+fn rule_lines<C: HttpClient>(_: &AccountRun<'_, C>, _: RulesForRun<'_>, _: &str) -> Lines {
+    None
+}
+
+/// Allocates the collected lines by the rules and sends a `dps.cost.allocated` event per
+/// allocated and unallocated line as the engine produces it; the summary gets the totals.
+#[cfg(feature = "allocation-rules")]
+async fn send_rule_allocation<C: HttpClient>(
+    run: &AccountRun<'_, C>,
+    rules: RulesForRun<'_>,
+    lines: Lines,
+    input_error: Option<ErrorInfo>,
+    sender: &mut BatchSender<'_, C, dyn Clock + '_>,
+    summary: &mut AccountSummary,
+) {
+    use crate::allocate::{AllocationStream, Drivers};
+    use crate::rule_allocation::{EventSink, RuleAllocationSummary};
+    let (Some(cfg), Some(rules)) = (run.cfg.allocation.as_ref(), rules) else {
+        return;
+    };
+    if let (Ok(_), Some(error)) = (rules, input_error) {
+        summary.errors.push(FamilyError {
+            family: "costAllocated",
+            error,
+        });
+        return;
+    }
+    let outcome = async {
+        let rules = rules.as_ref().map_err(Clone::clone)?;
+        let lines = lines
+            .ok_or_else(|| Error::Internal {
+                message: "rule allocation without its lines".into(),
+            })?
+            .finish()?;
+        let n = lines.len();
+        run.deadline
+            .check(run.clock, "the cost was allocated by the rules")?;
+        let mut stream = AllocationStream::from_compact(lines, rules.clone(), &Drivers::new())?;
+        let mut sink = EventSink::default();
+        while stream.next_into(&mut sink)? {
+            for e in sink.events.drain(..) {
+                sender.push(e).await;
+                summary.events.cost_allocated += 1;
+            }
+        }
+        let s = stream.finish_totals()?;
+        Ok::<_, Error>(RuleAllocationSummary::of(cfg, rules, n, &s))
+    }
+    .await;
+    match outcome {
+        Ok(s) => summary.cost_allocated = Some(s),
+        Err(e) => record(summary, "costAllocated", Err(e)),
+    }
 }
 
 impl<C: HttpClient> AccountRun<'_, C> {
@@ -553,6 +693,7 @@ async fn send_environment_families<C: HttpClient>(
     run: &AccountRun<'_, C>,
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
     summary: &mut AccountSummary,
+    lines: &mut Lines,
 ) -> Vec<String> {
     let mut environments: Vec<String> = Vec::new();
     let query = env_query(run);
@@ -567,6 +708,7 @@ async fn send_environment_families<C: HttpClient>(
                 if !environments.iter().any(|e| e == env) {
                     environments.push(env.to_string());
                 }
+                collect(lines, env, cluster, r);
                 Some(Bizevent::Environment(environment_cost_event(
                     ctx, env, cluster, r, lm,
                 )))
@@ -602,16 +744,29 @@ async fn send_environment_families<C: HttpClient>(
     environments
 }
 
+/// A cost record for the rule allocation's lines.
+#[cfg(feature = "allocation-rules")]
+fn collect(lines: &mut Lines, env: &str, cluster: Option<&str>, r: &EnvCostRecord) {
+    if let Some(l) = lines {
+        l.push(env, cluster, r);
+    }
+}
+
+#[cfg(not(feature = "allocation-rules"))]
+fn collect(_: &mut Lines, _: &str, _: Option<&str>, _: &EnvCostRecord) {}
+
 /// The environments whose allocation is fetched when no environment family ran in this run (a
 /// loop shard of allocation alone): those of the window's cost pages, read but not sent. (The
 /// environment list would need another scope, `account-env-read`, and lists environments with
-/// no cost in the window.)
+/// no cost in the window.) The rule allocation's lines are collected from the same pages when
+/// the cost family did not run.
 async fn environments_for_allocation<C: HttpClient>(
     run: &AccountRun<'_, C>,
     environments: &mut Vec<String>,
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
+    lines: &mut Lines,
 ) -> Result<()> {
-    if run.cfg.include.environment_cost || run.cfg.include.environment_usage {
+    if run.cfg.include.environment_cost || (run.cfg.include.environment_usage && lines.is_none()) {
         return Ok(());
     }
     let mut read = 0;
@@ -620,10 +775,11 @@ async fn environments_for_allocation<C: HttpClient>(
         EnvMetric::Cost,
         run.sub_uuid,
         &env_query(run),
-        |env, _, _, _| {
+        |env, cluster, r, _| {
             if !environments.iter().any(|e| e == env) {
                 environments.push(env.to_string());
             }
+            collect(lines, env, cluster, r);
             None
         },
         sender,
@@ -648,12 +804,15 @@ async fn send_forecast<C: HttpClient>(
 }
 
 /// Cost per cost center and product of every environment seen, for the window, all pages.
+/// With rules, the breakdown field's records of each environment split its lines (`lines`).
 /// Past the deadline, allocation is incomplete even when no environment was seen yet.
+#[cfg_attr(not(feature = "allocation-rules"), allow(unused_variables))]
 async fn send_allocation<C: HttpClient>(
     run: &AccountRun<'_, C>,
     environments: &[String],
     sender: &mut BatchSender<'_, C, dyn Clock + '_>,
     summary: &mut AccountSummary,
+    lines: &mut Lines,
 ) -> Result<()> {
     let (deadline, clock) = (run.deadline, run.clock);
     deadline.check(clock, "cost allocation was fetched")?;
@@ -662,7 +821,11 @@ async fn send_allocation<C: HttpClient>(
         format_date(run.today - 1),
     );
     for env in environments {
+        #[cfg(feature = "allocation-rules")]
+        let mut kept = Vec::new();
         for field in [AllocationField::Costcenter, AllocationField::Product] {
+            #[cfg(feature = "allocation-rules")]
+            let keep = wants_breakdown(lines, field);
             let q = &AllocationQuery {
                 field,
                 environment_id: env.clone(),
@@ -686,10 +849,38 @@ async fn send_allocation<C: HttpClient>(
                     .await?;
                     summary.events.allocation += 1;
                 }
+                #[cfg(feature = "allocation-rules")]
+                if keep {
+                    kept.extend(page.records);
+                }
             }
         }
+        #[cfg(feature = "allocation-rules")]
+        add_environment(lines, env, kept)?;
     }
     Ok(())
+}
+
+/// Whether the rule allocation's lines are split by `field`.
+#[cfg(feature = "allocation-rules")]
+fn wants_breakdown(lines: &Lines, field: AllocationField) -> bool {
+    lines.as_ref().and_then(|l| l.breakdown()) == Some(field)
+}
+
+/// One environment's lines, split by its breakdown records.
+#[cfg(feature = "allocation-rules")]
+fn add_environment(
+    lines: &mut Lines,
+    env: &str,
+    kept: Vec<crate::model::allocation::AllocationRecord>,
+) -> Result<()> {
+    match lines {
+        Some(l) => {
+            let split = l.breakdown().is_some();
+            l.add_environment(env, split.then_some(kept))
+        }
+        None => Ok(()),
+    }
 }
 
 /// The code of an account's first failure (account level, then family level).
@@ -710,6 +901,8 @@ fn incomplete_families(summary: &AccountSummary, cfg: &SyncConfig) -> Vec<&'stat
         "environmentUsage" => cfg.include.environment_usage,
         "forecast" => cfg.include.forecast,
         "allocation" => cfg.include.allocation,
+        #[cfg(feature = "allocation-rules")]
+        "costAllocated" => cfg.include.cost_allocated && cfg.allocation.is_some(),
         _ => true,
     };
     if summary.error.is_some() {
@@ -769,6 +962,25 @@ async fn env_pages<C: HttpClient, T: serde::de::DeserializeOwned>(
     Ok(())
 }
 
+#[cfg(feature = "allocation-rules")]
+async fn resolve_rules_for_run<C: HttpClient>(
+    http: &C,
+    clock: &dyn Clock,
+    cfg: &SyncConfig,
+    deadline: Deadline,
+) -> Option<Result<Vec<crate::allocate::ArbitraryRule>>> {
+    let a = cfg
+        .allocation
+        .as_ref()
+        .filter(|_| cfg.include.cost_allocated)?;
+    Some(
+        match deadline.check(clock, "the allocation rules were fetched") {
+            Err(e) => Err(e),
+            Ok(()) => crate::rule_allocation::resolve_rules(http, clock, a, cfg.retry).await,
+        },
+    )
+}
+
 /// Runs the whole pipeline. Errors are returned only for an invalid configuration; everything
 /// that goes wrong later is in the summary (`ok: false`).
 pub async fn run_sync<C: HttpClient>(
@@ -806,8 +1018,26 @@ pub async fn run_sync<C: HttpClient>(
             }
         }
     };
+    // The rules, once per run and before any account's events (a Datadog fetch is checked
+    // against the deadline like every other request).
+    #[cfg(feature = "allocation-rules")]
+    let rules = resolve_rules_for_run(http, clock, cfg, deadline).await;
+    #[cfg(not(feature = "allocation-rules"))]
+    let rules: Option<std::convert::Infallible> = None;
+    let rules = rules.as_ref();
     let results: Vec<(AccountSummary, IngestReport)> = stream::iter(cfg.accounts.iter())
-        .map(|account| sync_account(http, clock, cfg, account, now_ms, target.as_ref(), deadline))
+        .map(|account| {
+            sync_account(
+                http,
+                clock,
+                cfg,
+                account,
+                now_ms,
+                target.as_ref(),
+                deadline,
+                rules,
+            )
+        })
         .buffered(cfg.concurrency)
         .collect()
         .await;

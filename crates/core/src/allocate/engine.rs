@@ -21,6 +21,7 @@ use super::money::{
     bound_weights, largest_remainder_into, micros_from_f64, micros_to_f64, ONE_SHARE,
     SHARE_TOLERANCE,
 };
+use super::order::{map_of, sort_by};
 use super::rules::{rule_order, ArbitraryRule, Filter, Strategy};
 use super::sink::{LineSink, OutLine, RuleRef};
 use super::summary::DestinationSummary;
@@ -377,15 +378,18 @@ fn merge_into(rank: &[u32], a: &[Tag], b: &[Tag], out: &mut Vec<Tag>) {
 /// by inserting them in order).
 fn sorted_tags(s: &Strings, pairs: &[Tag]) -> Vec<Tag> {
     let mut v: Vec<(usize, Tag)> = pairs.iter().copied().enumerate().collect();
-    v.sort_by(|a, b| cmp_ids(s, a.1 .0, b.1 .0).then(b.0.cmp(&a.0)));
+    sort_by(&mut v, |a, b| {
+        cmp_ids(s, a.1 .0, b.1 .0).then(b.0.cmp(&a.0))
+    });
     v.dedup_by(|later, first| later.1 .0 == first.1 .0);
     v.into_iter().map(|(_, t)| t).collect()
 }
 
 fn tag_map(s: &Strings, tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .map(|&(k, v)| (s.str(k).to_string(), s.str(v).to_string()))
-        .collect()
+    map_of(
+        tags.iter()
+            .map(|&(k, v)| (s.str(k).to_string(), s.str(v).to_string())),
+    )
 }
 
 fn find_or_insert<T: Default>(v: &mut Vec<(u32, T)>, key: u32) -> &mut T {
@@ -462,12 +466,12 @@ impl<'a> AllocationStream<'a> {
         let points = prepare_drivers(drivers)?;
 
         let mut enabled: Vec<usize> = (0..rules.len()).filter(|&i| rules[i].enabled()).collect();
-        enabled.sort_by(|&a, &b| rule_order(&rules[a], &rules[b]));
+        sort_by(&mut enabled, |&a, &b| rule_order(&rules[a], &rules[b]));
         for &r in &enabled {
             validate_rule(&rules[r])?;
         }
         let mut disabled: Vec<usize> = (0..rules.len()).filter(|&i| !rules[i].enabled()).collect();
-        disabled.sort_by(|&a, &b| rule_order(&rules[a], &rules[b]));
+        sort_by(&mut disabled, |&a, &b| rule_order(&rules[a], &rules[b]));
 
         // §2b: first match wins. The owner depends on the tags only: once per tag set.
         let maps: Vec<BTreeMap<String, String>> = lines
@@ -748,6 +752,15 @@ impl<'a> AllocationStream<'a> {
     /// micro-unit (`INTERNAL` if not) and returns the summaries. `INTERNAL` before the end or
     /// when called twice.
     pub fn finish(&mut self) -> Result<AllocationSummary> {
+        let mut summary = self.finish_totals()?;
+        summary.destinations = self.destinations();
+        Ok(summary)
+    }
+
+    /// [`AllocationStream::finish`] without the destination summaries (`destinations` empty):
+    /// for a caller that reports totals only (`sync`'s rule allocation), so that its module
+    /// need not carry the destination roll-up.
+    pub fn finish_totals(&mut self) -> Result<AllocationSummary> {
         if !self.is_done() || self.finished {
             return Err(Error::Internal {
                 message: format!(
@@ -760,11 +773,11 @@ impl<'a> AllocationStream<'a> {
         }
         self.finished = true;
         let s = &self.lines.strings;
-        let totals: BTreeMap<String, CurrencyTotals> = self
-            .totals
-            .drain(..)
-            .map(|(c, t)| (s.str(c).to_string(), t))
-            .collect();
+        let totals: BTreeMap<String, CurrencyTotals> = map_of(
+            self.totals
+                .drain(..)
+                .map(|(c, t)| (s.str(c).to_string(), t)),
+        );
         if let Some((c, t)) = totals
             .iter()
             .find(|(_, t)| t.input_micros != t.output_micros)
@@ -779,12 +792,19 @@ impl<'a> AllocationStream<'a> {
         let mut summaries = std::mem::take(&mut self.summaries);
         for (ri, costs) in self.rule_costs.drain(..).enumerate() {
             if let Some(summary) = summaries.get_mut(ri) {
-                summary.costs = costs
-                    .into_iter()
-                    .map(|(c, t)| (s.str(c).to_string(), t))
-                    .collect();
+                summary.costs = map_of(costs.into_iter().map(|(c, t)| (s.str(c).to_string(), t)));
             }
         }
+        Ok(AllocationSummary {
+            rules: summaries,
+            totals,
+            destinations: Vec::new(),
+        })
+    }
+
+    /// What each destination received, per rule (execution order) and destination tags.
+    fn destinations(&self) -> Vec<DestinationSummary> {
+        let s = &self.lines.strings;
         let mut destinations = Vec::new();
         for (pos, plan) in self.plans.iter().enumerate() {
             let Some(plan) = plan else { continue };
@@ -799,10 +819,7 @@ impl<'a> AllocationStream<'a> {
                     .iter()
                     .map(|&(k, v)| (s.str(k).to_string(), s.str(v).to_string()))
                     .collect();
-                let costs = costs
-                    .iter()
-                    .map(|&(c, m)| (s.str(c).to_string(), m))
-                    .collect();
+                let costs = map_of(costs.iter().map(|&(c, m)| (s.str(c).to_string(), m)));
                 per_rule.insert(key, (*lines, costs));
             }
             destinations.extend(per_rule.into_iter().map(|(dest, (lines, costs))| {
@@ -810,17 +827,13 @@ impl<'a> AllocationStream<'a> {
                     rule_id: rule.id.clone(),
                     rule_name: rule.name().to_string(),
                     method: rule.method().to_string(),
-                    tags: dest.into_iter().collect(),
+                    tags: map_of(dest),
                     lines,
                     costs,
                 }
             }));
         }
-        Ok(AllocationSummary {
-            rules: summaries,
-            totals,
-            destinations,
-        })
+        destinations
     }
 
     /// The plan of the rule at position `ri` (see [`RulePlan`]).
@@ -879,7 +892,7 @@ impl<'a> AllocationStream<'a> {
                     (tags, w)
                 })
                 .collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            sort_by(&mut entries, |a, b| a.0.cmp(&b.0));
             let sum: i128 = entries.iter().map(|e| e.1).sum();
             let denominator = if sum >= ONE_SHARE - SHARE_TOLERANCE {
                 sum
@@ -1036,7 +1049,7 @@ impl<'a> AllocationStream<'a> {
             // Destination value order (the values' texts, key by key).
             let mut entries: Vec<(u32, i128)> =
                 weights.into_iter().filter(|(_, w)| *w > 0).collect();
-            entries.sort_by(|a, b| {
+            sort_by(&mut entries, |a, b| {
                 let (pa, pb) = (
                     &plan.dests[a.0 as usize].pairs,
                     &plan.dests[b.0 as usize].pairs,
@@ -1077,7 +1090,7 @@ fn key_ranks(lines: &CompactLines, plans: &[Option<RulePlan>], a: &Audit) -> Vec
     keys.extend([a.rule, a.rule_id, a.method, a.ratio, a.status, a.reason]);
     keys.sort_unstable();
     keys.dedup();
-    keys.sort_by(|x, y| s.str(*x).cmp(s.str(*y)));
+    sort_by(&mut keys, |x, y| s.str(*x).cmp(s.str(*y)));
     let mut rank = vec![NONE; s.len()];
     for (r, k) in keys.into_iter().enumerate() {
         rank[k as usize] = r as u32;
@@ -1313,7 +1326,7 @@ fn timeseries_dest_keys(
             .flatten()
             .flat_map(|p| p.tags.keys().cloned())
             .collect();
-        all.sort();
+        sort_by(&mut all, String::cmp);
         all.dedup();
         keys = all;
     }

@@ -182,7 +182,7 @@ pub fn cost_lines(input: &CostLinesInput) -> Result<Vec<CostLine>> {
                 ))
                 .cloned()
                 .unwrap_or_default();
-            pieces.sort_by(|a, b| a.0.cmp(&b.0));
+            super::order::sort_by(&mut pieces, |a, b| a.0.cmp(&b.0));
             if let Some(key_tag) = tag_key {
                 for (key, cost) in pieces {
                     let micros = micros_from_f64(cost).ok_or_else(|| {

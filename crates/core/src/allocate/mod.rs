@@ -5,6 +5,7 @@
 //! - [`validate`]: per-method validation (`RULE_INVALID`, naming rule and field);
 //! - [`filter`]: filter conditions;
 //! - [`money`]: micro-units and the largest-remainder split;
+//! - [`order`]: sorting and map building compiled once (module size);
 //! - [`compact`]: the input lines in compact form (interned tags, columns);
 //! - [`engine`]: the engine, [`allocate()`], and [`AllocationStream`];
 //! - [`sink`]: where output lines go, one borrowed view at a time.
@@ -15,6 +16,7 @@ pub mod filter;
 pub mod focus;
 pub mod lines;
 pub mod money;
+pub mod order;
 pub mod rules;
 pub mod sink;
 pub mod summary;

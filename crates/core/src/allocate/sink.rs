@@ -45,9 +45,10 @@ impl OutLine<'_> {
     /// The line as an [`AllocatedLine`].
     pub fn to_allocated(&self, s: &Strings) -> AllocatedLine {
         let map = |tags: &[Tag]| -> BTreeMap<String, String> {
-            tags.iter()
-                .map(|&(k, v)| (s.str(k).to_string(), s.str(v).to_string()))
-                .collect()
+            super::order::map_of(
+                tags.iter()
+                    .map(|&(k, v)| (s.str(k).to_string(), s.str(v).to_string())),
+            )
         };
         AllocatedLine {
             source_index: self.source_index,

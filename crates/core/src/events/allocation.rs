@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::allocate::engine::{AllocatedLine, AllocationResult, LineStatus, AUDIT_TAGS};
+use crate::allocate::order::map_of;
 use crate::events::bizevents::{PROVIDER, SCHEMA_VERSION};
 use crate::events::event_id::event_id;
 use crate::time::{format_date, parse_date};
@@ -84,25 +85,26 @@ pub fn cost_allocated_event(line: &AllocatedLine) -> Option<CostAllocatedEvent> 
         LineStatus::Unchanged => return None,
     };
     let rule_id = line.rule_id.clone().unwrap_or_default();
-    let dest: BTreeMap<&str, &str> = line
-        .destination_tags
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let source: BTreeMap<&str, &str> = line
-        .tags
-        .iter()
-        .filter(|(k, _)| !AUDIT_TAGS.contains(&k.as_str()))
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let dest: BTreeMap<&str, &str> = map_of(
+        line.destination_tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    let source: BTreeMap<&str, &str> = map_of(
+        line.tags
+            .iter()
+            .filter(|(k, _)| !AUDIT_TAGS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
     let source_key = match &line.source_id {
         Some(id) => format!("id:{id}"),
         None => {
-            let only_source: BTreeMap<&str, &str> = source
-                .iter()
-                .filter(|(k, _)| !dest.contains_key(*k))
-                .map(|(k, v)| (*k, *v))
-                .collect();
+            let only_source: BTreeMap<&str, &str> = map_of(
+                source
+                    .iter()
+                    .filter(|(k, _)| !dest.contains_key(*k))
+                    .map(|(k, v)| (*k, *v)),
+            );
             format!("tags:{}", canonical(&only_source))
         }
     };
@@ -123,10 +125,11 @@ pub fn cost_allocated_event(line: &AllocatedLine) -> Option<CostAllocatedEvent> 
         ),
         None => (line.date.clone(), line.date.clone()),
     };
-    let mut tags: BTreeMap<String, String> = source
-        .iter()
-        .map(|(k, v)| (format!("{TAG_PREFIX}{k}"), v.to_string()))
-        .collect();
+    let mut tags: BTreeMap<String, String> = map_of(
+        source
+            .iter()
+            .map(|(k, v)| (format!("{TAG_PREFIX}{k}"), v.to_string())),
+    );
     tags.extend(
         dest.iter()
             .map(|(k, v)| (format!("{DESTINATION_PREFIX}{k}"), v.to_string())),
