@@ -97,6 +97,10 @@ pub struct SyncOptions {
     #[serde(default, deserialize_with = "crate::validate::present")]
     #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub deadline_ms: Option<u64>,
+    /// Delivery of the window's FOCUS CSV to an HTTPS URL after the ingest (`delivery.rs`).
+    #[serde(default)]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub export: Option<crate::delivery::DeliveryOptions>,
 }
 
 /// Event families to build, all on by default. The two seed-003 kinds are off only in a loop
@@ -165,6 +169,8 @@ pub struct SyncConfig {
     pub full_history: bool,
     pub include: IncludeOptions,
     pub deadline_ms: Option<u64>,
+    /// Where the window's FOCUS CSV goes (`export`), checked.
+    pub delivery: Option<crate::delivery::Delivery>,
 }
 
 /// Longest run deadline accepted (one hour).
@@ -242,7 +248,9 @@ impl SyncOptions {
                 return Err(Error::invalid("deadlineMs", "must be 1..=3600000"));
             }
         }
+        let delivery = self.export.map(|e| e.validate()).transpose()?;
         Ok(SyncConfig {
+            delivery,
             deadline_ms: self.deadline_ms,
             window_days,
             full_history: self.full_history.unwrap_or(false),

@@ -10,6 +10,7 @@ use crate::api::paging::{next_page, Cursor};
 use crate::api::usage::{EnvMetric, EnvQuery, MAX_V3_PAGE_SIZE};
 use crate::api::{fetch_token, AccountApi};
 use crate::clock::Clock;
+use crate::delivery::{deliver, DeliverySummary};
 use crate::error::{field_under, Error, Result};
 use crate::events::bizevents::{
     allocation_event, cost_booked_event, environment_cost_event, environment_usage_event,
@@ -243,6 +244,10 @@ pub struct SyncSummary {
     pub now: String,
     pub accounts: Vec<AccountSummary>,
     pub events: EventsSummary,
+    /// The `export` delivery (absent without one); `ok` is false when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub delivery: Option<DeliverySummary>,
 }
 
 /// `budget.used` against the daily records of the current period (from its start on; all of
@@ -864,7 +869,14 @@ pub async fn run_sync<C: HttpClient>(
             message: "see events.rejected and events.failed".to_string(),
         }));
     }
+    // Delivery: independent of the ingest (it runs whatever became of the events).
+    let delivery = match &cfg.delivery {
+        Some(d) => Some(deliver(http, clock, cfg, d, deadline.at_ms).await),
+        None => None,
+    };
+    let ok = ok && delivery.as_ref().is_none_or(|d| d.ok);
     SyncSummary {
+        delivery,
         ok,
         code: deadline_hit.then_some("DEADLINE"),
         incomplete,
