@@ -273,6 +273,16 @@ function dpsActionResult(summary) {
   };
 }
 
+/** `sync`, its refusal of the config (INVALID_INPUT, before any request) with code and option in the message. */
+async function dpsActionSync(config) {
+  try {
+    return await sync(config);
+  } catch (e) {
+    if (e && e.name === "DpsCostError" && !String(e.message).startsWith(e.code)) e.message = `${e.code}${e.field ? ` (${e.field})` : ""}: ${e.message}`;
+    throw e;
+  }
+}
+
 export default async function (payload) {
   const settings = dpsActionSettings(payload);
   if (settings.accounts.length === 0) throw new Error("dps-cost: CONFIG.accounts is empty");
@@ -285,7 +295,7 @@ export default async function (payload) {
   for (const account of settings.accounts) accounts.push(await dpsActionAccount(account, settings));
   const ingest = await dpsActionIngest(settings.ingest, settings);
   const exportOption = await dpsActionExport(settings.export, settings, shard);
-  const summary = await sync({
+  const summary = await dpsActionSync({
     accounts,
     apiUrl: settings.apiUrl,
     ssoUrl: settings.ssoUrl,
