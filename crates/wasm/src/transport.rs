@@ -279,6 +279,9 @@ fn blob_body(request: &HttpRequest, body: &Rc<RefCell<dyn BodySource>>) -> Resul
     Ok(blob)
 }
 
+/// The `pull` callback of a request body's `ReadableStream` (kept alive while fetch reads it).
+type Pull = Closure<dyn FnMut(JsValue)>;
+
 /// A `ReadableStream` whose `pull` takes the next chunk from `body` when fetch wants more: one
 /// chunk is held at a time. A failure to produce a chunk errors the stream and is kept in
 /// `failed` (the caller returns it rather than fetch's network error).
@@ -286,7 +289,7 @@ fn stream_body(
     request: &HttpRequest,
     body: &Rc<RefCell<dyn BodySource>>,
     failed: &Rc<RefCell<Option<Error>>>,
-) -> Result<(JsValue, Closure<dyn FnMut(JsValue)>)> {
+) -> Result<(JsValue, Pull)> {
     body.borrow_mut().rewind();
     let (body, failed) = (body.clone(), failed.clone());
     let pull = Closure::<dyn FnMut(JsValue)>::new(move |controller: JsValue| {
