@@ -58,8 +58,8 @@ const CONFIG = {
   // 120 s); what was built is still ingested and the task returns ok: false, code "DEADLINE".
   deadlineMs: 100000,
 
-  // Optional: after the ingest, write the window's FOCUS CSV (the bytes `dps-cost export` writes
-  // for the same accounts, window and version) to an HTTPS URL. Allow its host as above. Either
+  // Optional: after the ingest, write the FOCUS CSV of the synced days (windowDays) (the bytes `dps-cost export` writes
+  // for the same accounts, days and version) to an HTTPS URL. Allow its host as above. Either
   // PUT to a pre-signed object-store URL (S3, GCS, Azure SAS; the signature stays in the URL):
   //   export: { url: "https://bucket.s3.eu-west-1.amazonaws.com/dps/focus.csv?X-Amz-…", focusVersion: "1.3" },
   //   (Azure: x-ms-blob-type: BlockBlob is added; other headers: headers: { "x-amz-acl": "…" })

@@ -99,7 +99,7 @@ pub struct SyncOptions {
     pub deadline_ms: Option<u64>,
     /// Delivery of the window's FOCUS CSV to an HTTPS URL after the ingest (`delivery.rs`).
     #[serde(default)]
-    #[cfg_attr(feature = "tsify", tsify(optional))]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "SyncExport"))]
     pub export: Option<crate::delivery::DeliveryOptions>,
 }
 
