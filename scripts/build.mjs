@@ -5,7 +5,7 @@
 //   cargo build (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz (npm binaryen)
 //   (three modules: `full` for the node/web entries; `--profile inline --no-default-features
 //   --features contract`, the contract's API only, for inline.js; `--profile workflow
-//   --no-default-features`, `sync`/`version`/`isDpsCostError` only, for the Workflow file; the
+//   --no-default-features --features delivery`, `sync` (with its `export` option)/`version`/`isDpsCostError` only, for the Workflow file; the
 //   last two stored LZMA-compressed + base64)
 //   → dist/pkg: glue, wasm, node/web/inline entries, types, CLI (cli.js + cli/), emulator, package.json, README, LICENSE
 //   → dist/dps-cost-workflow.js → tsc --noEmit over the types → smoke test → sizes
@@ -52,7 +52,8 @@ const BUILDS = {
   // Cargo.toml's `inline` profile; without the `full` feature (exports beyond CONTRACT_EXPORTS).
   inline: { profile: "inline", features: ["--no-default-features", "--features", "contract"], sub: "inline" },
   // Cargo.toml's `workflow` profile: what the action file calls (WORKFLOW_EXPORTS), nothing else.
-  workflow: { profile: "workflow", features: ["--no-default-features"], sub: "workflow" },
+  // `delivery`: sync's `export` option (the action's export block).
+  workflow: { profile: "workflow", features: ["--no-default-features", "--features", "delivery"], sub: "workflow" },
 };
 const wasmIn = (b) => p("target", "wasm32-unknown-unknown", b.profile, WASM_FILE);
 const bindgenDir = (b) => p("target", "wasm-bindgen", b.sub);

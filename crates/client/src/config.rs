@@ -98,6 +98,7 @@ pub struct SyncOptions {
     #[cfg_attr(feature = "tsify", tsify(optional, type = "number"))]
     pub deadline_ms: Option<u64>,
     /// Delivery of the window's FOCUS CSV to an HTTPS URL after the ingest (`delivery.rs`).
+    #[cfg(feature = "delivery")]
     #[serde(default)]
     #[cfg_attr(feature = "tsify", tsify(optional, type = "SyncExport"))]
     pub export: Option<crate::delivery::DeliveryOptions>,
@@ -170,6 +171,7 @@ pub struct SyncConfig {
     pub include: IncludeOptions,
     pub deadline_ms: Option<u64>,
     /// Where the window's FOCUS CSV goes (`export`), checked.
+    #[cfg(feature = "delivery")]
     pub delivery: Option<crate::delivery::Delivery>,
 }
 
@@ -248,8 +250,10 @@ impl SyncOptions {
                 return Err(Error::invalid("deadlineMs", "must be 1..=3600000"));
             }
         }
+        #[cfg(feature = "delivery")]
         let delivery = self.export.map(|e| e.validate()).transpose()?;
         Ok(SyncConfig {
+            #[cfg(feature = "delivery")]
             delivery,
             deadline_ms: self.deadline_ms,
             window_days,

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "delivery")]
 pub mod delivery;
 pub mod http;
 pub mod ingest;
