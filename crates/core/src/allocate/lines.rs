@@ -182,7 +182,7 @@ pub fn cost_lines(input: &CostLinesInput) -> Result<Vec<CostLine>> {
                 ))
                 .cloned()
                 .unwrap_or_default();
-            pieces.sort_by(|a, b| a.0.cmp(&b.0));
+            sort_by_key_stably(&mut pieces);
             if let Some(key_tag) = tag_key {
                 for (key, cost) in pieces {
                     let micros = micros_from_f64(cost).ok_or_else(|| {
@@ -213,6 +213,20 @@ pub fn cost_lines(input: &CostLinesInput) -> Result<Vec<CostLine>> {
         }
     }
     Ok(out)
+}
+
+/// `pieces.sort_by(|a, b| a.0.cmp(&b.0))`, written out: an insertion sort (stable; a day's
+/// pieces are the few cost centers or products of one environment × capability). The standard
+/// stable sort's code for this element type is ~14 KB of the Workflow module, which builds cost
+/// lines only for its FOCUS delivery.
+fn sort_by_key_stably(pieces: &mut [(String, f64)]) {
+    for i in 1..pieces.len() {
+        let mut j = i;
+        while j > 0 && pieces[j - 1].0 > pieces[j].0 {
+            pieces.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 #[cfg(test)]
