@@ -13,6 +13,12 @@
 // module (the retry decision as a value, the Batcher's learned limit), and loop shards of
 // families: inline.js 269.3 / 193.9 KB, the Workflow file 213.7 / 151.4 KB; budgets 271 / 195
 // and 250 / 153 until the payload decoders and the sync state machine are rewritten.
+// Issue 17 item 4 (FOCUS delivery from the Workflow: sync's `export` option, cargo feature
+// `delivery`, in the Workflow module only) measured the Workflow file 214,202 → 271,939 B raw,
+// 151,778 → 192,838 B gzip: the export's fetch path, cost lines, FOCUS rows and the commitment
+// ledger enter that module. That is OVER the 250 KB target: the budget below is the measurement
+// plus 1 KB so that the suite says what the build is, and the overrun is recorded here and in
+// the README (Workflow, "Delivering the FOCUS CSV") until the delivery reuses the data the sync already fetched.
 // KB = 1000 bytes; gzip = node:zlib level 9.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -26,7 +32,7 @@ const KB = 1000;
 const TARGET = { raw: 250 * KB, gzip: 100 * KB };
 const BUDGET = {
   inline: { raw: 271 * KB, gzip: 195 * KB },
-  workflow: { raw: TARGET.raw, gzip: 153 * KB },
+  workflow: { raw: 273 * KB, gzip: 194 * KB },
 };
 
 const pkg = await installedPackage();
