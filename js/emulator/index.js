@@ -88,7 +88,7 @@ export function createEmulatorState(options = {}) {
     };
   });
 
-  const uploads = createUploadState();
+  const uploads = createUploadState(dataset.seed);
   const state = {
     baseUrl: options.baseUrl ?? "http://127.0.0.1",
     /** The delivery targets' secrets and what they received (uploads.js). */

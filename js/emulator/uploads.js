@@ -19,11 +19,14 @@ export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 export const UPLOAD_PREFIX = "/__upload/";
 export const WEBHOOK_PREFIX = "/__webhook/";
 
-/** The upload store and its secrets (random per emulator). */
-export function createUploadState() {
+/**
+ * The upload store and its secrets: the URL-signing key random per emulator (it never leaves
+ * it); the webhook token from the data seed, like the clients' secrets (same seed, same config).
+ */
+export function createUploadState(seed) {
   return {
     signingKey: randomBytes(32),
-    webhookToken: `emuhook_${randomBytes(16).toString("hex")}`,
+    webhookToken: `emuhook_${createHash("sha256").update(`dps-cost-emulator-webhook|${seed}`).digest("hex").slice(0, 32)}`,
     webhookCredentialId: "CREDENTIALS_VAULT-EE0000000000000F",
     stored: [],
   };
