@@ -5,8 +5,9 @@
 //   cargo build (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz (npm binaryen)
 //   (three modules: `full` for the node/web entries; `--profile inline --no-default-features
 //   --features contract`, the contract's API only, for inline.js; `--profile workflow
-//   --no-default-features --features rules`, `sync` (with its rule allocation), `version` and
-//   `isDpsCostError` only, for the Workflow file; the last two stored LZMA-compressed + base64)
+//   --no-default-features --features rules,delivery`, `sync` (with its rule allocation and its
+//   `export` option), `version` and `isDpsCostError` only, for the Workflow file; the last two
+//   stored LZMA-compressed + base64)
 //   → dist/pkg: glue, wasm, node/web/inline entries, types, CLI (cli.js + cli/), emulator, package.json, README, LICENSE
 //   → dist/dps-cost-workflow.js → tsc --noEmit over the types → smoke test → sizes
 //
@@ -52,8 +53,9 @@ const BUILDS = {
   // Cargo.toml's `inline` profile; without the `full` feature (exports beyond CONTRACT_EXPORTS).
   inline: { profile: "inline", features: ["--no-default-features", "--features", "contract"], sub: "inline" },
   // Cargo.toml's `workflow` profile: what the action file calls (WORKFLOW_EXPORTS), nothing else,
-  // with the rule allocation inside `sync` (the action's `allocation` block).
-  workflow: { profile: "workflow", features: ["--no-default-features", "--features", "rules"], sub: "workflow" },
+  // with the rule allocation inside `sync` (the action's `allocation` block) and `delivery`
+  // (sync's `export` option, the action's export block).
+  workflow: { profile: "workflow", features: ["--no-default-features", "--features", "rules,delivery"], sub: "workflow" },
 };
 const wasmIn = (b) => p("target", "wasm32-unknown-unknown", b.profile, WASM_FILE);
 const bindgenDir = (b) => p("target", "wasm-bindgen", b.sub);

@@ -57,13 +57,13 @@ const LAYERS = [
     what: "cargo clippy --workspace --all-targets -D warnings; the bindings crate for wasm32 with each shipped feature set",
     run: async () => {
       const wasm = ["clippy", "-p", "dps-cost-wasm", "--target", "wasm32-unknown-unknown", "--lib"];
-      // The three shipped modules (scripts/build.mjs BUILDS): full, inline (contract), workflow.
+      // The three shipped modules (scripts/build.mjs BUILDS): full, inline (contract), workflow (delivery).
       for (const args of [
         ["clippy", "--workspace", "--all-targets"],
         ["clippy", "-p", "dps-cost-wasm", "--target", "wasm32-unknown-unknown", "--all-targets"],
         wasm,
         [...wasm, "--no-default-features", "--features", "contract"],
-        [...wasm, "--no-default-features", "--features", "rules"],
+        [...wasm, "--no-default-features", "--features", "rules,delivery"],
       ]) {
         const code = await runAsync("cargo", [...args, "--", "-D", "warnings"]);
         if (code) return code;

@@ -14,7 +14,7 @@ use dps_cost::export::contract_commitment::{
 };
 use dps_cost::export::focus::{
     focus_from_allocation, focus_from_lines, Cell, FocusContext, FocusStream, FocusTable,
-    FocusVersion,
+    FocusVersion, LineRows,
 };
 use dps_cost::time::parse_date;
 use serde_json::Value;
@@ -657,6 +657,43 @@ fn typed_columns_of_every_export_are_exact() {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The Workflow delivery's rows (`LineRows`, without the allocation engine) are
+/// `focus_from_lines` rendered as CSV, byte for byte, in any chunking, and again after a rewind
+/// (a repeated upload) — with the commitment drawn down to exhaustion inside the window, so the
+/// ledger's state is what a rewind must reset.
+#[test]
+fn line_rows_are_the_table_in_chunks_and_again_after_rewind() {
+    for v in [FocusVersion::V1_2, FocusVersion::V1_3, FocusVersion::V1_4] {
+        // 60 rows of ~110 each; 3,000 left of the budget runs out on the fifth day.
+        let c = ctx(v, terms(10_000.0, 7_000.0));
+        let want = focus_from_lines(&lines(), &c)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_csv();
+        let mut rows = LineRows::new(lines(), c, false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows.len(), 60);
+        for chunk in [1, 7, 60, 1000] {
+            for _ in 0..2 {
+                rows.rewind();
+                let mut got = String::new();
+                let mut chunks = 0;
+                while let Some(text) = rows.next_chunk(chunk).unwrap_or_else(|e| panic!("{e}")) {
+                    got.push_str(&text);
+                    chunks += 1;
+                }
+                assert_eq!(got, want, "{v:?}, {chunk} rows a chunk");
+                assert_eq!(
+                    chunks,
+                    60usize.div_ceil(chunk),
+                    "{v:?}, {chunk} rows a chunk"
+                );
+            }
+        }
+        if v != FocusVersion::V1_2 {
+            assert!(want.contains("ContractCommitmentAppliedCost"), "{v:?}");
         }
     }
 }

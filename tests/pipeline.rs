@@ -800,6 +800,22 @@ fn invalid_configs_are_rejected_before_any_request() {
         (
             {
                 let mut v = base();
+                v["export"] = serde_json::json!({"url": "http://bucket.example.test/f.csv?sig=1"});
+                v
+            },
+            "export.url",
+        ),
+        (
+            {
+                let mut v = base();
+                v["export"] = serde_json::json!({"url": "https://bucket.example.test/f.csv", "focusVersion": "1.9"});
+                v
+            },
+            "export.focusVersion",
+        ),
+        (
+            {
+                let mut v = base();
                 v["ssoUrl"] = "sso.dynatrace.com".into();
                 v
             },

@@ -15,6 +15,7 @@ import { API_TOKEN, DEFAULT_PROFILE, createDataset, parseNow } from "./data.js";
 import { createEventStore } from "./ingest.js";
 import { largeProfile } from "./large.js";
 import { createPageKeys } from "./paging.js";
+import { createUploadState } from "./uploads.js";
 import { createRequestHandler } from "./server.js";
 
 export const PROFILES = ["default", "large"];
@@ -113,8 +114,26 @@ export function createEmulatorState(options = {}) {
     },
   });
 
+  const uploads = createUploadState(dataset.seed);
   const state = {
     baseUrl: options.baseUrl ?? "http://127.0.0.1",
+    /** The delivery targets' secrets and what they received (uploads.js). */
+    uploads,
+    /** Vault entries of type Token (the delivery webhook's); not account clients. */
+    tokenCredentials: [
+      {
+        id: uploads.webhookCredentialId,
+        details: {
+          id: uploads.webhookCredentialId,
+          name: "dps-cost FOCUS webhook token",
+          owner: "emulator",
+          ownerAccessOnly: false,
+          scope: "APP_ENGINE",
+          type: "TOKEN",
+          token: uploads.webhookToken,
+        },
+      },
+    ],
     clock,
     dataset,
     datadog: {
@@ -194,6 +213,13 @@ function buildConfig(state) {
       apiToken: state.apiToken,
     },
     credentialVault: Object.fromEntries(state.credentials.filter((c) => c.accountUuid).map((c) => [c.id, c.accountUuid])),
+    // FOCUS delivery targets (uploads.js): pre-signed PUT URLs from POST /__emulator/presign.
+    delivery: {
+      webhookUrl: `${url}/__webhook/focus`,
+      webhookToken: state.uploads.webhookToken,
+      webhookCredentialId: state.uploads.webhookCredentialId,
+      presignUrl: `${url}/__emulator/presign`,
+    },
   };
 }
 

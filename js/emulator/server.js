@@ -5,6 +5,7 @@
 //   account  /sub/…, /env/…, /v1/…                       {"error":true,"message":…,"payload":null}   (dps.js)
 //   classic  /api/v2/bizevents/ingest                     {"error":{"code":…,"message":…}}
 //   platform /platform/classic/environment-api/v2/…       {"error":{"code":…,"message":…}}
+//   upload   /__upload/… (pre-signed PUT), /__webhook/… (POST with a bearer token)   (uploads.js)
 //   control  /__emulator/…                                plain JSON for tests
 // A path no route knows gets 404 text/plain "emulator: no route for METHOD PATH", so a missing
 // route never looks like an API error.
@@ -25,11 +26,22 @@ import {
 import { ACCOUNT_ROUTES } from "./dps.js";
 import { MAX_INGEST_BYTES, checkIngestContentType, ingestParsed } from "./ingest.js";
 import { handleDatadogGet, handleDatadogList } from "./datadog.js";
+import {
+  MAX_UPLOAD_BYTES,
+  UPLOAD_PREFIX,
+  WEBHOOK_PREFIX,
+  controlClearUploads,
+  controlPresign,
+  controlUploadBody,
+  controlUploads,
+  handleUpload,
+  handleWebhook,
+} from "./uploads.js";
 
 const INGEST_SCOPES = ["storage:events:write", "openpipeline:bizevents:ingest"];
 const API_TOKEN_ON_PLATFORM =
   "Unsupported authorization scheme 'Api-Token'. Dynatrace platform APIs require the authorization scheme 'Bearer'.";
-const SECRET_QUERY_KEY = /secret|token|password|passwd|authorization|api[-_]?key|credential|assertion/i;
+const SECRET_QUERY_KEY = /secret|token|password|passwd|authorization|api[-_]?key|credential|assertion|signature|^sig$/i;
 const SECRET_QUERY_VALUE = /dt0[a-z]\d{2}\.[A-Za-z0-9]{4,}|eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+/;
 const REDACTED = "[redacted]";
 const MAX_REQUEST_LOG = 50_000;
@@ -116,7 +128,7 @@ function handleIngest(ctx, _params, { platform }) {
 
 function handleCredentialDetails(ctx, [rawId]) {
   if (!authorizeEnvironment(ctx, { platform: true, requiredScopes: null })) return;
-  const entry = ctx.state.credentials.find((c) => c.id === rawId);
+  const entry = [...ctx.state.credentials, ...ctx.state.tokenCredentials].find((c) => c.id === rawId);
   if (!entry) return platformError(ctx.res, 404, `Credentials with id '${rawId}' not found`);
   sendJson(ctx.res, 200, entry.details);
 }
@@ -427,6 +439,11 @@ const ROUTES = [
   { re: /^\/platform\/automation\/v1\/action-executions\/([^/]+)$/, methods: { GET: handleActionExecution } },
   { re: /^\/api\/v2\/cost\/arbitrary_rule$/, methods: { GET: handleDatadogList } },
   { re: /^\/api\/v2\/cost\/arbitrary_rule\/([^/]+)$/, methods: { GET: handleDatadogGet } },
+  { re: /^\/__upload\/.+$/, checksSize: true, methods: { PUT: handleUpload } },
+  { re: /^\/__webhook\/[^/]+$/, checksSize: true, methods: { POST: handleWebhook } },
+  { re: /^\/__emulator\/presign$/, methods: { POST: controlPresign } },
+  { re: /^\/__emulator\/uploads$/, methods: { GET: controlUploads, DELETE: controlClearUploads } },
+  { re: /^\/__emulator\/uploads\/(\d+)$/, methods: { GET: controlUploadBody } },
   { re: /^\/__emulator\/config$/, methods: { GET: controlConfig } },
   { re: /^\/__emulator\/health$/, methods: { GET: controlHealth } },
   { re: /^\/__emulator\/events$/, methods: { GET: controlEvents, DELETE: controlClearEvents } },
@@ -524,7 +541,8 @@ async function handle(state, req, res) {
     state.logger?.(`${method} ${path} ${entry.status ?? "-"} ${Date.now() - started}ms${flags}`);
   });
 
-  const body = await readBody(req, MAX_INGEST_BYTES);
+  const isUpload = path.startsWith(UPLOAD_PREFIX) || path.startsWith(WEBHOOK_PREFIX);
+  const body = await readBody(req, isUpload ? MAX_UPLOAD_BYTES : MAX_INGEST_BYTES);
   const ctx = { state, req, res, method, url, path, body };
 
   if (method === "OPTIONS") {

@@ -72,6 +72,18 @@ const CONFIG = {
   // Run deadline: no new request is started after this many ms (the runtime stops a task at
   // 120 s); what was built is still ingested and the task returns ok: false, code "DEADLINE".
   deadlineMs: 100000,
+
+  // Optional: after the ingest, write the FOCUS CSV of the synced days (windowDays) (the bytes `dps-cost export` writes
+  // for the same accounts, days and version) to an HTTPS URL. Allow its host as above. Either
+  // PUT to a pre-signed object-store URL (S3, GCS, Azure SAS; the signature stays in the URL):
+  //   export: { url: "https://bucket.s3.eu-west-1.amazonaws.com/dps/focus.csv?X-Amz-…", focusVersion: "1.3" },
+  //   (Azure: x-ms-blob-type: BlockBlob is added; other headers: headers: { "x-amz-acl": "…" })
+  // or POST to a webhook, its header's value from a vault credential of type "Token":
+  //   export: { url: "https://finops.example.com/ingest/dps", method: "POST",
+  //             header: "Authorization", scheme: "Bearer", credentialId: "CREDENTIALS_VAULT-…" },
+  // The result's `delivery` says rows, bytes, HTTP status, attempts, host and path (never the
+  // query string or the token); a failed delivery fails the task (the events are ingested).
+  export: null,
 };
 // ============================== end of CONFIG ======================================
 
@@ -95,6 +107,7 @@ function dpsActionSettings(payload) {
     include: pick("include"),
     deadlineMs: pick("deadlineMs"),
     allocation: pick("allocation"),
+    export: pick("export"),
     now: p.now,
     credentialsPath: p.credentialsPath || DPS_ACTION_CREDENTIALS_PATH,
   };
@@ -195,6 +208,41 @@ async function dpsActionAllocation(allocation, settings) {
   return { ...rest, datadog: { apiKey: c.username, applicationKey: c.password, site, baseUrl } };
 }
 
+/**
+ * The `export` option of sync: CONFIG.export with its credential read from the vault (a token
+ * becomes `secret`, the value of `header`); everything else is checked by dps-cost.
+ */
+async function dpsActionExport(exp, settings, shard) {
+  if (!exp) return null;
+  if (shard) {
+    const e = new Error("dps-cost: INVALID_INPUT (export): CONFIG.export is not supported in a loop iteration (every iteration would write the same URL); deliver from a task without withItems");
+    e.code = "INVALID_INPUT";
+    throw e;
+  }
+  const { credentialId, ...rest } = exp;
+  if (credentialId === undefined) return rest;
+  const c = await dpsActionCredential(credentialId, settings);
+  if (typeof c.token !== "string") throw new Error(`dps-cost: export credential ${credentialId} must be of type "Token"`);
+  return { ...rest, secret: c.token };
+}
+
+/** The delivery's part of the task result, field by field (host and path only, no secret). */
+function dpsActionDelivery(d) {
+  return {
+    ok: d.ok === true,
+    ...(d.code ? { code: d.code, message: d.message } : {}),
+    method: d.method,
+    host: d.host,
+    path: d.path,
+    focusVersion: d.focusVersion,
+    rows: d.rows,
+    bytes: d.bytes,
+    status: d.status,
+    attempts: d.attempts,
+    ...(d.warnings?.length ? { warnings: d.warnings } : {}),
+  };
+}
+
 /** The task result: counts and totals only, built field by field so nothing secret can leak. */
 function dpsActionResult(summary) {
   const events = summary.events || {};
@@ -264,7 +312,18 @@ function dpsActionResult(summary) {
       batches: events.batches,
       ...(events.error ? { error: { code: events.error.code, message: events.error.message } } : {}),
     },
+    ...(summary.delivery ? { delivery: dpsActionDelivery(summary.delivery) } : {}),
   };
+}
+
+/** `sync`, its refusal of the config (INVALID_INPUT, before any request) with code and option in the message. */
+async function dpsActionSync(config) {
+  try {
+    return await sync(config);
+  } catch (e) {
+    if (isDpsCostError(e) && !String(e.message).startsWith(e.code)) e.message = `${e.code}${e.field ? ` (${e.field})` : ""}: ${e.message}`;
+    throw e;
+  }
 }
 
 export default async function (payload) {
@@ -279,7 +338,8 @@ export default async function (payload) {
   for (const account of settings.accounts) accounts.push(await dpsActionAccount(account, settings));
   const ingest = await dpsActionIngest(settings.ingest, settings);
   const allocation = await dpsActionAllocation(settings.allocation, settings);
-  const summary = await sync({
+  const summary = await dpsActionSync({
+  const exportOption = await dpsActionExport(settings.export, settings, shard);
     accounts,
     apiUrl: settings.apiUrl,
     ssoUrl: settings.ssoUrl,
@@ -290,14 +350,14 @@ export default async function (payload) {
     ...(settings.deadlineMs ? { deadlineMs: settings.deadlineMs } : {}),
     ...(allocation ? { allocation } : {}),
     ...(settings.now ? { now: settings.now } : {}),
-  }).catch((e) => {
-    // Invalid configuration (before any request): the task fails with the code in its message.
-    if (!isDpsCostError(e)) throw e;
-    const err = new Error(`dps-cost: ${e.code}: ${e.message}`);
-    err.code = e.code;
-    throw err;
+    ...(exportOption ? { export: exportOption } : {}),
   });
   const result = dpsActionResult(summary);
+  if (result.delivery) {
+    const d = result.delivery;
+    if (!d.ok && !result.code) result.code = d.code;
+    console.log(`dps-cost: export ${d.ok ? "delivered" : `failed (${d.code})`}: ${d.method} ${d.host}${d.path}, ${d.rows} rows, ${d.bytes} bytes, HTTP ${d.status ?? "-"}, ${d.attempts} attempt(s)`);
+  }
   if (shard) result.shard = shard;
   console.log(
     `dps-cost: events built ${result.events.built}, sent ${result.events.sent}, ` +
@@ -321,6 +381,7 @@ export default async function (payload) {
       .map((a) => `${a.name || a.accountUuid}: ${[a.error?.code, ...(a.errors || []).map((f) => `${f.family} ${f.code}`)].filter(Boolean).join(", ")}`);
     console.log(JSON.stringify(result));
     const lost = `${result.events.rejected} event(s) rejected, ${result.events.notDelivered} not delivered`;
+    if (result.delivery && !result.delivery.ok) failed.push(`export: ${result.delivery.code}: ${result.delivery.message}`);
     throw new Error(`dps-cost sync failed (${[...failed, lost].join("; ")})`);
   }
   return result;

@@ -562,6 +562,7 @@ function urls(e) {
     ingestUrl: `${e.url}/api/v2/bizevents/ingest`,
     platformIngestUrl: `${e.url}/platform/classic/environment-api/v2/bizevents/ingest`,
     datadog: { ...e.config.datadog, baseUrl: e.url },
+    delivery: { ...e.config.delivery, webhookUrl: `${e.url}/__webhook/focus`, presignUrl: `${e.url}/__emulator/presign` },
   };
 }
 
@@ -1937,5 +1938,51 @@ describe("Datadog custom allocation rules", () => {
     } finally {
       await d.close();
     }
+  });
+});
+
+describe("delivery targets (uploads.js)", () => {
+  const control = async (method, path, body) => fetch(`${emu.url}${path}`, { method, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const presign = async (key, expiresIn) => (await (await control("POST", "/__emulator/presign", { key, ...(expiresIn !== undefined ? { expiresIn } : {}) })).json()).url;
+
+  test("a pre-signed PUT is kept byte for byte; a wrong, missing or expired signature is 403; no length is 411", async () => {
+    await control("DELETE", "/__emulator/uploads");
+    const url = await presign("a/focus.csv");
+    const body = Buffer.from("h1,h2\r\nä,\"x,y\"\r\n", "utf8");
+    assert.equal((await fetch(url, { method: "PUT", body })).status, 200);
+    const bad = url.replace(/X-Emu-Signature=([0-9a-f])/, (_m, c) => `X-Emu-Signature=${c === "a" ? "b" : "a"}`);
+    const r = await fetch(bad, { method: "PUT", body });
+    assert.equal(r.status, 403);
+    assert.match(await r.text(), /SignatureDoesNotMatch/);
+    assert.equal((await fetch(url.split("?")[0], { method: "PUT", body })).status, 403);
+    assert.equal((await fetch(url.replace("a/focus.csv", "b/focus.csv"), { method: "PUT", body })).status, 403, "the signature covers the path");
+    assert.equal((await fetch(await presign("old.csv", -1), { method: "PUT", body })).status, 403, "expired");
+    const stream = new ReadableStream({ start(c) { c.enqueue(body); c.close(); } });
+    const chunked = await fetch(url, { method: "PUT", body: stream, duplex: "half" });
+    assert.equal(chunked.status, 411, "a chunked PUT is refused, as S3 does");
+    const { uploads } = await (await control("GET", "/__emulator/uploads")).json();
+    assert.equal(uploads.length, 1);
+    assert.equal(uploads[0].path, "/__upload/a/focus.csv");
+    const kept = Buffer.from(await (await control("GET", `/__emulator/uploads/${uploads[0].index}`)).arrayBuffer());
+    assert.equal(Buffer.compare(kept, body), 0);
+    // The request log never keeps the signature.
+    const log = await (await control("GET", "/__emulator/requests")).json();
+    assert.ok(log.filter((q) => q.path.startsWith("/__upload/")).every((q) => !/X-Emu-Signature=[0-9a-f]/.test(q.queryString)));
+  });
+
+  test("the webhook takes a POST with its bearer token (also chunked) and refuses others with 401", async () => {
+    await control("DELETE", "/__emulator/uploads");
+    const { webhookUrl, webhookToken, webhookCredentialId } = emu.config.delivery;
+    assert.equal((await fetch(webhookUrl, { method: "POST", body: "x", headers: { authorization: "Bearer nope" } })).status, 401);
+    assert.equal((await fetch(webhookUrl, { method: "POST", body: "x" })).status, 401);
+    const stream = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("a,b\r\n")); c.close(); } });
+    const r = await fetch(webhookUrl, { method: "POST", body: stream, duplex: "half", headers: { authorization: `Bearer ${webhookToken}` } });
+    assert.equal(r.status, 202);
+    const { uploads } = await (await control("GET", "/__emulator/uploads")).json();
+    assert.deepEqual(uploads.map((u) => [u.kind, u.bytes, u.transferEncoding]), [["webhook", 5, "chunked"]]);
+    // Its token is a vault entry of type Token (not an account client).
+    const cred = await fetch(`${emu.url}/platform/classic/environment-api/v2/credentials/${webhookCredentialId}/details`);
+    assert.equal((await cred.json()).token, webhookToken);
+    assert.ok(!Object.keys(emu.config.credentialVault).includes(webhookCredentialId));
   });
 });

@@ -103,6 +103,11 @@ pub struct SyncOptions {
     #[serde(default)]
     #[cfg_attr(feature = "tsify", tsify(optional, type = "SyncAllocation"))]
     pub allocation: Option<crate::rule_allocation::RuleAllocationOptions>,
+    /// Delivery of the window's FOCUS CSV to an HTTPS URL after the ingest (`delivery.rs`).
+    #[cfg(feature = "delivery")]
+    #[serde(default)]
+    #[cfg_attr(feature = "tsify", tsify(optional, type = "SyncExport"))]
+    pub export: Option<crate::delivery::DeliveryOptions>,
 }
 
 /// Event families to build, all on by default. The two seed-003 kinds are off only in a loop
@@ -181,6 +186,9 @@ pub struct SyncConfig {
     /// Rule allocation, validated (inline rules checked already).
     #[cfg(feature = "allocation-rules")]
     pub allocation: Option<crate::rule_allocation::RuleAllocationConfig>,
+    /// Where the window's FOCUS CSV goes (`export`), checked.
+    #[cfg(feature = "delivery")]
+    pub delivery: Option<crate::delivery::Delivery>,
 }
 
 /// Longest run deadline accepted (one hour).
@@ -263,9 +271,13 @@ impl SyncOptions {
             None => None,
             Some(a) => Some(a.validate()?),
         };
+        #[cfg(feature = "delivery")]
+        let delivery = self.export.map(|e| e.validate()).transpose()?;
         Ok(SyncConfig {
             #[cfg(feature = "allocation-rules")]
             allocation,
+            #[cfg(feature = "delivery")]
+            delivery,
             deadline_ms: self.deadline_ms,
             window_days,
             full_history: self.full_history.unwrap_or(false),

@@ -189,12 +189,54 @@ fn endpoint_of(url: &str) -> String {
     url.split(['?', '#']).next().unwrap_or(url).to_string()
 }
 
+/// A request body produced in chunks (an upload too large to hold as one string), read from
+/// the start again for every attempt.
+pub trait BodySource {
+    /// Starts over: the next chunk is the first.
+    fn rewind(&mut self);
+    /// The next chunk, `None` after the last.
+    fn next_chunk(&mut self) -> Result<Option<String>>;
+}
+
+/// How a [`BodySource`] goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    /// With `Content-Length`: the transport holds the bytes once (object stores require the
+    /// length: S3 refuses `Transfer-Encoding: chunked` on a PUT, Azure's Put Blob needs it).
+    Length,
+    /// `Transfer-Encoding: chunked`, each chunk sent as it is produced (only one is held).
+    Chunked,
+}
+
 /// Sends requests. Implemented by the wasm transports (global `fetch`, or a caller's function)
 /// and by the test transports. A transport returns `Ok` for every HTTP answer, whatever its
 /// status, and `Err(Error::Network)` only when there was no answer.
 #[allow(async_fn_in_trait)]
 pub trait HttpClient {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse>;
+
+    /// Sends `request` with the body `body` gives from its start (`request.body` is ignored).
+    /// The default collects the chunks into one string and calls [`HttpClient::send`] (test
+    /// transports); the wasm transport streams them as `transfer` says.
+    async fn send_body(
+        &self,
+        request: &HttpRequest,
+        body: &std::rc::Rc<std::cell::RefCell<dyn BodySource>>,
+        transfer: Transfer,
+    ) -> Result<HttpResponse> {
+        let _ = transfer;
+        let mut text = String::new();
+        {
+            let mut b = body.borrow_mut();
+            b.rewind();
+            while let Some(chunk) = b.next_chunk()? {
+                text.push_str(&chunk);
+            }
+        }
+        let mut request = request.clone();
+        request.body = Some(text);
+        self.send(&request).await
+    }
 
     /// Waits `ms` milliseconds (between retries).
     async fn sleep(&self, ms: u64);
@@ -210,6 +252,14 @@ impl<T: HttpClient + ?Sized> HttpClient for &T {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse> {
         (**self).send(request).await
     }
+    async fn send_body(
+        &self,
+        request: &HttpRequest,
+        body: &std::rc::Rc<std::cell::RefCell<dyn BodySource>>,
+        transfer: Transfer,
+    ) -> Result<HttpResponse> {
+        (**self).send_body(request, body, transfer).await
+    }
     async fn sleep(&self, ms: u64) {
         (**self).sleep(ms).await
     }
@@ -221,6 +271,14 @@ impl<T: HttpClient + ?Sized> HttpClient for &T {
 impl<T: HttpClient + ?Sized> HttpClient for std::rc::Rc<T> {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse> {
         (**self).send(request).await
+    }
+    async fn send_body(
+        &self,
+        request: &HttpRequest,
+        body: &std::rc::Rc<std::cell::RefCell<dyn BodySource>>,
+        transfer: Transfer,
+    ) -> Result<HttpResponse> {
+        (**self).send_body(request, body, transfer).await
     }
     async fn sleep(&self, ms: u64) {
         (**self).sleep(ms).await
@@ -429,6 +487,26 @@ pub async fn send_with<C: HttpClient, K: Clock + ?Sized>(
     }
 }
 
+/// [`send_with`] for a request whose body comes from `body` (each attempt reads it from the
+/// start).
+pub async fn send_body_with<C: HttpClient, K: Clock + ?Sized>(
+    client: &C,
+    clock: &K,
+    request: &HttpRequest,
+    body: &std::rc::Rc<std::cell::RefCell<dyn BodySource>>,
+    transfer: Transfer,
+    retry: &mut Retry,
+) -> Result<HttpResponse> {
+    let request = retry.request(request);
+    loop {
+        let outcome = client.send_body(&request, body, transfer).await;
+        match retry.after(&request, &outcome, clock.now_ms(), client.jitter()) {
+            RetryStep::After(ms) => client.sleep(ms).await,
+            RetryStep::Done | RetryStep::GiveUp => return outcome,
+        }
+    }
+}
+
 /// Turns a non-success response into [`Error::Http`], reading either error body shape:
 /// `{"error": true, "message": …}` (account API) or `{"error": {"code", "message"}}` (platform).
 pub fn status_error(request: &HttpRequest, response: &HttpResponse) -> Error {
@@ -558,7 +636,7 @@ impl BaseUrl {
     }
 }
 
-fn host_of(rest: &str) -> &str {
+pub(crate) fn host_of(rest: &str) -> &str {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if let Some(v6) = authority.strip_prefix('[') {
         return v6.split(']').next().map_or("", |h| h);
@@ -566,7 +644,7 @@ fn host_of(rest: &str) -> &str {
     authority.split(':').next().unwrap_or("")
 }
 
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host == "::1"
         || host.strip_prefix("127.").is_some_and(|r| {

@@ -8,6 +8,8 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "delivery")]
+pub mod delivery;
 pub mod http;
 pub mod ingest;
 pub mod protocol;

@@ -26,7 +26,7 @@ use crate::export::contract_commitment::{
 };
 use crate::export::focus::{
     focus_from_allocation, focus_from_lines, FocusContext, FocusDataset, FocusTable, FocusVersion,
-    FocusWriter,
+    FocusWriter, LineRows,
 };
 use crate::http::{HttpClient, RetryOptions};
 use crate::model::usage::{EnvironmentRecords, UsageRecord};
@@ -442,48 +442,7 @@ pub async fn export_focus<C: HttpClient>(
     cfg: &ReportConfig,
 ) -> Result<(FocusTable, Vec<String>)> {
     let (fetched, warnings, now_ms) = fetch_all(http, clock, cfg, true).await?;
-    let mut ctx = FocusContext {
-        version: cfg.version,
-        ..FocusContext::default()
-    };
-    if cfg.version != FocusVersion::V1_2 {
-        let (start, _) = cfg.window(now_ms);
-        for f in &fetched {
-            ctx.commitments.extend(terms_of(f, start)?);
-        }
-    }
-    let mut usage: HashMap<(String, String, String), (f64, String)> = HashMap::default();
-    for f in &fetched {
-        for (id, name) in &f.data.environment_names {
-            ctx.environment_names.insert(id.clone(), name.clone());
-        }
-        for env in &f.data.environments {
-            for r in &env.records {
-                if let Some(n) = &r.capability_name {
-                    ctx.capability_names
-                        .insert(r.capability_key.clone(), n.clone());
-                }
-            }
-        }
-        for env in &f.usage {
-            for r in &env.records {
-                let Some(day) = parse_timestamp_ms(&r.start_time) else {
-                    continue;
-                };
-                let date = format_date(day.div_euclid(ms_per_day()));
-                let unit = r.unit_measure.clone().unwrap_or_default();
-                if unit.is_empty() || !r.value.is_finite() {
-                    continue;
-                }
-                let slot = usage
-                    .entry((env.environment_id.clone(), r.capability_key.clone(), date))
-                    .or_insert((0.0, unit));
-                slot.0 += r.value;
-            }
-        }
-    }
-    ctx.usage = usage;
-    let lines = lines_of(&fetched, cfg)?;
+    let (lines, ctx) = export_input(&fetched, cfg, now_ms)?;
     let allocation = allocation_of(lines.clone(), cfg)?;
     if cfg.dataset == FocusDataset::ContractCommitment {
         // The applied cost of the rows the Cost and Usage export of the same options writes.
@@ -517,6 +476,72 @@ pub async fn export_focus<C: HttpClient>(
         None => focus_from_lines(&lines, &ctx)?,
     };
     Ok((table, warnings))
+}
+
+/// The Cost and Usage rows of `export_focus` without rules, as [`LineRows`] (CSV, a chunk at a
+/// time): what the Workflow's delivery sends. The same requests, lines and context as the
+/// export, so the same bytes; the allocation engine is not linked. With the warnings.
+pub async fn export_rows<C: HttpClient>(
+    http: &C,
+    clock: &dyn Clock,
+    cfg: &ReportConfig,
+) -> Result<(LineRows, Vec<String>)> {
+    let (fetched, warnings, now_ms) = fetch_all(http, clock, cfg, true).await?;
+    let (lines, ctx) = export_input(&fetched, cfg, now_ms)?;
+    drop(fetched);
+    Ok((LineRows::new(lines, ctx, false)?, warnings))
+}
+
+/// The cost lines of the fetched accounts and the context of their rows (names, usage, the
+/// commitment terms the rows draw down).
+fn export_input(
+    fetched: &[Fetched],
+    cfg: &ReportConfig,
+    now_ms: i64,
+) -> Result<(Vec<CostLine>, FocusContext)> {
+    let mut ctx = FocusContext {
+        version: cfg.version,
+        ..FocusContext::default()
+    };
+    if cfg.version != FocusVersion::V1_2 {
+        let (start, _) = cfg.window(now_ms);
+        for f in fetched {
+            ctx.commitments.extend(terms_of(f, start)?);
+        }
+    }
+    let mut usage: HashMap<(String, String, String), (f64, String)> = HashMap::default();
+    for f in fetched {
+        for (id, name) in &f.data.environment_names {
+            ctx.environment_names.insert(id.clone(), name.clone());
+        }
+        for env in &f.data.environments {
+            for r in &env.records {
+                if let Some(n) = &r.capability_name {
+                    ctx.capability_names
+                        .insert(r.capability_key.clone(), n.clone());
+                }
+            }
+        }
+        for env in &f.usage {
+            for r in &env.records {
+                let Some(day) = parse_timestamp_ms(&r.start_time) else {
+                    continue;
+                };
+                let date = format_date(day.div_euclid(ms_per_day()));
+                let unit = r.unit_measure.clone().unwrap_or_default();
+                if unit.is_empty() || !r.value.is_finite() {
+                    continue;
+                }
+                let slot = usage
+                    .entry((env.environment_id.clone(), r.capability_key.clone(), date))
+                    .or_insert((0.0, unit));
+                slot.0 += r.value;
+            }
+        }
+    }
+    ctx.usage = usage;
+    let lines = lines_of(fetched, cfg)?;
+    Ok((lines, ctx))
 }
 
 /// The commitment terms of one account's subscription (`export::contract_commitment`): its

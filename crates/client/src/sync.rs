@@ -10,6 +10,8 @@ use crate::api::paging::{next_page, Cursor};
 use crate::api::usage::{EnvMetric, EnvQuery, MAX_V3_PAGE_SIZE};
 use crate::api::{fetch_token, AccountApi};
 use crate::clock::Clock;
+#[cfg(feature = "delivery")]
+use crate::delivery::{deliver, DeliverySummary};
 use crate::error::{field_under, Error, Result};
 use crate::events::bizevents::{
     allocation_event, cost_booked_event, environment_cost_event, environment_usage_event,
@@ -268,6 +270,11 @@ pub struct SyncSummary {
     pub now: String,
     pub accounts: Vec<AccountSummary>,
     pub events: EventsSummary,
+    /// The `export` delivery (absent without one); `ok` is false when it failed.
+    #[cfg(feature = "delivery")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub delivery: Option<DeliverySummary>,
 }
 
 /// `budget.used` against the daily records of the current period (from its start on; all of
@@ -1094,7 +1101,17 @@ pub async fn run_sync<C: HttpClient>(
             message: "see events.rejected and events.failed".to_string(),
         }));
     }
+    // Delivery: independent of the ingest (it runs whatever became of the events).
+    #[cfg(feature = "delivery")]
+    let delivery = match &cfg.delivery {
+        Some(d) => Some(deliver(http, clock, cfg, d, deadline.at_ms).await),
+        None => None,
+    };
+    #[cfg(feature = "delivery")]
+    let ok = ok && delivery.as_ref().is_none_or(|d| d.ok);
     SyncSummary {
+        #[cfg(feature = "delivery")]
+        delivery,
         ok,
         code: deadline_hit.then_some("DEADLINE"),
         incomplete,

@@ -10,7 +10,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use dps_cost_client::clock::Clock;
-use dps_cost_client::http::{HttpClient, HttpRequest, HttpResponse};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use dps_cost_client::http::{BodySource, HttpClient, HttpRequest, HttpResponse, Transfer};
 use dps_cost_core::error::{Error, Result};
 
 pub enum Transport {
@@ -160,6 +163,18 @@ fn global_function(name: &str) -> Option<Function> {
 }
 
 async fn via_function(f: &Function, request: &HttpRequest) -> Result<HttpResponse> {
+    let body = request.body.as_deref().map(JsValue::from_str);
+    send_js(f, request, body, false).await
+}
+
+/// Sends `request` with `body` (a string, a `Blob` or a `ReadableStream`: `stream` sets
+/// `duplex: "half"`, which fetch needs for a stream).
+async fn send_js(
+    f: &Function,
+    request: &HttpRequest,
+    body: Option<JsValue>,
+    stream: bool,
+) -> Result<HttpResponse> {
     let deadline = Deadline::start(request.timeout_ms);
     let headers = Object::new();
     for (k, v) in &request.headers {
@@ -170,8 +185,11 @@ async fn via_function(f: &Function, request: &HttpRequest) -> Result<HttpRespons
     let set = |k: &str, v: &JsValue| Reflect::set(&init, &JsValue::from_str(k), v).map(|_| ());
     set("method", &JsValue::from_str(request.method.as_str())).map_err(|e| network(request, &e))?;
     set("headers", &headers).map_err(|e| network(request, &e))?;
-    if let Some(body) = &request.body {
-        set("body", &JsValue::from_str(body)).map_err(|e| network(request, &e))?;
+    if let Some(body) = &body {
+        set("body", body).map_err(|e| network(request, &e))?;
+    }
+    if stream {
+        set("duplex", &JsValue::from_str("half")).map_err(|e| network(request, &e))?;
     }
     if let Some(signal) = deadline.signal() {
         set("signal", &signal).map_err(|e| network(request, &e))?;
@@ -234,11 +252,106 @@ fn global_fetch() -> Result<Function> {
         })
 }
 
+/// `new <name>(...args)` of a global constructor (`Blob`, `ReadableStream`).
+fn construct(request: &HttpRequest, name: &str, args: &js_sys::Array) -> Result<JsValue> {
+    let ctor = global_function(name).ok_or_else(|| Error::Network {
+        endpoint: request.endpoint(),
+        message: format!("this host has no global {name}"),
+    })?;
+    Reflect::construct(&ctor, args).map_err(|e| network(request, &e))
+}
+
+/// The body as one `Blob`, built a chunk at a time (`new Blob([blob, chunk])`: the host keeps
+/// the bytes once, outside the JS heap; the chunk's string is dropped at once). fetch then sends
+/// it with `Content-Length`.
+fn blob_body(request: &HttpRequest, body: &Rc<RefCell<dyn BodySource>>) -> Result<JsValue> {
+    let mut b = body.borrow_mut();
+    b.rewind();
+    let mut blob = construct(request, "Blob", &js_sys::Array::new())?;
+    while let Some(chunk) = b.next_chunk()? {
+        let bytes = js_sys::Uint8Array::from(chunk.as_bytes());
+        blob = construct(
+            request,
+            "Blob",
+            &js_sys::Array::of1(&js_sys::Array::of2(&blob, &bytes)),
+        )?;
+    }
+    Ok(blob)
+}
+
+/// The `pull` callback of a request body's `ReadableStream` (kept alive while fetch reads it).
+type Pull = Closure<dyn FnMut(JsValue)>;
+
+/// A `ReadableStream` whose `pull` takes the next chunk from `body` when fetch wants more: one
+/// chunk is held at a time. A failure to produce a chunk errors the stream and is kept in
+/// `failed` (the caller returns it rather than fetch's network error).
+fn stream_body(
+    request: &HttpRequest,
+    body: &Rc<RefCell<dyn BodySource>>,
+    failed: &Rc<RefCell<Option<Error>>>,
+) -> Result<(JsValue, Pull)> {
+    body.borrow_mut().rewind();
+    let (body, failed) = (body.clone(), failed.clone());
+    let pull = Closure::<dyn FnMut(JsValue)>::new(move |controller: JsValue| {
+        let call = |name: &str, arg: Option<&JsValue>| {
+            if let Ok(f) = Reflect::get(&controller, &JsValue::from_str(name))
+                .and_then(|f| f.dyn_into::<Function>())
+            {
+                let _ = match arg {
+                    Some(a) => f.call1(&controller, a),
+                    None => f.call0(&controller),
+                };
+            }
+        };
+        match body.borrow_mut().next_chunk() {
+            Ok(Some(chunk)) => call(
+                "enqueue",
+                Some(&js_sys::Uint8Array::from(chunk.as_bytes()).into()),
+            ),
+            Ok(None) => call("close", None),
+            Err(e) => {
+                call("error", Some(&JsValue::from_str(e.code())));
+                *failed.borrow_mut() = Some(e);
+            }
+        }
+    });
+    let source = Object::new();
+    Reflect::set(&source, &JsValue::from_str("pull"), pull.as_ref())
+        .map_err(|e| network(request, &e))?;
+    let stream = construct(request, "ReadableStream", &js_sys::Array::of1(&source))?;
+    Ok((stream, pull))
+}
+
 impl HttpClient for Transport {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse> {
         match self {
             Transport::Function(f) => via_function(f, request).await,
             Transport::Fetch => via_function(&global_fetch()?, request).await,
+        }
+    }
+
+    async fn send_body(
+        &self,
+        request: &HttpRequest,
+        body: &Rc<RefCell<dyn BodySource>>,
+        transfer: Transfer,
+    ) -> Result<HttpResponse> {
+        let f = match self {
+            Transport::Function(f) => f.clone(),
+            Transport::Fetch => global_fetch()?,
+        };
+        if transfer == Transfer::Length {
+            let blob = blob_body(request, body)?;
+            return send_js(&f, request, Some(blob), false).await;
+        }
+        let failed = Rc::new(RefCell::new(None));
+        let (stream, pull) = stream_body(request, body, &failed)?;
+        let outcome = send_js(&f, request, Some(stream), true).await;
+        drop(pull);
+        let kept = failed.borrow_mut().take();
+        match kept {
+            Some(e) => Err(e),
+            None => outcome,
         }
     }
 

@@ -1007,6 +1007,114 @@ impl FocusStream {
     }
 }
 
+/// [`focus_from_lines`] written a chunk of rows at a time, without the allocation engine (the
+/// Workflow file's delivery links this, not [`FocusStream`]), and restartable:
+/// [`LineRows::rewind`] starts over, and the rows come out with the same bytes again (an upload
+/// that is repeated sends its body again). Holds the lines, never the rows.
+pub struct LineRows {
+    lines: Vec<CostLine>,
+    micros: Vec<i128>,
+    ctx: FocusContext,
+    groups: Groups,
+    ledger: CommitmentLedger,
+    writer: FocusWriter,
+    json: bool,
+    next: usize,
+    started: bool,
+    ended: bool,
+}
+
+impl LineRows {
+    /// The rows of `lines` (as [`focus_from_lines`]); errors on costs come now, on other fields
+    /// with the chunk holding the row.
+    pub fn new(lines: Vec<CostLine>, ctx: FocusContext, json: bool) -> Result<LineRows> {
+        let mut micros = Vec::with_capacity(lines.len());
+        for (n, l) in lines.iter().enumerate() {
+            micros.push(micros_from_f64(l.cost).ok_or_else(|| {
+                Error::invalid(
+                    format!("lines[{n}].cost"),
+                    "must be a finite amount below 1e24",
+                )
+            })?);
+        }
+        let mut groups = Groups::default();
+        for (l, m) in lines.iter().zip(&micros) {
+            group_add(&mut groups, &ctx, &plain_line(l, *m));
+        }
+        let mut rows = LineRows {
+            writer: FocusWriter::new(&line_columns(ctx.version), json, Layout::Focus),
+            ledger: CommitmentLedger::default(),
+            lines,
+            micros,
+            ctx,
+            groups,
+            json,
+            next: 0,
+            started: false,
+            ended: false,
+        };
+        rows.rewind();
+        Ok(rows)
+    }
+
+    /// Starts over: the next chunk is the first (the commitment ledger drawn down afresh).
+    pub fn rewind(&mut self) {
+        let prepared: Vec<Line<'_>> = self
+            .lines
+            .iter()
+            .zip(&self.micros)
+            .map(|(l, m)| plain_line(l, *m))
+            .collect();
+        self.ledger = ledger_of(&self.ctx, prepared.iter());
+        self.writer = FocusWriter::new(&line_columns(self.ctx.version), self.json, Layout::Focus);
+        self.next = 0;
+        self.started = false;
+        self.ended = false;
+    }
+
+    /// Rows in all.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether there are no rows (the header alone).
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The next chunk: up to `max_rows` rows (the first starts with the header or `[`, the last
+    /// ends with `]` for JSON); `None` after the last.
+    pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<String>> {
+        if self.ended {
+            return Ok(None);
+        }
+        let mut out = String::new();
+        if !self.started {
+            self.started = true;
+            self.writer.begin(&mut out);
+        }
+        let end = self.lines.len().min(self.next + max_rows.max(1));
+        while self.next < end {
+            let n = self.next;
+            let cells = row(
+                n,
+                &plain_line(&self.lines[n], self.micros[n]),
+                &self.ctx,
+                &self.groups,
+                &mut self.ledger,
+                None,
+            )?;
+            self.writer.row(&mut out, &cells);
+            self.next += 1;
+        }
+        if self.next >= self.lines.len() {
+            self.ended = true;
+            self.writer.end(&mut out);
+        }
+        Ok(Some(out))
+    }
+}
+
 /// The [`Line`] of a cost line with its checked micro-units.
 fn plain_line(l: &CostLine, micros: i128) -> Line<'_> {
     Line {
