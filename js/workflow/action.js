@@ -338,8 +338,8 @@ export default async function (payload) {
   for (const account of settings.accounts) accounts.push(await dpsActionAccount(account, settings));
   const ingest = await dpsActionIngest(settings.ingest, settings);
   const allocation = await dpsActionAllocation(settings.allocation, settings);
-  const summary = await dpsActionSync({
   const exportOption = await dpsActionExport(settings.export, settings, shard);
+  const summary = await dpsActionSync({
     accounts,
     apiUrl: settings.apiUrl,
     ssoUrl: settings.ssoUrl,

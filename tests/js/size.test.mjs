@@ -25,6 +25,9 @@
 // ledger enter that module. That is OVER the 250 KB target: the budget below is the measurement
 // plus 1 KB so that the suite says what the build is, and the overrun is recorded here and in
 // the README (Workflow, "Delivering the FOCUS CSV") until the delivery reuses the data the sync already fetched.
+// Both in one module (the merge of the two): the Workflow file 345.8 / 247.6 KB, inline.js
+// 270.3 / 194.7 KB. Budget: that plus ~1 KB; the 250 KB target is missed by 96 KB (README
+// "Size of the Workflow file").
 // KB = 1000 bytes; gzip = node:zlib level 9.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -38,7 +41,7 @@ const KB = 1000;
 const TARGET = { raw: 250 * KB, gzip: 100 * KB };
 const BUDGET = {
   inline: { raw: 271 * KB, gzip: 195 * KB },
-  workflow: { raw: 301 * KB, gzip: 216 * KB }, // MERGE: remeasure
+  workflow: { raw: 347 * KB, gzip: 249 * KB },
 };
 
 const pkg = await installedPackage();
