@@ -33,8 +33,9 @@ use crate::report::{export_rows, ExportFormat, ReportConfig};
 /// Rows per chunk of the body (~700 bytes a row at 1.3: ~0.7 MB a chunk).
 pub const CHUNK_ROWS: usize = 1_000;
 
-/// The `export` option as the caller gives it.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The `export` option as the caller gives it. `Debug` leaves out the URL's query string (a
+/// pre-signed URL's signature) and the secret.
+#[derive(Clone, Default, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[cfg_attr(feature = "tsify", tsify(rename = "SyncExport"))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -69,8 +70,8 @@ pub struct DeliveryOptions {
     pub focus_version: Option<String>,
 }
 
-/// A checked [`DeliveryOptions`].
-#[derive(Debug, Clone)]
+/// A checked [`DeliveryOptions`]. `Debug` shows the target's host and path only.
+#[derive(Clone)]
 pub struct Delivery {
     url: String,
     host: String,
@@ -80,6 +81,43 @@ pub struct Delivery {
     secret: Option<(String, Secret)>,
     transfer: Transfer,
     version: FocusVersion,
+}
+
+/// `url` without its query string: `…?` marks that there was one.
+fn url_without_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => url.to_string(),
+    }
+}
+
+impl std::fmt::Debug for DeliveryOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryOptions")
+            .field("url", &url_without_query(&self.url))
+            .field("method", &self.method)
+            .field("headers", &self.headers)
+            .field("header", &self.header)
+            .field("secret", &self.secret)
+            .field("scheme", &self.scheme)
+            .field("transfer", &self.transfer)
+            .field("focus_version", &self.focus_version)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("host", &self.host)
+            .field("path", &self.path)
+            .field("method", &self.method)
+            .field("headers", &self.headers)
+            .field("secret", &self.secret.as_ref().map(|(name, s)| (name, s)))
+            .field("transfer", &self.transfer)
+            .field("version", &self.version)
+            .finish()
+    }
 }
 
 /// Headers a caller may not set: the transport decides them.
@@ -530,6 +568,26 @@ mod tests {
 
     const SIGNED: &str =
         "https://bucket.s3.eu-west-1.amazonaws.com/focus/dps.csv?X-Amz-Expires=900&X-Amz-Signature=abc123sig";
+
+    #[test]
+    fn debug_shows_neither_the_signature_nor_the_secret() {
+        let json = serde_json::json!({
+            "url": SIGNED, "method": "POST", "header": "Authorization", "scheme": "Bearer",
+            "secret": "tok-very-secret-1"
+        });
+        let raw: DeliveryOptions = serde_json::from_value(json).unwrap_or_default();
+        let checked = opts(serde_json::json!({
+            "url": SIGNED, "method": "POST", "header": "Authorization", "scheme": "Bearer",
+            "secret": "tok-very-secret-1"
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        for text in [format!("{raw:?}"), format!("{checked:?}")] {
+            assert!(!text.contains("abc123sig"), "{text}");
+            assert!(!text.contains("X-Amz-Signature"), "{text}");
+            assert!(!text.contains("tok-very-secret-1"), "{text}");
+            assert!(text.contains("bucket.s3.eu-west-1.amazonaws.com"), "{text}");
+        }
+    }
 
     #[test]
     fn bad_options_name_the_option() {
