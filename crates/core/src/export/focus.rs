@@ -826,19 +826,7 @@ impl FocusStream {
         json: bool,
         plain: bool,
     ) -> Result<FocusStream> {
-        let mut micros = Vec::with_capacity(lines.len());
-        for (n, l) in lines.iter().enumerate() {
-            micros.push(micros_from_f64(l.cost).ok_or_else(|| {
-                Error::invalid(
-                    format!("lines[{n}].cost"),
-                    "must be a finite amount below 1e24",
-                )
-            })?);
-        }
-        let mut groups = Groups::default();
-        for (l, m) in lines.iter().zip(&micros) {
-            group_add(&mut groups, &ctx, &plain_line(l, *m));
-        }
+        let (micros, groups) = micros_and_groups(&lines, &ctx)?;
         let prepared: Vec<Line<'_>> = lines
             .iter()
             .zip(&micros)
@@ -1028,19 +1016,7 @@ impl LineRows {
     /// The rows of `lines` (as [`focus_from_lines`]); errors on costs come now, on other fields
     /// with the chunk holding the row.
     pub fn new(lines: Vec<CostLine>, ctx: FocusContext, json: bool) -> Result<LineRows> {
-        let mut micros = Vec::with_capacity(lines.len());
-        for (n, l) in lines.iter().enumerate() {
-            micros.push(micros_from_f64(l.cost).ok_or_else(|| {
-                Error::invalid(
-                    format!("lines[{n}].cost"),
-                    "must be a finite amount below 1e24",
-                )
-            })?);
-        }
-        let mut groups = Groups::default();
-        for (l, m) in lines.iter().zip(&micros) {
-            group_add(&mut groups, &ctx, &plain_line(l, *m));
-        }
+        let (micros, groups) = micros_and_groups(&lines, &ctx)?;
         let mut rows = LineRows {
             writer: FocusWriter::new(&line_columns(ctx.version), json, Layout::Focus),
             ledger: CommitmentLedger::default(),
@@ -1113,6 +1089,25 @@ impl LineRows {
         }
         Ok(Some(out))
     }
+}
+
+/// Each line's cost in micro-units (`INVALID_INPUT` naming `lines[n].cost` otherwise) and the
+/// usage groups of the lines, for the streamed writers of cost-line rows.
+fn micros_and_groups(lines: &[CostLine], ctx: &FocusContext) -> Result<(Vec<i128>, Groups)> {
+    let mut micros = Vec::with_capacity(lines.len());
+    for (n, l) in lines.iter().enumerate() {
+        micros.push(micros_from_f64(l.cost).ok_or_else(|| {
+            Error::invalid(
+                format!("lines[{n}].cost"),
+                "must be a finite amount below 1e24",
+            )
+        })?);
+    }
+    let mut groups = Groups::default();
+    for (l, m) in lines.iter().zip(&micros) {
+        group_add(&mut groups, ctx, &plain_line(l, *m));
+    }
+    Ok((micros, groups))
 }
 
 /// The [`Line`] of a cost line with its checked micro-units.
