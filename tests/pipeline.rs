@@ -6,7 +6,7 @@ mod common;
 
 use std::cell::Cell;
 
-use common::{assert_golden, block_on, fixture, Replay};
+use common::{assert_golden, block_on, fixture, serve_account, Replay};
 use dps_cost::api::cost::CostFilter;
 use dps_cost::api::{AccountApi, Endpoints};
 use dps_cost::auth::Credentials;
@@ -56,25 +56,7 @@ fn sub_url(rest: &str) -> String {
 /// A replay serving one healthy account.
 fn healthy() -> Replay {
     let r = Replay::new();
-    r.ok(Method::Post, SSO, 200, TOKEN_BODY);
-    r.ok(
-        Method::Get,
-        &sub_url(""),
-        200,
-        &fixture("subscriptions.json"),
-    );
-    r.ok(
-        Method::Get,
-        &sub_url(&format!("/{SUB}")),
-        200,
-        &fixture("subscription_details.json"),
-    );
-    r.ok(
-        Method::Get,
-        &sub_url(&format!("/{SUB}/cost")),
-        200,
-        &fixture("cost.json"),
-    );
+    serve_account(&r, SSO, API, ACC, SUB, TOKEN_BODY);
     r
 }
 

@@ -7,7 +7,7 @@ mod common;
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 
-use common::{block_on, fixture, Replay};
+use common::{block_on, serve_account, Replay};
 use dps_cost::clock::FixedClock;
 use dps_cost::http::{HttpClient, HttpRequest, HttpResponse, Method, RetryPolicy};
 use dps_cost::ingest::MAX_BATCH_BYTES;
@@ -26,25 +26,7 @@ fn sub_url(rest: &str) -> String {
 
 fn replay() -> Replay {
     let r = Replay::new();
-    r.ok(Method::Post, SSO, 200, TOKEN);
-    r.ok(
-        Method::Get,
-        &sub_url(""),
-        200,
-        &fixture("subscriptions.json"),
-    );
-    r.ok(
-        Method::Get,
-        &sub_url(&format!("/{SUB}")),
-        200,
-        &fixture("subscription_details.json"),
-    );
-    r.ok(
-        Method::Get,
-        &sub_url(&format!("/{SUB}/cost")),
-        200,
-        &fixture("cost.json"),
-    );
+    serve_account(&r, SSO, API, ACC, SUB, TOKEN);
     let v3 = format!("{API}/sub/v3/accounts/{ACC}/subscriptions/{SUB}/environments");
     r.on(Method::Get, &format!("{v3}/cost"), vec![
         Ok(HttpResponse::new(200, r#"{"data":[{"environmentId":"env-a","cost":[

@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 
-use common::{block_on, fixture, Replay};
+use common::{block_on, serve_account, Replay};
 use dps_cost::clock::FixedClock;
 use dps_cost::http::{HttpResponse, Method, RetryPolicy};
 use dps_cost::sync::{run_sync, SyncOptions, SyncSummary};
@@ -32,25 +32,7 @@ fn sub_url(rest: &str) -> String {
 /// unallocated 0.25.
 fn replay() -> Replay {
     let r = Replay::new();
-    r.ok(Method::Post, SSO, 200, TOKEN);
-    r.ok(
-        Method::Get,
-        &sub_url(""),
-        200,
-        &fixture("subscriptions.json"),
-    );
-    r.ok(
-        Method::Get,
-        &sub_url(&format!("/{SUB}")),
-        200,
-        &fixture("subscription_details.json"),
-    );
-    r.ok(
-        Method::Get,
-        &sub_url(&format!("/{SUB}/cost")),
-        200,
-        &fixture("cost.json"),
-    );
+    serve_account(&r, SSO, API, ACC, SUB, TOKEN);
     let v3 = format!("{API}/sub/v3/accounts/{ACC}/subscriptions/{SUB}/environments");
     r.on(Method::Get, &format!("{v3}/cost"), vec![
         Ok(HttpResponse::new(200, r#"{"data":[{"environmentId":"env-a","cost":[

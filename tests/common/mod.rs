@@ -109,6 +109,26 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     pollster::block_on(f)
 }
 
+/// Serves one healthy account on `r`: the token reply `token`, then the subscription list, the
+/// subscription's details and its daily cost from the fixtures.
+pub fn serve_account(r: &Replay, sso: &str, api: &str, account: &str, sub: &str, token: &str) {
+    let url = |rest: &str| format!("{api}/sub/v2/accounts/{account}/subscriptions{rest}");
+    r.ok(Method::Post, sso, 200, token);
+    r.ok(Method::Get, &url(""), 200, &fixture("subscriptions.json"));
+    r.ok(
+        Method::Get,
+        &url(&format!("/{sub}")),
+        200,
+        &fixture("subscription_details.json"),
+    );
+    r.ok(
+        Method::Get,
+        &url(&format!("/{sub}/cost")),
+        200,
+        &fixture("cost.json"),
+    );
+}
+
 pub fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
