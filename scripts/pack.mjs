@@ -38,8 +38,11 @@ export function packAndInstall({ dest, pkgDir = join(root, "dist", "pkg") } = {}
     join(projectDir, "package.json"),
     `${JSON.stringify({ name: "dps-cost-consumer", private: true, type: "module" }, null, 2)}\n`,
   );
-  // The package has no dependencies, so nothing is fetched from the registry.
-  run("npm", ["install", tarball, "--offline", ...npmFlags], { cwd: projectDir });
+  // The package's one dependency (hyparquet-writer, exportCost's Parquet writer) comes from
+  // npm's cache when it is there. Not `--offline`: `npm ci` caches the tarball but not the
+  // registry's metadata that resolving a dependency of a fresh project needs, so on a new
+  // machine an offline install fails (ENOTCACHED) whatever the repo's own node_modules hold.
+  run("npm", ["install", tarball, "--prefer-offline", ...npmFlags], { cwd: projectDir });
   const installed = join(projectDir, "node_modules", "dps-cost");
   if (!existsSync(join(installed, "package.json"))) throw new ScriptError(`npm install did not create ${installed}`);
   log(`installed into ${projectDir}`);
