@@ -614,8 +614,8 @@ impl Layout {
 
 /// Writes rows one at a time as CSV (RFC 4180, header line, CRLF) or as a JSON array of
 /// objects, of all columns or of the plain table's ([`PLAIN_COLUMNS`]). The one renderer of
-/// [`FocusTable::to_csv`], [`FocusTable::to_json`], [`FocusTable::plain`] and [`FocusStream`]:
-/// `begin`, then `row` per row, then `end` give the same text as the whole table.
+/// [`FocusTable::to_csv`], [`FocusTable::to_json`], [`FocusTable::plain`], [`FocusStream`] and
+/// [`LineRows`]: `begin`, then `row` per row, then `end` give the same text as the whole table.
 #[derive(Debug, Clone)]
 pub struct FocusWriter {
     json: bool,
@@ -788,33 +788,125 @@ impl FocusTable {
     }
 }
 
+/// Rows a [`FocusWriter`] writes a chunk at a time, for [`LineRows`] and [`FocusStream`]: `begin`
+/// in the first chunk, up to `max_rows.max(1)` rows per chunk, `end` in the chunk that writes the
+/// last row. The concatenation of the chunks is the whole table's text.
+struct Chunks {
+    writer: FocusWriter,
+    started: bool,
+    ended: bool,
+}
+
+impl Chunks {
+    fn new(writer: FocusWriter) -> Chunks {
+        Chunks {
+            writer,
+            started: false,
+            ended: false,
+        }
+    }
+
+    /// Back to before the first chunk (a writer's only state is its row count).
+    fn rewind(&mut self) {
+        self.writer.rows = 0;
+        self.started = false;
+        self.ended = false;
+    }
+
+    /// The next chunk of `source`'s rows; `None` after the last.
+    fn next(&mut self, source: &mut impl RowSource, max_rows: usize) -> Result<Option<String>> {
+        if self.ended {
+            return Ok(None);
+        }
+        let mut out = String::new();
+        if !self.started {
+            self.started = true;
+            self.writer.begin(&mut out);
+        }
+        for _ in 0..max_rows.max(1) {
+            if !source.write_row(&mut self.writer, &mut out)? {
+                break;
+            }
+        }
+        if source.exhausted()? {
+            self.ended = true;
+            self.writer.end(&mut out);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// The rows of a [`Chunks`], one at a time.
+trait RowSource {
+    /// Writes the next row with `writer`; false when none is left.
+    fn write_row(&mut self, writer: &mut FocusWriter, out: &mut String) -> Result<bool>;
+
+    /// Whether every row has been written (asked after each chunk's rows, so the chunk with
+    /// the last row ends the text).
+    fn exhausted(&mut self) -> Result<bool>;
+}
+
+/// Where a [`FocusStream`]'s rows come from: a [`LineRows`], or allocation output and its
+/// [`Chunks`].
 enum Source {
-    Lines {
-        lines: Vec<CostLine>,
-        micros: Vec<i128>,
-        next: usize,
-    },
+    Lines(LineRows),
     Allocation {
-        stream: Box<AllocationStream<'static>>,
-        /// Output lines of the current source line not yet written.
-        pending: Vec<AllocatedLine>,
-        taken: usize,
+        source: AllocationSource,
+        chunks: Chunks,
     },
+}
+
+/// The allocation behind [`FocusStream::from_allocation`] and what its rows need.
+struct AllocationSource {
+    stream: Box<AllocationStream<'static>>,
+    /// Output lines of the current source line not yet written.
+    pending: Vec<AllocatedLine>,
+    taken: usize,
+    ctx: FocusContext,
+    groups: Groups,
+    ledger: CommitmentLedger,
+}
+
+impl RowSource for AllocationSource {
+    fn write_row(&mut self, writer: &mut FocusWriter, out: &mut String) -> Result<bool> {
+        while self.taken == self.pending.len() {
+            self.pending.clear();
+            self.taken = 0;
+            if !self.stream.next_source(&mut self.pending)? {
+                return Ok(false);
+            }
+        }
+        let n = writer.rows();
+        let (line, allocated) = allocation_line(&self.pending[self.taken], n);
+        let cells = row(
+            n,
+            &line,
+            &self.ctx,
+            &self.groups,
+            &mut self.ledger,
+            Some(&allocated),
+        )?;
+        self.taken += 1;
+        writer.row(out, &cells);
+        Ok(true)
+    }
+
+    fn exhausted(&mut self) -> Result<bool> {
+        let done = self.taken == self.pending.len() && self.stream.is_done();
+        if done {
+            self.stream.finish()?;
+        }
+        Ok(done)
+    }
 }
 
 /// [`focus_from_lines`] / [`focus_from_allocation`] rendered by a [`FocusWriter`], a chunk of
 /// rows at a time: the concatenation of the chunks is the whole table's text. Holds the input
 /// (and, with rules, the allocation's weights), never the rows. With rules and usage, the
 /// allocation runs twice (the first run only sums each usage key's cost, which sharing the
-/// usage between the pieces needs).
+/// usage between the pieces needs). Rows of cost lines come from a [`LineRows`].
 pub struct FocusStream {
     source: Source,
-    ctx: FocusContext,
-    groups: Groups,
-    ledger: CommitmentLedger,
-    writer: FocusWriter,
-    started: bool,
-    ended: bool,
 }
 
 impl FocusStream {
@@ -826,26 +918,8 @@ impl FocusStream {
         json: bool,
         plain: bool,
     ) -> Result<FocusStream> {
-        let (micros, groups) = micros_and_groups(&lines, &ctx)?;
-        let prepared: Vec<Line<'_>> = lines
-            .iter()
-            .zip(&micros)
-            .map(|(l, m)| plain_line(l, *m))
-            .collect();
-        let ledger = ledger_of(&ctx, prepared.iter());
-        drop(prepared);
         Ok(FocusStream {
-            ledger,
-            source: Source::Lines {
-                lines,
-                micros,
-                next: 0,
-            },
-            writer: FocusWriter::new(&line_columns(ctx.version), json, Layout::of(plain, false)),
-            ctx,
-            groups,
-            started: false,
-            ended: false,
+            source: Source::Lines(LineRows::with_layout(lines, ctx, json, plain)?),
         })
     }
 
@@ -879,155 +953,129 @@ impl FocusStream {
         let ledger = ledger_of(&ctx, prepared.iter());
         drop(prepared);
         let stream = AllocationStream::new(Cow::Owned(input))?;
+        let writer = FocusWriter::new(
+            &allocation_columns(ctx.version),
+            json,
+            Layout::of(plain, true),
+        );
         Ok(FocusStream {
-            ledger,
             source: Source::Allocation {
-                stream: Box::new(stream),
-                pending: Vec::new(),
-                taken: 0,
+                source: AllocationSource {
+                    stream: Box::new(stream),
+                    pending: Vec::new(),
+                    taken: 0,
+                    ctx,
+                    groups,
+                    ledger,
+                },
+                chunks: Chunks::new(writer),
             },
-            writer: FocusWriter::new(
-                &allocation_columns(ctx.version),
-                json,
-                Layout::of(plain, true),
-            ),
-            ctx,
-            groups,
-            started: false,
-            ended: false,
         })
+    }
+
+    fn chunks(&self) -> &Chunks {
+        match &self.source {
+            Source::Lines(rows) => &rows.chunks,
+            Source::Allocation { chunks, .. } => chunks,
+        }
     }
 
     /// The columns written.
     pub fn columns(&self) -> &[&'static str] {
-        self.writer.columns()
+        self.chunks().writer.columns()
     }
 
     /// Rows written so far.
     pub fn rows(&self) -> usize {
-        self.writer.rows()
+        self.chunks().writer.rows()
     }
 
     /// Whether the last chunk has been returned.
     pub fn is_done(&self) -> bool {
-        self.ended
+        self.chunks().ended
     }
 
     /// The next chunk: up to `max_rows` rows (the first chunk starts with the header or `[`,
     /// the last ends with `]` for JSON); `None` after the last.
     pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<String>> {
-        if self.ended {
-            return Ok(None);
+        match &mut self.source {
+            Source::Lines(rows) => rows.next_chunk(max_rows),
+            Source::Allocation { source, chunks } => chunks.next(source, max_rows),
         }
-        let mut out = String::new();
-        if !self.started {
-            self.started = true;
-            self.writer.begin(&mut out);
-        }
-        let mut written = 0usize;
-        while written < max_rows.max(1) {
-            let n = self.writer.rows();
-            match &mut self.source {
-                Source::Lines {
-                    lines,
-                    micros,
-                    next,
-                } => {
-                    let Some(l) = lines.get(*next) else { break };
-                    let cells = row(
-                        n,
-                        &plain_line(l, micros[*next]),
-                        &self.ctx,
-                        &self.groups,
-                        &mut self.ledger,
-                        None,
-                    )?;
-                    *next += 1;
-                    self.writer.row(&mut out, &cells);
-                }
-                Source::Allocation {
-                    stream,
-                    pending,
-                    taken,
-                } => {
-                    if *taken == pending.len() {
-                        pending.clear();
-                        *taken = 0;
-                        if !stream.next_source(pending)? {
-                            break;
-                        }
-                        continue;
-                    }
-                    let (line, allocated) = allocation_line(&pending[*taken], n);
-                    let cells = row(
-                        n,
-                        &line,
-                        &self.ctx,
-                        &self.groups,
-                        &mut self.ledger,
-                        Some(&allocated),
-                    )?;
-                    *taken += 1;
-                    self.writer.row(&mut out, &cells);
-                }
-            }
-            written += 1;
-        }
-        let exhausted = match &mut self.source {
-            Source::Lines { lines, next, .. } => *next >= lines.len(),
-            Source::Allocation {
-                stream,
-                pending,
-                taken,
-            } => {
-                let done = *taken == pending.len() && stream.is_done();
-                if done {
-                    stream.finish()?;
-                }
-                done
-            }
-        };
-        if exhausted {
-            self.ended = true;
-            self.writer.end(&mut out);
-        }
-        Ok(Some(out))
     }
 }
 
 /// [`focus_from_lines`] written a chunk of rows at a time, without the allocation engine (the
 /// Workflow file's delivery links this, not [`FocusStream`]), and restartable:
 /// [`LineRows::rewind`] starts over, and the rows come out with the same bytes again (an upload
-/// that is repeated sends its body again). Holds the lines, never the rows.
+/// that is repeated sends its body again). Holds the lines, never the rows. The one writer of
+/// cost-line rows in chunks: [`FocusStream::from_lines`] wraps one.
 pub struct LineRows {
+    source: LineSource,
+    chunks: Chunks,
+}
+
+/// The cost lines of a [`LineRows`] and what their rows need.
+struct LineSource {
     lines: Vec<CostLine>,
     micros: Vec<i128>,
     ctx: FocusContext,
     groups: Groups,
     ledger: CommitmentLedger,
-    writer: FocusWriter,
-    json: bool,
+    /// The line of the next row.
     next: usize,
-    started: bool,
-    ended: bool,
+}
+
+impl RowSource for LineSource {
+    fn write_row(&mut self, writer: &mut FocusWriter, out: &mut String) -> Result<bool> {
+        let n = self.next;
+        let Some(l) = self.lines.get(n) else {
+            return Ok(false);
+        };
+        let cells = row(
+            n,
+            &plain_line(l, self.micros[n]),
+            &self.ctx,
+            &self.groups,
+            &mut self.ledger,
+            None,
+        )?;
+        writer.row(out, &cells);
+        self.next += 1;
+        Ok(true)
+    }
+
+    fn exhausted(&mut self) -> Result<bool> {
+        Ok(self.next >= self.lines.len())
+    }
 }
 
 impl LineRows {
-    /// The rows of `lines` (as [`focus_from_lines`]); errors on costs come now, on other fields
-    /// with the chunk holding the row.
+    /// The rows of `lines` (as [`focus_from_lines`]), every column; errors on costs come now,
+    /// on other fields with the chunk holding the row.
     pub fn new(lines: Vec<CostLine>, ctx: FocusContext, json: bool) -> Result<LineRows> {
+        LineRows::with_layout(lines, ctx, json, false)
+    }
+
+    /// As [`LineRows::new`], or the plain table when `plain` ([`Layout::of`]).
+    pub fn with_layout(
+        lines: Vec<CostLine>,
+        ctx: FocusContext,
+        json: bool,
+        plain: bool,
+    ) -> Result<LineRows> {
         let (micros, groups) = micros_and_groups(&lines, &ctx)?;
+        let writer = FocusWriter::new(&line_columns(ctx.version), json, Layout::of(plain, false));
         let mut rows = LineRows {
-            writer: FocusWriter::new(&line_columns(ctx.version), json, Layout::Focus),
-            ledger: CommitmentLedger::default(),
-            lines,
-            micros,
-            ctx,
-            groups,
-            json,
-            next: 0,
-            started: false,
-            ended: false,
+            source: LineSource {
+                lines,
+                micros,
+                ctx,
+                groups,
+                ledger: CommitmentLedger::default(),
+                next: 0,
+            },
+            chunks: Chunks::new(writer),
         };
         rows.rewind();
         Ok(rows)
@@ -1035,64 +1083,37 @@ impl LineRows {
 
     /// Starts over: the next chunk is the first (the commitment ledger drawn down afresh).
     pub fn rewind(&mut self) {
-        let prepared: Vec<Line<'_>> = self
+        let s = &mut self.source;
+        let prepared: Vec<Line<'_>> = s
             .lines
             .iter()
-            .zip(&self.micros)
+            .zip(&s.micros)
             .map(|(l, m)| plain_line(l, *m))
             .collect();
-        self.ledger = ledger_of(&self.ctx, prepared.iter());
-        self.writer = FocusWriter::new(&line_columns(self.ctx.version), self.json, Layout::Focus);
-        self.next = 0;
-        self.started = false;
-        self.ended = false;
+        s.ledger = ledger_of(&s.ctx, prepared.iter());
+        s.next = 0;
+        self.chunks.rewind();
     }
 
     /// Rows in all.
     pub fn len(&self) -> usize {
-        self.lines.len()
+        self.source.lines.len()
     }
 
     /// Whether there are no rows (the header alone).
     pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
+        self.source.lines.is_empty()
     }
 
     /// The next chunk: up to `max_rows` rows (the first starts with the header or `[`, the last
     /// ends with `]` for JSON); `None` after the last.
     pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<String>> {
-        if self.ended {
-            return Ok(None);
-        }
-        let mut out = String::new();
-        if !self.started {
-            self.started = true;
-            self.writer.begin(&mut out);
-        }
-        let end = self.lines.len().min(self.next + max_rows.max(1));
-        while self.next < end {
-            let n = self.next;
-            let cells = row(
-                n,
-                &plain_line(&self.lines[n], self.micros[n]),
-                &self.ctx,
-                &self.groups,
-                &mut self.ledger,
-                None,
-            )?;
-            self.writer.row(&mut out, &cells);
-            self.next += 1;
-        }
-        if self.next >= self.lines.len() {
-            self.ended = true;
-            self.writer.end(&mut out);
-        }
-        Ok(Some(out))
+        self.chunks.next(&mut self.source, max_rows)
     }
 }
 
 /// Each line's cost in micro-units (`INVALID_INPUT` naming `lines[n].cost` otherwise) and the
-/// usage groups of the lines, for the streamed writers of cost-line rows.
+/// usage groups of the lines, for [`LineRows`].
 fn micros_and_groups(lines: &[CostLine], ctx: &FocusContext) -> Result<(Vec<i128>, Groups)> {
     let mut micros = Vec::with_capacity(lines.len());
     for (n, l) in lines.iter().enumerate() {
@@ -1124,6 +1145,109 @@ fn plain_line(l: &CostLine, micros: i128) -> Line<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Cost lines sharing a day's usage (two pieces of `abc` × `LOGS` on the 1st), with a
+    /// field CSV must quote, drawing down a commitment that runs out before the last line.
+    fn lines_and_ctx(version: FocusVersion) -> (Vec<CostLine>, FocusContext) {
+        let line = |date: &str, env: &str, cost: f64, team: &str| CostLine {
+            id: None,
+            date: date.into(),
+            cost,
+            currency: "EUR".into(),
+            tags: BTreeMap::from([
+                ("account".into(), "acc".into()),
+                ("subscription".into(), "sub".into()),
+                ("environment".into(), env.into()),
+                ("capability".into(), "LOGS".into()),
+                ("team".into(), team.into()),
+            ]),
+        };
+        let lines = vec![
+            line("2026-03-01", "abc", 10.5, "a"),
+            line("2026-03-01", "abc", 4.25, "b, \"c\""),
+            line("2026-03-01", "def", 7.0, "a"),
+            line("2026-03-02", "abc", 12.0, "b"),
+            line("2026-03-02", "def", 3.333333, "a"),
+        ];
+        let commitments = crate::export::contract_commitment::check_terms(
+            &[crate::export::contract_commitment::CommitmentTermInput {
+                subscription_uuid: "sub".into(),
+                account_uuid: "acc".into(),
+                subscription_name: None,
+                start: "2026-01-01".into(),
+                end: "2026-12-31".into(),
+                contract_start: None,
+                contract_end: None,
+                budget: Some(30.0),
+                currency: "EUR".into(),
+                consumed_before: Some(5.0),
+                used: None,
+            }],
+            "commitments",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut ctx = FocusContext {
+            version,
+            commitments,
+            ..FocusContext::default()
+        };
+        ctx.usage.insert(
+            ("abc".into(), "LOGS".into(), "2026-03-01".into()),
+            (6.0, "GiB-hour".into()),
+        );
+        (lines, ctx)
+    }
+
+    /// Every chunk, in order.
+    fn chunks(mut next: impl FnMut() -> Result<Option<String>>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(c) = next().unwrap_or_else(|e| panic!("{e}")) {
+            out.push(c);
+        }
+        out
+    }
+
+    /// [`FocusStream::from_lines`] is [`LineRows`]: the same chunks, byte for byte, in every
+    /// format and chunking, and again after a rewind; together the whole table's text, the last
+    /// chunk (and only it) ending it.
+    #[test]
+    fn stream_of_lines_is_line_rows() {
+        assert_eq!(Layout::of(false, false), Layout::Focus);
+        for version in [FocusVersion::V1_2, FocusVersion::V1_3, FocusVersion::V1_4] {
+            let (lines, ctx) = lines_and_ctx(version);
+            let table = focus_from_lines(&lines, &ctx).unwrap_or_else(|e| panic!("{e}"));
+            for (json, plain) in [(false, false), (true, false), (false, true), (true, true)] {
+                let t = if plain { table.plain() } else { table.clone() };
+                let want = if json { t.to_json() } else { t.to_csv() };
+                for max_rows in [1, 2, 1000] {
+                    let at = format!("{version:?} json={json} plain={plain} max_rows={max_rows}");
+                    let mut s = FocusStream::from_lines(lines.clone(), ctx.clone(), json, plain)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    let mut r = LineRows::with_layout(lines.clone(), ctx.clone(), json, plain)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    let from_stream = chunks(|| s.next_chunk(max_rows));
+                    assert!(s.is_done() && s.rows() == lines.len(), "{at}");
+                    assert_eq!(s.columns(), t.columns, "{at}");
+                    let from_rows = chunks(|| r.next_chunk(max_rows));
+                    assert_eq!(from_rows, from_stream, "{at}");
+                    assert_eq!(from_rows.len(), lines.len().div_ceil(max_rows), "{at}");
+                    assert_eq!(from_rows.concat(), want, "{at}");
+                    r.rewind();
+                    assert_eq!(chunks(|| r.next_chunk(max_rows)), from_rows, "{at} rewound");
+                    if json {
+                        let ends = from_rows.iter().filter(|c| c.ends_with(']')).count();
+                        assert_eq!(ends, 1, "{at}");
+                    }
+                }
+            }
+            if version != FocusVersion::V1_2 {
+                assert!(
+                    table.to_csv().contains("ContractCommitmentAppliedCost"),
+                    "{version:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn units_in_unit_format() {
