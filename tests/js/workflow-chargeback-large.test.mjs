@@ -14,26 +14,19 @@
 // emulator runs in its own process storing ids only (`--store-events ids`). Printed to stderr (and
 // recorded in BENCHMARKS.md): wall time, peak RSS of the runtime process, events, requests.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { pathToFileURL } from "node:url";
 import { after, before, test } from "node:test";
-import { NOW, assertNoSecret, emulatorToken, installedPackage, repoRoot, runAsync, secretsOf } from "./helpers.mjs";
+import { NOW, assertNoSecret, emulatorToken, installedPackage, repoRoot, secretsOf } from "./helpers.mjs";
+import { runTask, startLargeEmulator, workflowCopy } from "./runtime.mjs";
 
-const WORKFLOW = join(repoRoot, "dist", "dps-cost-workflow.js");
-const RUNNER = join(repoRoot, "tests", "js", "dt-runtime-run.cjs");
 const RULES = JSON.parse(readFileSync(join(repoRoot, "tests", "fixtures", "workflow", "chargeback-rules.json"), "utf8"));
 const TIMEOUT_SECONDS = 120;
 const WINDOW_DAYS = 35;
 const DAY_MS = 86_400_000;
 
-const { ensureDtRuntime } = await import(pathToFileURL(join(repoRoot, "scripts", "setup.mjs")).href);
-ensureDtRuntime();
 
-let child;
+let closeEmulator;
 let emu; // { url, config }
 let work;
 const report = (line) => process.stderr.write(`[workflow-chargeback-large] ${line}\n`);
@@ -55,28 +48,13 @@ function micros(value) {
 const decimalMicros = micros;
 
 before(async () => {
-  assert.ok(existsSync(WORKFLOW), `${WORKFLOW} is missing: run \`npm run build\``);
   assert.equal(RULES.data.length, 20);
-  const pkg = await installedPackage();
-  child = spawn(
-    process.execPath,
-    [join(pkg.pkgDir, "emulator", "cli.js"), "--profile", "large", "--store-events", "ids", "--now", NOW, "--quiet"],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const exited = new Promise((resolve) => child.once("exit", (code) => resolve(`the emulator exited (${code})`)));
-  const line = await Promise.race([new Promise((resolve) => createInterface({ input: child.stdout }).once("line", resolve)), exited]);
-  assert.ok(line.startsWith("{"), line);
-  emu = JSON.parse(line);
-  work = mkdtempSync(join(tmpdir(), "dps-cost-chargeback-large-"));
-  copyFileSync(WORKFLOW, join(work, "dps-cost-workflow.js"));
+  ({ emu, close: closeEmulator } = await startLargeEmulator());
+  work = workflowCopy("dps-cost-chargeback-large-").dir;
 });
 
 after(async () => {
-  if (child && child.exitCode === null) {
-    const gone = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await gone;
-  }
+  await closeEmulator?.();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -102,12 +80,10 @@ test(`one large account, cost-center breakdown, 20 rules: one task in the runtim
     },
     config: { devProxyUrl: emu.url, environmentUrl: emu.url, token: platformToken },
   };
-  const runTask = async () => {
+  const runOnce = async () => {
     const t0 = Date.now();
-    const r = await runAsync(process.execPath, [RUNNER], { input: JSON.stringify(job), cwd: repoRoot, timeout: 300_000 });
+    const { answer: out } = await runTask(job, { timeout: 300_000 });
     const wallMs = Date.now() - t0;
-    assert.equal(r.code, 0, `runner failed:\n${r.stderr.slice(-4000)}`);
-    const out = JSON.parse(r.stdout.trim().split("\n").pop());
     const m = out.memory;
     report(`wall time ${(wallMs / 1000).toFixed(1)} s (runner process: start, runtime load, task)`);
     report(`runtime process RSS: ${(m.rssBeforeKb / 1024).toFixed(0)} MiB before the task, peak ${(m.maxRssKb / 1024).toFixed(0)} MiB (ru_maxrss, Node + runtime); CPU ${m.cpuUserMs} ms user + ${m.cpuSystemMs} ms system`);
@@ -117,7 +93,7 @@ test(`one large account, cost-center breakdown, 20 rules: one task in the runtim
   };
   const eventsOf = async () => (await fetch(`${emu.url}/__emulator/events`)).json();
 
-  const result = await runTask();
+  const result = await runOnce();
   const requests = await (await fetch(`${emu.url}/__emulator/requests`)).json();
   const byRoute = {};
   for (const q of requests) {
@@ -184,7 +160,7 @@ test(`one large account, cost-center breakdown, 20 rules: one task in the runtim
   assert.ok(a.events.costAllocated > 100_000, `allocated events ${a.events.costAllocated}`);
 
   // A re-run adds no new id (the same ids; Grail appends, dashboards dedup by event.id).
-  const again = await runTask();
+  const again = await runOnce();
   assert.equal(again.ok, true);
   assert.deepEqual(again.accounts[0].costAllocated.totals, ca.totals);
   const store2 = await eventsOf();

@@ -5,10 +5,8 @@
 // invalid rule (RULE_INVALID before any event), keys Datadog refuses (the family fails, the
 // account's other families are still synced), rules that allocate nothing (a warning).
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { evaluate } from "./dql.mjs";
 import {
@@ -17,17 +15,12 @@ import {
   clearEvents,
   emulatorToken,
   repoRoot,
-  runAsync,
   secretsOf,
   startPackagedEmulator,
   storedEvents,
 } from "./helpers.mjs";
+import { runTask, workflowCopy } from "./runtime.mjs";
 
-const WORKFLOW = join(repoRoot, "dist", "dps-cost-workflow.js");
-const RUNNER = join(repoRoot, "tests", "js", "dt-runtime-run.cjs");
-
-const { ensureDtRuntime } = await import(pathToFileURL(join(repoRoot, "scripts", "setup.mjs")).href);
-ensureDtRuntime();
 
 let emu;
 let config;
@@ -86,9 +79,8 @@ async function runInRuntime(payload) {
     timeoutSeconds: 60,
     config: { devProxyUrl: emu.url, environmentUrl: emu.url, token: platformToken },
   };
-  const r = await runAsync(process.execPath, [RUNNER], { input: JSON.stringify(job), cwd: repoRoot });
-  assert.equal(r.code, 0, `runner failed:\n${r.stderr}`);
-  return { ...JSON.parse(r.stdout.trim().split("\n").pop()), stderr: r.stderr };
+  const { answer, stderr } = await runTask(job);
+  return { ...answer, stderr };
 }
 
 /** Every account of the emulator, its OAuth client from the credential vault. */
@@ -111,14 +103,11 @@ function micros(value) {
 }
 
 before(async () => {
-  assert.ok(existsSync(WORKFLOW), `${WORKFLOW} is missing: run \`npm run build\``);
   emu = await startPackagedEmulator();
   config = emu.config;
   platformToken = await emulatorToken(config, config.ingest);
   secrets = [...secretsOf(config), config.datadog.apiKey, config.datadog.applicationKey, platformToken];
-  work = mkdtempSync(join(tmpdir(), "dps-cost-chargeback-"));
-  file = join(work, "dps-cost-workflow.js");
-  copyFileSync(WORKFLOW, file);
+  ({ dir: work, file } = workflowCopy("dps-cost-chargeback-"));
 });
 
 after(async () => {

@@ -6,10 +6,8 @@
 // options are INVALID_INPUT naming the option, before anything is sent. Nothing shown (result,
 // log, error) holds the URL's signature or the token.
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import {
   ACCOUNT_A,
@@ -19,18 +17,13 @@ import {
   clearEvents,
   emulatorToken,
   installedPackage,
-  repoRoot,
   runAsync,
   secretsOf,
   startPackagedEmulator,
   storedEvents,
 } from "./helpers.mjs";
+import { runTask, workflowCopy } from "./runtime.mjs";
 
-const WORKFLOW = join(repoRoot, "dist", "dps-cost-workflow.js");
-const RUNNER = join(repoRoot, "tests", "js", "dt-runtime-run.cjs");
-
-const { ensureDtRuntime } = await import(pathToFileURL(join(repoRoot, "scripts", "setup.mjs")).href);
-ensureDtRuntime();
 
 let emu, config, pkg, secrets, platformToken, work;
 const reference = {};
@@ -42,9 +35,8 @@ async function runInRuntime(payload) {
     timeoutSeconds: 90,
     config: { devProxyUrl: emu.url, environmentUrl: emu.url, token: platformToken },
   };
-  const r = await runAsync(process.execPath, [RUNNER], { input: JSON.stringify(job), cwd: repoRoot });
-  assert.equal(r.code, 0, `runner failed:\n${r.stderr}`);
-  return { ...JSON.parse(r.stdout.trim().split("\n").pop()), stderr: r.stderr };
+  const { answer, stderr } = await runTask(job);
+  return { ...answer, stderr };
 }
 
 /** `dps-cost export` of both accounts at NOW (default window), as bytes. */
@@ -105,14 +97,12 @@ function assertHidden(r, signature) {
 }
 
 before(async () => {
-  assert.ok(existsSync(WORKFLOW), `${WORKFLOW} is missing: run \`npm run build\``);
   pkg = await installedPackage();
   emu = await startPackagedEmulator();
   config = emu.config;
   platformToken = await emulatorToken(config, config.ingest);
   secrets = [...secretsOf(config), platformToken, config.delivery.webhookToken];
-  work = mkdtempSync(join(tmpdir(), "dps-cost-delivery-"));
-  copyFileSync(WORKFLOW, join(work, "dps-cost-workflow.js"));
+  work = workflowCopy("dps-cost-delivery-").dir;
   reference["1.3"] = await cliExport("1.3");
   reference["1.4"] = await cliExport("1.4");
 });

@@ -12,17 +12,12 @@
 // process, napi). Printed to stderr: wall time, peak RSS of the runtime process, request counts per
 // route family, events. Nothing but the runtime's own 120 s limit is asserted about time.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { pathToFileURL } from "node:url";
 import { after, before, test } from "node:test";
-import { NOW, assertNoSecret, emulatorToken, installedPackage, repoRoot, runAsync, secretsOf } from "./helpers.mjs";
+import { NOW, assertNoSecret, emulatorToken, secretsOf } from "./helpers.mjs";
+import { runTask, startLargeEmulator, workflowCopy } from "./runtime.mjs";
 
-const WORKFLOW = join(repoRoot, "dist", "dps-cost-workflow.js");
-const RUNNER = join(repoRoot, "tests", "js", "dt-runtime-run.cjs");
 const TIMEOUT_SECONDS = 120;
 const WINDOW_DAYS = 35;
 // All 20 accounts; DPS_LARGE_ACCOUNTS=n runs the first n (for measuring by hand).
@@ -30,10 +25,9 @@ const ACCOUNTS = Number(process.env.DPS_LARGE_ACCOUNTS || 20);
 // DPS_LARGE_DRY_RUN=1: the same sync without ingest (measures the fetch + wasm part alone).
 const DRY_RUN = process.env.DPS_LARGE_DRY_RUN === "1";
 
-const { ensureDtRuntime } = await import(pathToFileURL(join(repoRoot, "scripts", "setup.mjs")).href);
-ensureDtRuntime();
 
 let child;
+let closeEmulator;
 let emu; // { url, config }
 let work;
 
@@ -60,27 +54,12 @@ function peakRssOf(pid) {
 const report = (line) => process.stderr.write(`[workflow-large] ${line}\n`);
 
 before(async () => {
-  assert.ok(existsSync(WORKFLOW), `${WORKFLOW} is missing: run \`npm run build\``);
-  const pkg = await installedPackage();
-  child = spawn(
-    process.execPath,
-    [join(pkg.pkgDir, "emulator", "cli.js"), "--profile", "large", "--store-events", "ids", "--now", NOW, "--quiet"],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const exited = new Promise((resolve) => child.once("exit", (code) => resolve(`the emulator exited (${code})`)));
-  const line = await Promise.race([new Promise((resolve) => createInterface({ input: child.stdout }).once("line", resolve)), exited]);
-  assert.ok(line.startsWith("{"), line);
-  emu = JSON.parse(line);
-  work = mkdtempSync(join(tmpdir(), "dps-cost-workflow-large-"));
-  copyFileSync(WORKFLOW, join(work, "dps-cost-workflow.js"));
+  ({ child, emu, close: closeEmulator } = await startLargeEmulator());
+  work = workflowCopy("dps-cost-workflow-large-").dir;
 });
 
 after(async () => {
-  if (child && child.exitCode === null) {
-    const gone = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await gone;
-  }
+  await closeEmulator?.();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -108,7 +87,7 @@ test(`large profile: ${ACCOUNTS} accounts × 50 environments × 40 capabilities 
   };
   const emuCpu0 = cpuMsOf(child.pid);
   const t0 = Date.now();
-  let r = await runAsync(process.execPath, [RUNNER], { input: JSON.stringify(job), cwd: repoRoot, timeout: 300_000 });
+  let out = (await runTask(job, { timeout: 300_000 })).answer;
   const wallMs = Date.now() - t0;
   // The action's run deadline (CONFIG.deadlineMs, 100 s) stops a run that would not finish in the
   // runtime's 120 s (a slow or busy machine): it returns ok:false, code DEADLINE, with what it
@@ -116,16 +95,13 @@ test(`large profile: ${ACCOUNTS} accounts × 50 environments × 40 capabilities 
   // many depends on the machine, what is stored in the end does not).
   const partials = [];
   for (let run = 0; run < 4; run++) {
-    const o = JSON.parse(r.stdout.trim().split("\n").pop());
-    if (!(o.ok && o.result?.code === "DEADLINE")) break;
-    partials.push(o.result);
-    report(`run ${run + 1} stopped at the deadline (code DEADLINE, accepted ${o.result.events.accepted}, incomplete ${o.result.incomplete.length} account(s)); running again`);
-    r = await runAsync(process.execPath, [RUNNER], { input: JSON.stringify(job), cwd: repoRoot, timeout: 300_000 });
+    if (!(out.ok && out.result?.code === "DEADLINE")) break;
+    partials.push(out.result);
+    report(`run ${run + 1} stopped at the deadline (code DEADLINE, accepted ${out.result.events.accepted}, incomplete ${out.result.incomplete.length} account(s)); running again`);
+    out = (await runTask(job, { timeout: 300_000 })).answer;
   }
   const emuCpuMs = emuCpu0 === null ? null : cpuMsOf(child.pid) - emuCpu0;
   const emuPeak = peakRssOf(child.pid);
-  assert.equal(r.code, 0, `runner failed:\n${r.stderr.slice(-4000)}`);
-  const out = JSON.parse(r.stdout.trim().split("\n").pop());
 
   const requests = await (await fetch(`${emu.url}/__emulator/requests`)).json();
   const byRoute = {};

@@ -11,15 +11,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 
-import { ACCOUNT_A, ACCOUNT_B, NOW, assertNoSecret, clearEvents, emulatorToken, repoRoot, runAsync, secretsOf, startPackagedEmulator, storedEvents } from "./helpers.mjs";
+import { ACCOUNT_A, ACCOUNT_B, NOW, assertNoSecret, clearEvents, emulatorToken, repoRoot, secretsOf, startPackagedEmulator, storedEvents } from "./helpers.mjs";
+import { runTask } from "./runtime.mjs";
 
-const RUNNER = join(repoRoot, "tests", "js", "dt-runtime-run.cjs");
-const { ensureDtRuntime } = await import(pathToFileURL(join(repoRoot, "scripts", "setup.mjs")).href);
-ensureDtRuntime();
 
 let emu;
 let config;
@@ -30,9 +27,8 @@ let script; // the workflow template's task script, written to a file
 
 async function runInRuntime(payload) {
   const job = { file: script, payload, timeoutSeconds: 110, config: { devProxyUrl: emu.url, environmentUrl: emu.url, token: platformToken } };
-  const r = await runAsync(process.execPath, [RUNNER], { input: JSON.stringify(job), cwd: repoRoot, timeout: 180_000 });
-  assert.equal(r.code, 0, `runner failed:\n${r.stderr}`);
-  return { ...JSON.parse(r.stdout.trim().split("\n").pop()), stderr: r.stderr };
+  const { answer, stderr } = await runTask(job, { timeout: 180_000 });
+  return { ...answer, stderr };
 }
 
 /** Both test accounts through the credential vault, as CONFIG would list them. */

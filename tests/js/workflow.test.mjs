@@ -5,10 +5,8 @@
 // `Authorization: Bearer <config.token>`; devProxyUrl is the emulator, so the credential vault
 // read and the relative bizevents ingest run for real.
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import {
   NOW,
@@ -17,19 +15,14 @@ import {
   clearEvents,
   emulatorToken,
   installedPackage,
-  repoRoot,
-  runAsync,
   secretsOf,
   startPackagedEmulator,
   storedEvents,
 } from "./helpers.mjs";
+import { WORKFLOW_FILE, runTask, workflowCopy } from "./runtime.mjs";
 
-const WORKFLOW = join(repoRoot, "dist", "dps-cost-workflow.js");
-const RUNNER = join(repoRoot, "tests", "js", "dt-runtime-run.cjs");
+const WORKFLOW = WORKFLOW_FILE;
 const WINDOW_WARNING = /accessed the global `window`/;
-
-const { ensureDtRuntime } = await import(pathToFileURL(join(repoRoot, "scripts", "setup.mjs")).href);
-ensureDtRuntime(); // a no-op when `node scripts/setup.mjs --test` already installed it
 
 let emu;
 let config;
@@ -46,22 +39,18 @@ async function runInRuntime(file, payload, configOverrides = {}) {
     timeoutSeconds: 60,
     config: { devProxyUrl: emu.url, environmentUrl: emu.url, token: platformToken, ...configOverrides },
   };
-  const r = await runAsync(process.execPath, [RUNNER], { input: JSON.stringify(job), cwd: repoRoot });
-  stderrs.push(r.stderr);
-  assert.equal(r.code, 0, `runner failed:\n${r.stderr}`);
-  const line = r.stdout.trim().split("\n").pop();
-  return { ...JSON.parse(line), stderr: r.stderr };
+  const { answer, stderr } = await runTask(job);
+  stderrs.push(stderr);
+  return { ...answer, stderr };
 }
 
 before(async () => {
-  assert.ok(existsSync(WORKFLOW), `${WORKFLOW} is missing: run \`npm run build\``);
   emu = await startPackagedEmulator();
   config = emu.config;
   // The runtime's own identity for relative /platform calls: a valid emulator token.
   platformToken = await emulatorToken(config, config.ingest);
   secrets = [...secretsOf(config), platformToken];
-  work = mkdtempSync(join(tmpdir(), "dps-cost-workflow-"));
-  copyFileSync(WORKFLOW, join(work, "dps-cost-workflow.js"));
+  work = workflowCopy("dps-cost-workflow-").dir;
 });
 
 after(async () => {
