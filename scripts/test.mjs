@@ -54,7 +54,7 @@ const LAYERS = [
   { name: "fmt", what: "cargo fmt --all --check", run: () => runAsync("cargo", ["fmt", "--all", "--check"]) },
   {
     name: "clippy",
-    what: "cargo clippy --workspace --all-targets -D warnings; the bindings crate for wasm32 with each shipped feature set",
+    what: "cargo clippy --workspace --all-targets -D warnings; the bindings crate for wasm32 with each shipped feature set; cargo doc -D warnings",
     run: async () => {
       const wasm = ["clippy", "-p", "dps-cost-wasm", "--target", "wasm32-unknown-unknown", "--lib"];
       // The three shipped modules (scripts/build.mjs BUILDS): full, inline (contract), workflow (delivery).
@@ -68,7 +68,8 @@ const LAYERS = [
         const code = await runAsync("cargo", [...args, "--", "-D", "warnings"]);
         if (code) return code;
       }
-      return 0;
+      // The API docs: no broken or private intra-doc link.
+      return runAsync("cargo", ["doc", "--workspace", "--no-deps", "-q"], { env: toolEnv({ RUSTDOCFLAGS: "-D warnings" }) });
     },
   },
   {

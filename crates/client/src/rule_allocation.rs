@@ -12,7 +12,7 @@
 //!   (trimmed) until an environment's breakdown has been read, then turns that environment into
 //!   compact lines ([`CompactLines`]), so memory holds the compact lines and one environment's
 //!   records, not every `CostLine`.
-//! - The engine ([`AllocationStream`]) gives each output line to [`EventSink`], which turns the
+//! - The engine ([`AllocationStream`](crate::allocate::AllocationStream)) gives each output line to [`EventSink`], which turns the
 //!   allocated and unallocated ones into `dps.cost.allocated` events ([`cost_allocated_event`]:
 //!   deterministic ids, so a re-run sends the same ids).
 //! - [`RuleAllocationSummary`]: per currency, input and output in micro-units and whether they

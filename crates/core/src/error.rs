@@ -256,7 +256,7 @@ pub fn field_under(parent: &str, path: &str) -> String {
     }
 }
 
-/// The start of `body`, at most [`BODY_SNIPPET_MAX`] bytes, cut at a char boundary.
+/// The start of `body`, at most 512 bytes (`BODY_SNIPPET_MAX`), cut at a char boundary.
 pub fn snippet(body: &str) -> String {
     if body.len() <= BODY_SNIPPET_MAX {
         return body.to_string();

@@ -1,5 +1,5 @@
 //! Cursor paging over the transport: the thin async step around the
-//! [`Cursor`](crate::protocol::paging::Cursor), which decides where a listing ends.
+//! [`crate::protocol::paging::Cursor`], which decides where a listing ends.
 
 use std::future::Future;
 

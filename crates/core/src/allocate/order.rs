@@ -15,7 +15,7 @@ fn stable_order(n: usize, cmp: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<
     idx
 }
 
-/// `v.sort_by(cmp)`: stable, through [`stable_order`].
+/// `v.sort_by(cmp)`: stable, through `stable_order` (one index sort for every element type).
 pub fn sort_by<T>(v: &mut Vec<T>, mut cmp: impl FnMut(&T, &T) -> Ordering) {
     let idx = stable_order(v.len(), &mut |a, b| cmp(&v[a], &v[b]));
     let mut slots: Vec<Option<T>> = std::mem::take(v).into_iter().map(Some).collect();

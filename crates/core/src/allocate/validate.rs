@@ -11,7 +11,7 @@ use super::rules::{ArbitraryRule, Filter};
 use crate::error::{Error, Result};
 use crate::money::Amount;
 
-/// Methods dps-cost can apply. `even_timeseries` is [unconfirmed] at Datadog; it is accepted and
+/// Methods dps-cost can apply. `even_timeseries` is unconfirmed at Datadog; it is accepted and
 /// splits evenly over the driver's destinations.
 pub const METHODS: &[&str] = &[
     "even",
