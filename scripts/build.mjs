@@ -229,7 +229,7 @@ export function inlineWasmLiteral(wasmBytes, footer) {
   const { compress } = createRequire(import.meta.url)("lzma");
   const packed = Buffer.from(compress(wasmBytes, 9));
   const text = base85(packed, footerAlphabet(footer));
-  const { unpack } = footerDecoders(footer);
+  const unpack = footerUnpack(footer);
   if (Buffer.compare(Buffer.from(unpack(text, wasmBytes.length)), wasmBytes) !== 0) {
     throw new ScriptError("inline-footer.js: __dpsCostUnpack does not reproduce the wasm module");
   }
@@ -243,12 +243,11 @@ function footerAlphabet(footer) {
   return m[1];
 }
 
-/** inline-footer.js's decoders (the LZMA decoder, base 85 and both together) as functions. */
-export function footerDecoders(src) {
-  const start = src.indexOf("function __dpsCostLzma"), end = src.indexOf("initSync({ module: __dpsCostUnpack(");
+/** inline-footer.js's `__dpsCostUnpack` (base 85, then LZMA) as a function. */
+function footerUnpack(footer) {
+  const start = footer.indexOf("function __dpsCostLzma"), end = footer.indexOf("initSync({ module: __dpsCostUnpack(");
   if (start < 0 || end < start) throw new ScriptError("inline-footer.js: its decoders or its initSync line are gone");
-  const [lzma, bytes, unpack] = new Function(`${src.slice(start, end)}; return [__dpsCostLzma, __dpsCostBase85Bytes, __dpsCostUnpack];`)();
-  return { lzma, bytes, unpack };
+  return new Function(`${footer.slice(start, end)}; return __dpsCostUnpack;`)();
 }
 
 /** Base 85 as inline-footer.js reads it: each group of 4 bytes (big-endian) as 5 digits. */
