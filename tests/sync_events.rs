@@ -7,22 +7,12 @@ mod common;
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 
+use common::sync::{options, run, sent_events, sub_url, ACC, API, INGEST, SSO, SUB, TOKEN};
 use common::{block_on, serve_account, Replay};
 use dps_cost::clock::FixedClock;
 use dps_cost::http::{HttpClient, HttpRequest, HttpResponse, Method, RetryPolicy};
 use dps_cost::ingest::MAX_BATCH_BYTES;
-use dps_cost::sync::{run_sync, SyncOptions, SyncSummary};
-
-const SSO: &str = "https://sso.example.test/sso/oauth2/token";
-const API: &str = "https://api.example.test";
-const ACC: &str = "4f3c4f3c-c4f3-c4f3-c4f3-c4f3c4f3c4f3";
-const SUB: &str = "c4f3c4f3-c4f3-c4f3-c4f3-c4f3c4f3c4f3";
-const INGEST: &str = "https://abc12345.live.dynatrace.com/api/v2/bizevents/ingest";
-const TOKEN: &str = r#"{"token_type":"Bearer","expires_in":300,"access_token":"eyJT"}"#;
-
-fn sub_url(rest: &str) -> String {
-    format!("{API}/sub/v2/accounts/{ACC}/subscriptions{rest}")
-}
+use dps_cost::sync::{run_sync, FAMILIES};
 
 fn replay() -> Replay {
     let r = Replay::new();
@@ -47,15 +37,7 @@ fn replay() -> Replay {
 
 /// `include` with only the named families on.
 fn only(families: &[&str]) -> serde_json::Value {
-    let all = [
-        "subscriptionStatus",
-        "costBooked",
-        "environmentCost",
-        "environmentUsage",
-        "forecast",
-        "allocation",
-    ];
-    let include: serde_json::Map<String, serde_json::Value> = all
+    let include: serde_json::Map<String, serde_json::Value> = FAMILIES
         .iter()
         .map(|f| (f.to_string(), families.contains(f).into()))
         .collect();
@@ -71,33 +53,6 @@ fn data_ids(http: &Replay) -> Vec<String> {
         .collect();
     ids.sort();
     ids
-}
-
-fn options(extra: serde_json::Value) -> SyncOptions {
-    let mut v = serde_json::json!({
-        "accounts": [{ "accountUuid": ACC, "clientId": "dt0s02.A", "clientSecret": "dt0s02.A.S", "name": "ACME" }],
-        "ssoUrl": SSO, "apiUrl": API, "now": "2024-10-27T08:00:00Z",
-        "ingest": { "url": INGEST, "accessToken": "eyJI" }
-    });
-    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
-        o.extend(e.clone());
-    }
-    serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(http: &Replay, extra: serde_json::Value) -> SyncSummary {
-    let cfg = options(extra).validate().unwrap_or_else(|e| panic!("{e}"));
-    block_on(run_sync(http, &FixedClock(0), &cfg, RetryPolicy::NONE))
-}
-
-fn sent_events(http: &Replay) -> Vec<serde_json::Value> {
-    http.requests_to(INGEST)
-        .iter()
-        .flat_map(|r| {
-            serde_json::from_str::<Vec<serde_json::Value>>(r.body.as_deref().unwrap_or("[]"))
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 #[test]

@@ -8,24 +8,13 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 
-use common::{block_on, serve_account, Replay};
-use dps_cost::clock::FixedClock;
-use dps_cost::http::{HttpResponse, Method, RetryPolicy};
-use dps_cost::sync::{run_sync, SyncOptions, SyncSummary};
+use common::sync::{options, run, sent_events, sub_url, ACC, API, INGEST, SSO, SUB, TOKEN};
+use common::{serve_account, Replay};
+use dps_cost::http::{HttpResponse, Method};
 
-const SSO: &str = "https://sso.example.test/sso/oauth2/token";
-const API: &str = "https://api.example.test";
-const ACC: &str = "4f3c4f3c-c4f3-c4f3-c4f3-c4f3c4f3c4f3";
-const SUB: &str = "c4f3c4f3-c4f3-c4f3-c4f3-c4f3c4f3c4f3";
-const INGEST: &str = "https://abc12345.live.dynatrace.com/api/v2/bizevents/ingest";
-const TOKEN: &str = r#"{"token_type":"Bearer","expires_in":300,"access_token":"eyJT"}"#;
 const DD_RULES: &str = "https://api.datadoghq.eu/api/v2/cost/arbitrary_rule";
 const DD_API_KEY: &str = "ddapikey0123456789abcdef01234567";
 const DD_APP_KEY: &str = "ddappkey0123456789abcdef0123456789abcdef";
-
-fn sub_url(rest: &str) -> String {
-    format!("{API}/sub/v2/accounts/{ACC}/subscriptions{rest}")
-}
 
 /// One account: env-a (LOGS, HOSTS) and env-b (LOGS) over two days, 10.75 USD in all; the
 /// cost-allocation breakdown splits env-a's LOGS of 2024-10-22 (1.25) into team-a 1.00 and an
@@ -68,33 +57,6 @@ fn rules() -> serde_json::Value {
                 {"allocated_tags": [{"key": "team", "value": "platform"}], "percentage": 0.6},
                 {"allocated_tags": [{"key": "team", "value": "web"}], "percentage": 0.4}]}}}
     ]})
-}
-
-fn options(extra: serde_json::Value) -> SyncOptions {
-    let mut v = serde_json::json!({
-        "accounts": [{ "accountUuid": ACC, "clientId": "dt0s02.A", "clientSecret": "dt0s02.A.S", "name": "ACME" }],
-        "ssoUrl": SSO, "apiUrl": API, "now": "2024-10-27T08:00:00Z",
-        "ingest": { "url": INGEST, "accessToken": "eyJI" }
-    });
-    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
-        o.extend(e.clone());
-    }
-    serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(http: &Replay, extra: serde_json::Value) -> SyncSummary {
-    let cfg = options(extra).validate().unwrap_or_else(|e| panic!("{e}"));
-    block_on(run_sync(http, &FixedClock(0), &cfg, RetryPolicy::NONE))
-}
-
-fn sent_events(http: &Replay) -> Vec<serde_json::Value> {
-    http.requests_to(INGEST)
-        .iter()
-        .flat_map(|r| {
-            serde_json::from_str::<Vec<serde_json::Value>>(r.body.as_deref().unwrap_or("[]"))
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 fn of_type(events: &[serde_json::Value], t: &str) -> Vec<serde_json::Value> {

@@ -9,6 +9,8 @@ use std::collections::VecDeque;
 use dps_cost::http::{HttpClient, HttpRequest, HttpResponse, Method};
 use dps_cost::Result;
 
+pub mod sync;
+
 pub struct Route {
     pub method: Method,
     /// The URL must start with this (query included if given).

@@ -94,6 +94,26 @@ export async function clearEvents(emu) {
   if (res.status >= 300) throw new Error(`DELETE /__emulator/events → ${res.status}`);
 }
 
+export async function clearRequests(emu) {
+  const res = await fetch(`${emu.url}/__emulator/requests`, { method: "DELETE" });
+  if (res.status >= 300) throw new Error(`DELETE /__emulator/requests → ${res.status}`);
+}
+
+/**
+ * A decimal (a cost as JS prints it, its shortest form, or a result's exact decimal text) →
+ * micro-units as a BigInt, rounded half to even as the engine rounds (exact).
+ */
+export function decimalMicros(value) {
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(String(value));
+  if (!m) throw new Error(`${value}: not a plain decimal`);
+  const frac = m[3] ?? "";
+  let v = BigInt(m[2] + frac.slice(0, 6).padEnd(6, "0"));
+  const [first = "0", ...tail] = frac.slice(6);
+  const above = tail.some((d) => d !== "0");
+  if (first > "5" || (first === "5" && (above || v % 2n === 1n))) v += 1n;
+  return m[1] ? -v : v;
+}
+
 /** A token from the emulator's SSO endpoint (form-encoded client credentials). */
 export async function emulatorToken(config, { clientId, clientSecret, accountUuid, scope }) {
   const body = new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret });

@@ -59,3 +59,17 @@ export async function startLargeEmulator() {
   };
   return { child, emu: JSON.parse(line), close };
 }
+
+/** The emulator's request log: the requests and their count per `method route status`, ids masked. */
+export async function requestsByRoute(emu) {
+  const requests = await (await fetch(`${emu.url}/__emulator/requests`)).json();
+  const byRoute = {};
+  for (const q of requests) {
+    const route = q.path
+      .replace(/\/accounts\/[^/]+/, "/accounts/{a}")
+      .replace(/\/subscriptions\/[0-9a-f-]{36}/, "/subscriptions/{s}");
+    const k = `${q.method} ${route} ${q.status}`;
+    byRoute[k] = (byRoute[k] ?? 0) + 1;
+  }
+  return { requests, byRoute };
+}

@@ -13,6 +13,7 @@ import {
   NOW,
   assertNoSecret,
   clearEvents,
+  decimalMicros,
   emulatorToken,
   repoRoot,
   secretsOf,
@@ -89,19 +90,6 @@ const vaultAccounts = () =>
 
 const requests = async () => (await fetch(`${emu.url}/__emulator/requests`)).json();
 
-/** A cost as JS prints it (its shortest decimal) → micro-units, rounded half to even as the
- * engine rounds (BigInt, exact). */
-function micros(value) {
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(String(value));
-  assert.ok(m, `${value}: a plain decimal`);
-  const frac = m[3] ?? "";
-  let v = BigInt(m[2] + frac.slice(0, 6).padEnd(6, "0"));
-  const [first = "0", ...tail] = frac.slice(6);
-  const above = tail.some((d) => d !== "0");
-  if (first > "5" || (first === "5" && (above || v % 2n === 1n))) v += 1n;
-  return m[1] ? -v : v;
-}
-
 before(async () => {
   emu = await startPackagedEmulator();
   config = emu.config;
@@ -139,12 +127,12 @@ describe("the allocation block in the Dynatrace runtime", () => {
         // the window's per-environment cost of this account, as the stored cost events have it
         const input = stored
           .filter((e) => e["event.type"] === "dps.environment.cost" && e.accountUuid === a.accountUuid && e.currency === cur)
-          .reduce((n, e) => n + micros(e.value), 0n);
-        assert.equal(micros(t.input), input, `${a.accountUuid} ${cur}: the input is every environment cost line`);
+          .reduce((n, e) => n + decimalMicros(e.value), 0n);
+        assert.equal(decimalMicros(t.input), input, `${a.accountUuid} ${cur}: the input is every environment cost line`);
         const events = allocated
           .filter((e) => e["tag.account"] === a.accountUuid && e.currency === cur)
           .reduce((n, e) => n + BigInt(e.costMicros), 0n);
-        assert.equal(events, micros(t.allocated) + micros(t.unallocated), `${a.accountUuid} ${cur}: the events carry allocated + unallocated`);
+        assert.equal(events, decimalMicros(t.allocated) + decimalMicros(t.unallocated), `${a.accountUuid} ${cur}: the events carry allocated + unallocated`);
       }
     }
     assert.equal(allocated.length, counted);

@@ -15,8 +15,8 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { NOW, assertNoSecret, emulatorToken, secretsOf } from "./helpers.mjs";
-import { runTask, startLargeEmulator, workflowCopy } from "./runtime.mjs";
+import { NOW, assertNoSecret, clearEvents, clearRequests, emulatorToken, secretsOf } from "./helpers.mjs";
+import { requestsByRoute, runTask, startLargeEmulator, workflowCopy } from "./runtime.mjs";
 
 const TIMEOUT_SECONDS = 120;
 const WINDOW_DAYS = 35;
@@ -67,8 +67,8 @@ test(`large profile: ${ACCOUNTS} accounts × 50 environments × 40 capabilities 
   const config = emu.config;
   const accounts = config.accounts.slice(0, ACCOUNTS);
   const platformToken = await emulatorToken(config, config.ingest);
-  await fetch(`${emu.url}/__emulator/requests`, { method: "DELETE" });
-  await fetch(`${emu.url}/__emulator/events`, { method: "DELETE" });
+  await clearRequests(emu);
+  await clearEvents(emu);
 
   const job = {
     file: join(work, "dps-cost-workflow.js"),
@@ -103,15 +103,7 @@ test(`large profile: ${ACCOUNTS} accounts × 50 environments × 40 capabilities 
   const emuCpuMs = emuCpu0 === null ? null : cpuMsOf(child.pid) - emuCpu0;
   const emuPeak = peakRssOf(child.pid);
 
-  const requests = await (await fetch(`${emu.url}/__emulator/requests`)).json();
-  const byRoute = {};
-  for (const q of requests) {
-    const route = q.path
-      .replace(/\/accounts\/[^/]+/, "/accounts/{a}")
-      .replace(/\/subscriptions\/[0-9a-f-]{36}/, "/subscriptions/{s}");
-    const k = `${q.method} ${route} ${q.status}`;
-    byRoute[k] = (byRoute[k] ?? 0) + 1;
-  }
+  const { requests, byRoute } = await requestsByRoute(emu);
   const store = await (await fetch(`${emu.url}/__emulator/events`)).json();
   const mb = (kb) => `${(kb / 1024).toFixed(0)} MiB`;
   report(`wall time ${(wallMs / 1000).toFixed(1)} s (runner process: start, runtime load, task)`);

@@ -37,8 +37,12 @@ pub use crate::config::{
 
 /// The event families of one account, as the summary and `dps.sync.run` name them
 /// (`costAllocated` only where the rule allocation is built in: not in inline.js's module).
-#[cfg(feature = "allocation-rules")]
-pub const FAMILIES: [&str; 7] = [
+pub const FAMILIES: &[&str] = if cfg!(feature = "allocation-rules") {
+    &ALL_FAMILIES
+} else {
+    ALL_FAMILIES.split_at(ALL_FAMILIES.len() - 1).0
+};
+const ALL_FAMILIES: [&str; 7] = [
     "subscriptionStatus",
     "costBooked",
     "environmentCost",
@@ -46,15 +50,6 @@ pub const FAMILIES: [&str; 7] = [
     "forecast",
     "allocation",
     "costAllocated",
-];
-#[cfg(not(feature = "allocation-rules"))]
-pub const FAMILIES: [&str; 6] = [
-    "subscriptionStatus",
-    "costBooked",
-    "environmentCost",
-    "environmentUsage",
-    "forecast",
-    "allocation",
 ];
 
 /// When the run stops starting requests.
